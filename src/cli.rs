@@ -1,0 +1,183 @@
+//! The `feedmerge` command line. `main.rs` only calls [`main`].
+
+use crate::config::{self, Config};
+use crate::daemon;
+use crate::export::{self, Format};
+use crate::feeds::{self, Target};
+use crate::pipeline::{Pipeline, PollOutcome};
+use crate::store::Store;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Polls RSS, Atom and JSON feeds, deduplicates their stories into SQLite and
+/// republishes merged section feeds.
+#[derive(Debug, Parser)]
+#[command(name = "feedmerge", version, about)]
+pub struct Cli {
+    /// Config file [default: $FEEDMERGE_CONFIG, else config/feedmerge.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Daemon: poll all sources now, then on schedule; serve HTTP.
+    Run,
+    /// Validate the config; exit 0, or non-zero listing every problem.
+    Check,
+    /// Poll every source once, store, print one line per source, exit.
+    Poll,
+    /// Print a merged feed to stdout, from what is stored.
+    Export {
+        /// A section (any spelling or alias).
+        #[arg(long, conflicts_with = "feed", required_unless_present = "feed")]
+        section: Option<String>,
+        /// A configured [[feed]].
+        #[arg(long)]
+        feed: Option<String>,
+        /// Output format.
+        #[arg(long, default_value = "atom", value_parser = ["atom", "rss", "json"])]
+        format: String,
+        /// At most this many entries (1-500).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=500))]
+        limit: Option<u16>,
+    },
+    /// Show every source's health, failing ones first.
+    Status,
+}
+
+/// Runs the parsed command line.
+pub async fn main(cli: Cli) -> ExitCode {
+    let path = config::resolve_path(cli.config);
+    let config = match Config::load(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("feedmerge: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Command::Check => {
+            println!(
+                "{}: ok ({} sources, {} feeds, {} sections)",
+                path.display(),
+                config.sources.len(),
+                config.feeds.len(),
+                config.sections.names().len()
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Run => run(config).await,
+        Command::Poll => poll(config).await,
+        Command::Export { section, feed, format, limit } => {
+            let target = match (section, feed) {
+                (Some(s), _) => Target::Section(s),
+                (None, Some(f)) => Target::Named(f),
+                (None, None) => unreachable!("clap requires --section or --feed"),
+            };
+            let format = Format::from_name(&format).unwrap_or(Format::Atom);
+            export_cmd(config, target, format, limit.map(usize::from)).await
+        }
+        Command::Status => status(config).await,
+    }
+}
+
+async fn run(config: Config) -> ExitCode {
+    let listener = match tokio::net::TcpListener::bind(config.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("feedmerge: cannot listen on {}: {e}", config.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    match daemon::run(config, listener, daemon::signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("feedmerge: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn poll(config: Config) -> ExitCode {
+    let config = Arc::new(config);
+    let store = match daemon::open_store(&config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("feedmerge: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let dyn_store: Arc<dyn Store> = store.clone();
+    let pipeline = match Pipeline::new(Arc::clone(&config), dyn_store) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("feedmerge: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, source) in config.sources.iter().cloned().enumerate() {
+        let pipeline = pipeline.clone();
+        tasks.spawn(async move { (i, pipeline.poll(&source).await) });
+    }
+    let mut reports = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        if let Ok(r) = done {
+            reports.push(r);
+        }
+    }
+    reports.sort_by_key(|(i, _)| *i);
+    let failed = reports.iter().filter(|(_, r)| matches!(r.outcome, PollOutcome::Failed(_))).count();
+    for (_, r) in &reports {
+        println!("{r}");
+    }
+    drop(pipeline);
+    let _ = tokio::task::spawn_blocking(move || store.close()).await;
+    // Partial failure is normal for a poller; only all-failed is an error.
+    if failed > 0 && failed == reports.len() { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+async fn export_cmd(config: Config, target: Target, format: Format, limit: Option<usize>) -> ExitCode {
+    let store = match daemon::open_store(&config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("feedmerge: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match feeds::build(&config, store.as_ref(), &target, format, limit).await {
+        Ok(doc) => {
+            println!("{}", export::render(&doc, format));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("feedmerge: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn status(config: Config) -> ExitCode {
+    match daemon::open_store(&config).await {
+        Ok(store) => match store.source_status().await {
+            Ok(list) => {
+                print!("{}", crate::status::table(&list));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("feedmerge: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(e) => {
+            eprintln!("feedmerge: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

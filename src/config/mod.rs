@@ -1,0 +1,134 @@
+//! The TOML config: loading, validation, and the typed result every other
+//! stage reads. Validation collects *every* problem before refusing, so an
+//! operator fixes a broken file in one pass.
+
+mod error;
+mod raw;
+mod validate;
+
+pub use error::{ConfigError, ConfigProblem};
+
+use crate::normalize::sections::SectionMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Default config path when neither `--config` nor `$FEEDMERGE_CONFIG` is set.
+pub const DEFAULT_PATH: &str = "config/feedmerge.toml";
+
+/// A validated config.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// Where the SQLite file lives (resolved against the config's folder).
+    pub storage_path: PathBuf,
+    /// HTTP listen address.
+    pub listen: SocketAddr,
+    /// Public base URL for self links (no trailing slash), if configured.
+    pub base_url: Option<String>,
+    /// Fetch settings shared by all sources.
+    pub fetch: FetchSettings,
+    /// Section aliases.
+    pub sections: SectionMap,
+    /// Sources in config order.
+    pub sources: Vec<SourceConfig>,
+    /// Named merged feeds in config order.
+    pub feeds: Vec<FeedConfig>,
+}
+
+/// Settings of the fetch stage that are not per source.
+#[derive(Debug, Clone)]
+pub struct FetchSettings {
+    /// Body cap in bytes, enforced while streaming and after decompression.
+    pub max_body: u64,
+    /// Global cap on fetches in flight.
+    pub concurrency: usize,
+    /// `User-Agent` header.
+    pub user_agent: String,
+}
+
+/// When a source is polled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Schedule {
+    /// Every fixed interval.
+    Every(Duration),
+    /// A 6-field cron expression (with seconds), UTC.
+    Cron(String),
+}
+
+/// One validated `[[source]]`.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    /// Unique name: letters, digits, `-` and `_`.
+    pub name: String,
+    /// Feed URL (http or https).
+    pub url: String,
+    /// Display title override; else the feed's own title is used.
+    pub title: Option<String>,
+    /// When to poll.
+    pub schedule: Schedule,
+    /// Total request timeout.
+    pub timeout: Duration,
+    /// Zone for dates that carry no offset.
+    pub timezone: chrono_tz::Tz,
+    /// Canonical section every item of this source is also in.
+    pub section: Option<String>,
+}
+
+/// One validated `[[feed]]`.
+#[derive(Debug, Clone)]
+pub struct FeedConfig {
+    /// Unique name, used in `/feeds/{name}.atom`.
+    pub name: String,
+    /// Title shown in readers.
+    pub title: String,
+    /// Canonical sections whose stories it carries.
+    pub sections: Vec<String>,
+    /// Entries per document.
+    pub limit: usize,
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Validates config text; `path` locates relative storage paths and names
+    /// the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        validate::validate(text, path).map_err(|problems| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        })
+    }
+
+    /// Finds a source by name.
+    pub fn source(&self, name: &str) -> Option<&SourceConfig> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+
+    /// Finds a named feed.
+    pub fn feed(&self, name: &str) -> Option<&FeedConfig> {
+        self.feeds.iter().find(|f| f.name == name)
+    }
+
+    /// The base for absolute self links: `base_url`, else `http://{listen}`.
+    pub fn public_base(&self) -> String {
+        match &self.base_url {
+            Some(base) => base.clone(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+}
+
+/// Resolves the config path: the flag, else `$FEEDMERGE_CONFIG`, else the default.
+pub fn resolve_path(flag: Option<PathBuf>) -> PathBuf {
+    flag.or_else(|| std::env::var_os("FEEDMERGE_CONFIG").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_PATH))
+}

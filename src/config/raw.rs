@@ -1,0 +1,59 @@
+//! The TOML file as written, before validation. Every table denies unknown
+//! keys so a typo is an error, not a silently ignored setting.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// `[storage]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStorage {
+    pub path: Option<String>,
+}
+
+/// `[server]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawServer {
+    pub listen: Option<String>,
+    pub base_url: Option<String>,
+}
+
+/// `[poll]`: defaults for every source.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPoll {
+    pub interval: Option<String>,
+    pub cron: Option<String>,
+    pub timeout: Option<String>,
+    pub max_body: Option<u64>,
+    pub concurrency: Option<u64>,
+    pub user_agent: Option<String>,
+}
+
+/// `[sections]`: canonical name = aliases.
+pub(crate) type RawSections = BTreeMap<String, Vec<String>>;
+
+/// One `[[source]]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSource {
+    pub name: String,
+    pub url: String,
+    pub title: Option<String>,
+    pub interval: Option<String>,
+    pub cron: Option<String>,
+    pub timeout: Option<String>,
+    pub timezone: Option<String>,
+    pub section: Option<String>,
+}
+
+/// One `[[feed]]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFeed {
+    pub name: String,
+    pub title: Option<String>,
+    pub sections: Vec<String>,
+    pub limit: Option<u64>,
+}

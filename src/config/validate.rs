@@ -1,0 +1,348 @@
+//! Turns config text into a `Config`, collecting every problem on the way.
+//!
+//! Each top-level table and each `[[source]]`/`[[feed]]` entry is
+//! deserialized on its own, so one typo does not hide the next; spans from
+//! the TOML parser become line numbers.
+
+use super::raw::{RawFeed, RawPoll, RawSections, RawServer, RawSource, RawStorage};
+use super::{Config, ConfigProblem, FeedConfig, FetchSettings, Schedule, SourceConfig};
+use crate::normalize::sections::SectionMap;
+use serde::Deserialize;
+use serde::de::IntoDeserializer;
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(15 * 60);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
+const DEFAULT_CONCURRENCY: u64 = 16;
+const DEFAULT_FEED_LIMIT: u64 = 50;
+/// Polling faster than this is abusive to publishers and never needed for news.
+const MIN_INTERVAL: Duration = Duration::from_secs(10);
+
+struct Ctx<'t> {
+    text: &'t str,
+    problems: Vec<ConfigProblem>,
+}
+
+impl Ctx<'_> {
+    fn line_at(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        self.text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+    }
+
+    fn problem(&mut self, key: impl Into<String>, offset: Option<usize>, message: impl Into<String>) {
+        let line = offset.map(|o| self.line_at(o));
+        self.problems.push(ConfigProblem { key: key.into(), line, message: message.into() });
+    }
+
+    /// Line of `key = …` inside the table spanning `span`, for problems found
+    /// after deserialization (which keeps no spans).
+    fn key_offset(&self, span: &std::ops::Range<usize>, key: &str) -> usize {
+        let body = self.text.get(span.clone()).unwrap_or("");
+        let mut offset = span.start;
+        for line in body.split_inclusive('\n') {
+            let trimmed = line.trim_start();
+            if let Some(rest) = trimmed.strip_prefix(key) {
+                let rest = rest.trim_start();
+                if rest.starts_with('=') {
+                    return offset + (line.len() - trimmed.len());
+                }
+            }
+            offset += line.len();
+        }
+        span.start
+    }
+
+    fn de<T: for<'de> Deserialize<'de>>(&mut self, key: &str, value: Spanned<DeValue<'_>>) -> Option<T> {
+        let table_start = value.span().start;
+        match T::deserialize(value.into_deserializer()) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let at = e.span().map(|s| s.start).unwrap_or(table_start);
+                self.problem(key, Some(at), e.message().trim().to_string());
+                None
+            }
+        }
+    }
+}
+
+pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProblem>> {
+    let mut cx = Ctx { text, problems: Vec::new() };
+    let doc = match DeTable::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let at = e.span().map(|s| s.start);
+            cx.problem("(syntax)", at, e.message().trim().to_string());
+            return Err(cx.problems);
+        }
+    };
+
+    let mut storage = RawStorage::default();
+    let mut server = RawServer::default();
+    let mut poll = RawPoll::default();
+    let mut sections = RawSections::default();
+    let mut sources: Vec<(Spanned<()>, RawSource)> = Vec::new();
+    let mut feeds: Vec<(Spanned<()>, RawFeed)> = Vec::new();
+    let mut poll_span = 0..0;
+    let mut server_span = 0..0;
+
+    for (key, value) in doc.into_inner() {
+        let span = value.span();
+        match key.get_ref().as_ref() {
+            "storage" => storage = cx.de("storage", value).unwrap_or_default(),
+            "server" => {
+                server_span = span;
+                server = cx.de("server", value).unwrap_or_default();
+            }
+            "poll" => {
+                poll_span = span;
+                poll = cx.de("poll", value).unwrap_or_default();
+            }
+            "sections" => sections = cx.de("sections", value).unwrap_or_default(),
+            "source" | "feed" => {
+                let name = key.get_ref().to_string();
+                let DeValue::Array(entries) = value.get_ref() else {
+                    cx.problem(&name, Some(span.start), format!("must be an array of tables: [[{name}]]"));
+                    continue;
+                };
+                for (i, entry) in entries.iter().cloned().enumerate() {
+                    let marker = Spanned::new(entry.span(), ());
+                    let k = format!("{name}[{i}]");
+                    if name == "source" {
+                        if let Some(s) = cx.de::<RawSource>(&k, entry) {
+                            sources.push((marker, s));
+                        }
+                    } else if let Some(f) = cx.de::<RawFeed>(&k, entry) {
+                        feeds.push((marker, f));
+                    }
+                }
+            }
+            other => cx.problem(
+                other.to_string(),
+                Some(key.span().start),
+                "unknown key; expected one of storage, server, poll, sections, source, feed",
+            ),
+        }
+    }
+
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let storage_path = {
+        let p = Path::new(storage.path.as_deref().unwrap_or("feedmerge.db"));
+        if p.is_absolute() { p.to_path_buf() } else { base_dir.join(p) }
+    };
+
+    let listen = server.listen.as_deref().unwrap_or("127.0.0.1:8080");
+    let listen = match listen.parse() {
+        Ok(a) => a,
+        Err(_) => {
+            let at = cx.key_offset(&server_span, "listen");
+            cx.problem("server.listen", Some(at), format!("`{listen}` is not an address like 127.0.0.1:8080"));
+            ([127, 0, 0, 1], 8080).into()
+        }
+    };
+    let base_url = server.base_url.as_deref().map(|b| b.trim_end_matches('/').to_string());
+    if let Some(b) = &base_url
+        && !matches!(url::Url::parse(b).map(|u| u.scheme().to_string()).as_deref(), Ok("http" | "https"))
+    {
+        let at = cx.key_offset(&server_span, "base_url");
+        cx.problem("server.base_url", Some(at), format!("`{b}` is not an http(s) URL"));
+    }
+
+    let default_schedule = schedule(&mut cx, "poll", &poll_span, poll.interval.as_deref(), poll.cron.as_deref())
+        .unwrap_or(Schedule::Every(DEFAULT_INTERVAL));
+    let default_timeout = duration(&mut cx, "poll.timeout", &poll_span, "timeout", poll.timeout.as_deref())
+        .unwrap_or(DEFAULT_TIMEOUT);
+    let max_body = poll.max_body.unwrap_or(DEFAULT_MAX_BODY);
+    if max_body < 1024 {
+        let at = cx.key_offset(&poll_span, "max_body");
+        cx.problem("poll.max_body", Some(at), "must be at least 1024 bytes");
+    }
+    let concurrency = poll.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+    if !(1..=1024).contains(&concurrency) {
+        let at = cx.key_offset(&poll_span, "concurrency");
+        cx.problem("poll.concurrency", Some(at), "must be between 1 and 1024");
+    }
+    let user_agent = poll.user_agent.clone().unwrap_or_else(crate::fetch::default_user_agent);
+
+    let entries: Vec<(&str, &[String])> = sections.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
+    let (section_map, clashes) = SectionMap::new(entries);
+    for alias in clashes {
+        cx.problem("sections", None, format!("alias `{alias}` belongs to two sections"));
+    }
+
+    let mut names = HashSet::new();
+    let mut source_configs = Vec::new();
+    for (i, (marker, raw)) in sources.into_iter().enumerate() {
+        let span = marker.span();
+        let key = format!("source[{i}]");
+        check_name(&mut cx, &key, &span, &raw.name, &mut names);
+        if !matches!(url::Url::parse(&raw.url).map(|u| u.scheme().to_string()).as_deref(), Ok("http" | "https")) {
+            let at = cx.key_offset(&span, "url");
+            cx.problem(format!("{key}.url"), Some(at), format!("`{}` is not an http(s) URL", raw.url));
+        }
+        let sched = if raw.interval.is_some() || raw.cron.is_some() {
+            schedule(&mut cx, &key, &span, raw.interval.as_deref(), raw.cron.as_deref())
+                .unwrap_or_else(|| default_schedule.clone())
+        } else {
+            default_schedule.clone()
+        };
+        let timeout = duration(&mut cx, &format!("{key}.timeout"), &span, "timeout", raw.timeout.as_deref())
+            .unwrap_or(default_timeout);
+        let timezone = match raw.timezone.as_deref() {
+            None => chrono_tz::UTC,
+            Some(z) => z.parse().unwrap_or_else(|_| {
+                let at = cx.key_offset(&span, "timezone");
+                cx.problem(format!("{key}.timezone"), Some(at), format!("`{z}` is not an IANA zone like Asia/Baku"));
+                chrono_tz::UTC
+            }),
+        };
+        let section = raw.section.as_deref().and_then(|s| {
+            let c = section_map.canonical(s);
+            if c.is_none() {
+                let at = cx.key_offset(&span, "section");
+                cx.problem(format!("{key}.section"), Some(at), "must not be blank");
+            }
+            c
+        });
+        source_configs.push(SourceConfig {
+            name: raw.name,
+            url: raw.url,
+            title: raw.title,
+            schedule: sched,
+            timeout,
+            timezone,
+            section,
+        });
+    }
+
+    let mut feed_names = HashSet::new();
+    let mut feed_configs = Vec::new();
+    for (i, (marker, raw)) in feeds.into_iter().enumerate() {
+        let span = marker.span();
+        let key = format!("feed[{i}]");
+        check_name(&mut cx, &key, &span, &raw.name, &mut feed_names);
+        let mut canon = Vec::new();
+        for s in &raw.sections {
+            match section_map.canonical(s) {
+                Some(c) if !canon.contains(&c) => canon.push(c),
+                Some(_) => {}
+                None => {
+                    let at = cx.key_offset(&span, "sections");
+                    cx.problem(format!("{key}.sections"), Some(at), "a section name is blank");
+                }
+            }
+        }
+        if raw.sections.is_empty() {
+            let at = cx.key_offset(&span, "sections");
+            cx.problem(format!("{key}.sections"), Some(at), "must list at least one section");
+        }
+        let limit = raw.limit.unwrap_or(DEFAULT_FEED_LIMIT);
+        if !(1..=500).contains(&limit) {
+            let at = cx.key_offset(&span, "limit");
+            cx.problem(format!("{key}.limit"), Some(at), "must be between 1 and 500");
+        }
+        feed_configs.push(FeedConfig {
+            title: raw.title.unwrap_or_else(|| raw.name.clone()),
+            name: raw.name,
+            sections: canon,
+            limit: limit.clamp(1, 500) as usize,
+        });
+    }
+
+    if !cx.problems.is_empty() {
+        cx.problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+        return Err(cx.problems);
+    }
+    Ok(Config {
+        path: path.to_path_buf(),
+        storage_path,
+        listen,
+        base_url,
+        fetch: FetchSettings { max_body, concurrency: concurrency as usize, user_agent },
+        sections: section_map,
+        sources: source_configs,
+        feeds: feed_configs,
+    })
+}
+
+fn check_name(cx: &mut Ctx<'_>, key: &str, span: &std::ops::Range<usize>, name: &str, seen: &mut HashSet<String>) {
+    let at = cx.key_offset(span, "name");
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        cx.problem(format!("{key}.name"), Some(at), format!("`{name}` must be letters, digits, - and _ only"));
+    } else if !seen.insert(name.to_string()) {
+        cx.problem(format!("{key}.name"), Some(at), format!("`{name}` is used twice"));
+    }
+}
+
+fn duration(
+    cx: &mut Ctx<'_>,
+    key: &str,
+    span: &std::ops::Range<usize>,
+    field: &str,
+    raw: Option<&str>,
+) -> Option<Duration> {
+    let raw = raw?;
+    match humantime::parse_duration(raw) {
+        Ok(d) if !d.is_zero() => Some(d),
+        Ok(_) => {
+            let at = cx.key_offset(span, field);
+            cx.problem(key, Some(at), "must be longer than zero");
+            None
+        }
+        Err(e) => {
+            let at = cx.key_offset(span, field);
+            cx.problem(key, Some(at), format!("`{raw}` is not a duration like 90s, 15m or 2h ({e})"));
+            None
+        }
+    }
+}
+
+fn schedule(
+    cx: &mut Ctx<'_>,
+    table: &str,
+    span: &std::ops::Range<usize>,
+    interval: Option<&str>,
+    cron: Option<&str>,
+) -> Option<Schedule> {
+    match (interval, cron) {
+        (Some(_), Some(_)) => {
+            let at = cx.key_offset(span, "cron");
+            cx.problem(format!("{table}.cron"), Some(at), "set exactly one of interval / cron, not both");
+            None
+        }
+        (Some(i), None) => {
+            let d = duration(cx, &format!("{table}.interval"), span, "interval", Some(i))?;
+            if d < MIN_INTERVAL {
+                let at = cx.key_offset(span, "interval");
+                cx.problem(format!("{table}.interval"), Some(at), "must be at least 10s");
+                return None;
+            }
+            Some(Schedule::Every(d))
+        }
+        (None, Some(c)) => {
+            // Six fields: tokio-cron-scheduler silently misreads five-field
+            // cron (it runs once), so refuse it here with a hint instead.
+            let fields = c.split_whitespace().count();
+            let parsed = croner::parser::CronParser::builder()
+                .seconds(croner::parser::Seconds::Required)
+                .dom_and_dow(true)
+                .build()
+                .parse(c);
+            if !(6..=7).contains(&fields) || parsed.is_err() {
+                let at = cx.key_offset(span, "cron");
+                cx.problem(
+                    format!("{table}.cron"),
+                    Some(at),
+                    format!("`{c}` is not a 6-field cron with seconds, like \"0 */15 * * * *\""),
+                );
+                return None;
+            }
+            Some(Schedule::Cron(c.to_string()))
+        }
+        (None, None) => None,
+    }
+}

@@ -1,0 +1,301 @@
+//! JSON Feed 1.1 (<https://jsonfeed.org/version/1.1>) via serde.
+//!
+//! JSON can carry any Rust string, so unlike the XML formats nothing is
+//! stripped here: serde_json escapes control characters itself.
+
+use serde::Serialize;
+
+use super::{clamp_date, language_tag};
+use crate::model::{FeedDoc, SourceRef, Story};
+
+const VERSION: &str = "https://jsonfeed.org/version/1.1";
+
+#[derive(Serialize)]
+struct JsonFeed<'a> {
+    version: &'static str,
+    title: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    home_page_url: Option<&'a str>,
+    feed_url: &'a str,
+    items: Vec<JsonItem<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonItem<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    title: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_html: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<String>,
+    date_published: String,
+    date_modified: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authors: Vec<JsonAuthor<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<String>,
+    #[serde(rename = "_feedmerge")]
+    feedmerge: Extension<'a>,
+}
+
+#[derive(Serialize)]
+struct JsonAuthor<'a> {
+    name: &'a str,
+}
+
+/// The `_feedmerge` extension object (JSON Feed reserves `_`-prefixed keys
+/// for publishers' own data).
+#[derive(Serialize)]
+struct Extension<'a> {
+    source: JsonSource<'a>,
+}
+
+#[derive(Serialize)]
+struct JsonSource<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+    feed_url: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    site_url: Option<&'a str>,
+}
+
+/// Renders `doc` as a JSON Feed 1.1 document.
+pub(crate) fn render(doc: &FeedDoc) -> String {
+    let feed = JsonFeed {
+        version: VERSION,
+        title: &doc.title,
+        home_page_url: doc.home_url.as_deref(),
+        feed_url: &doc.self_url,
+        items: doc.stories.iter().map(item).collect(),
+    };
+    serde_json::to_string(&feed)
+        .expect("structs of strings and string-keyed fields always serialize")
+}
+
+fn item(story: &Story) -> JsonItem<'_> {
+    // JSON Feed requires content_html or content_text. With neither content
+    // nor summary we send an empty content_text: repeating the title would
+    // show it twice in readers, and Atom/RSS carry no body either.
+    let content_html = story.content.as_deref().or(story.summary.as_deref());
+    JsonItem {
+        id: &story.id,
+        url: story.link.as_deref(),
+        title: &story.title,
+        content_html,
+        content_text: content_html.is_none().then_some(""),
+        // JSON Feed's summary is plain text, shown in timelines; our summary
+        // is sanitized HTML, so tags are dropped and entities decoded. Emitted
+        // even when it also became content_html, since readers use it apart.
+        summary: story.summary.as_deref().map(html_to_text),
+        date_published: rfc3339(story.published),
+        date_modified: rfc3339(story.updated),
+        tags: non_blank(&story.categories),
+        authors: non_blank(&story.authors)
+            .into_iter()
+            .map(|name| JsonAuthor { name })
+            .collect(),
+        language: story.language.as_deref().and_then(language_tag),
+        feedmerge: Extension {
+            source: source(&story.source),
+        },
+    }
+}
+
+fn source(src: &SourceRef) -> JsonSource<'_> {
+    JsonSource {
+        name: &src.name,
+        title: src.title.as_deref(),
+        feed_url: &src.feed_url,
+        site_url: src.site_url.as_deref(),
+    }
+}
+
+fn non_blank(values: &[String]) -> Vec<&str> {
+    values
+        .iter()
+        .map(String::as_str)
+        .filter(|v| !v.trim().is_empty())
+        .collect()
+}
+
+fn rfc3339(d: chrono::DateTime<chrono::Utc>) -> String {
+    clamp_date(d).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+/// Cheap HTML-to-text for already-sanitized HTML: drops tags, decodes the
+/// common and numeric entities, collapses whitespace. Not a general HTML
+/// parser, and needs not be: upstream sanitizing left only plain markup.
+fn html_to_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(i) = rest.find(['<', '&']) {
+        text.push_str(&rest[..i]);
+        rest = &rest[i..];
+        if rest.starts_with('<') {
+            // A tag separates words (`<p>a</p><p>b</p>`), so leave a space.
+            text.push(' ');
+            rest = rest.find('>').map_or("", |end| &rest[end + 1..]);
+        } else {
+            let entity = rest[1..]
+                .find(';')
+                .filter(|&end| end <= 10)
+                .and_then(|end| decode_entity(&rest[1..=end]).map(|c| (c, end + 2)));
+            match entity {
+                Some((c, len)) => {
+                    text.push(c);
+                    rest = &rest[len..];
+                }
+                None => {
+                    text.push('&');
+                    rest = &rest[1..];
+                }
+            }
+        }
+    }
+    text.push_str(rest);
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `name` is the part between `&` and `;`.
+fn decode_entity(name: &str) -> Option<char> {
+    let named = match name {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        "nbsp" => Some(' '),
+        _ => None,
+    };
+    named.or_else(|| {
+        let num = name.strip_prefix('#')?;
+        let code = match num.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => num.parse().ok()?,
+        };
+        char::from_u32(code)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{html_to_text, render};
+    use crate::export::tests::{sample_doc, story_full};
+    use serde_json::Value;
+
+    fn value(json: &str) -> Value {
+        serde_json::from_str(json).expect("output is JSON")
+    }
+
+    #[test]
+    fn round_trips_through_feed_rs() {
+        let doc = sample_doc();
+        let json = render(&doc);
+        let feed = feed_rs::parser::parse(json.as_bytes()).expect("feed-rs parses our JSON Feed");
+
+        assert_eq!(feed.feed_type, feed_rs::model::FeedType::JSON);
+        assert_eq!(
+            feed.title.map(|t| t.content).as_deref(),
+            Some(doc.title.as_str())
+        );
+        assert_eq!(feed.entries.len(), 2);
+        for (entry, story) in feed.entries.iter().zip(&doc.stories) {
+            assert_eq!(entry.id, story.id, "ids and order survive");
+            assert_eq!(
+                entry.title.as_ref().map(|t| t.content.as_str()),
+                Some(story.title.as_str())
+            );
+            assert_eq!(entry.published, Some(story.published));
+            assert_eq!(entry.updated, Some(story.updated));
+            let terms: Vec<_> = entry.categories.iter().map(|c| c.term.as_str()).collect();
+            assert_eq!(terms, story.categories);
+            let links: Vec<_> = entry.links.iter().map(|l| l.href.as_str()).collect();
+            assert_eq!(links, story.link.as_slice());
+        }
+        let names: Vec<_> = feed.entries[0]
+            .authors
+            .iter()
+            .filter_map(|p| p.name.as_deref())
+            .collect();
+        assert_eq!(names, ["Иван Петров", "Anna Smith"]);
+    }
+
+    #[test]
+    fn fields_and_extension() {
+        let doc = sample_doc();
+        let v = value(&render(&doc));
+        assert_eq!(v["version"], "https://jsonfeed.org/version/1.1");
+        assert_eq!(v["feed_url"], doc.self_url.as_str());
+        assert_eq!(v["home_page_url"], "https://feeds.example.org/");
+
+        let full = &v["items"][0];
+        assert_eq!(
+            full["content_html"],
+            story_full().content.as_deref().unwrap_or_default()
+        );
+        assert_eq!(full["summary"], "Депутаты приняли бюджет & поправки.");
+        assert_eq!(full["date_published"], "2025-03-14T09:30:00Z");
+        assert_eq!(full["date_modified"], "2025-03-14T10:05:00Z");
+        assert_eq!(full["language"], "ru");
+        assert_eq!(full["tags"], serde_json::json!(["Политика", "Бюджет"]));
+        assert_eq!(
+            full["_feedmerge"]["source"],
+            serde_json::json!({
+                "name": "lenta-a",
+                "title": "Новости А",
+                "feed_url": "https://a.example.ru/rss.xml?x=1&y=2",
+                "site_url": "https://a.example.ru/",
+            })
+        );
+
+        // None fields are left out, never written as null.
+        let sparse = v["items"][1].as_object().expect("item object");
+        for absent in ["url", "summary", "authors", "language", "content_text"] {
+            assert!(!sparse.contains_key(absent), "{absent} omitted");
+        }
+        assert_eq!(
+            sparse["_feedmerge"]["source"],
+            serde_json::json!({"name": "wire-b", "feed_url": "https://b.example.com/atom"})
+        );
+    }
+
+    #[test]
+    fn always_has_a_body() {
+        let mut doc = sample_doc();
+        doc.stories[0].content = None;
+        doc.stories[1].content = None;
+        let v = value(&render(&doc));
+        // Summary stands in for missing content...
+        assert_eq!(
+            v["items"][0]["content_html"],
+            story_full().summary.as_deref().unwrap_or_default()
+        );
+        // ...and with neither, an empty content_text keeps the item valid.
+        assert_eq!(v["items"][1]["content_text"], "");
+        assert!(v["items"][1].get("content_html").is_none());
+    }
+
+    #[test]
+    fn html_to_text_is_forgiving() {
+        assert_eq!(
+            html_to_text("<p>a</p><p>b &amp; c&#x21;&#33;</p>"),
+            "a b & c!!"
+        );
+        assert_eq!(
+            html_to_text("AT&T &bogus; &#xFFFFFFFF; 1 < 2"),
+            "AT&T &bogus; &#xFFFFFFFF; 1"
+        );
+        assert_eq!(html_to_text("tail &"), "tail &");
+        assert_eq!(
+            html_to_text("«Цитата»&nbsp;—&nbsp;<em>да</em>"),
+            "«Цитата» — да"
+        );
+    }
+}

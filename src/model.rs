@@ -1,0 +1,96 @@
+//! The one internal item model every stage shares.
+//!
+//! `Item` is what normalize hands to store (one entry of one source, after
+//! identity, canonical link, sections and sanitizing). `Story` is what store
+//! hands to export (one deduplicated story, possibly seen in several sources).
+//! Each output format converts from `FeedDoc` exactly once, in `export/`.
+
+use chrono::{DateTime, Utc};
+
+/// One entry of one source, normalized and ready to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// Identity within its source: the feed's guid/id, else the canonical
+    /// link, else a hash of title and content. Never feed-rs's generated id.
+    pub key: String,
+    /// Identity across sources: `link:<canonical link>` when the item has a
+    /// link (or a URL-shaped guid), else `item:<source>:<key>`.
+    pub story_key: String,
+    /// The guid/id exactly as the feed gave it, if it gave one.
+    pub guid: Option<String>,
+    /// Canonical link (tracking parameters, fragment and default port removed).
+    pub link: Option<String>,
+    /// Plain-text title.
+    pub title: String,
+    /// Sanitized HTML summary.
+    pub summary: Option<String>,
+    /// Sanitized HTML content.
+    pub content: Option<String>,
+    /// Author names.
+    pub authors: Vec<String>,
+    /// Categories as the feed spelled them (deduplicated, trimmed).
+    pub categories: Vec<String>,
+    /// Canonical section names this item belongs to (categories mapped
+    /// through `[sections]` aliases, plus the source's configured section).
+    pub sections: Vec<String>,
+    /// Publication date, if the feed gave a readable one (already clamped:
+    /// dates more than a day in the future are dropped).
+    pub published: Option<DateTime<Utc>>,
+    /// Last-modified date the feed gave, if any.
+    pub updated: Option<DateTime<Utc>>,
+    /// Language of the item or its feed (`xml:lang`, `<language>`).
+    pub language: Option<String>,
+    /// Hash over every field above that a subscriber sees; an unchanged hash
+    /// means a re-sent item costs no write.
+    pub content_hash: String,
+}
+
+/// Where a story came from, for Atom `source` / RSS `source`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRef {
+    /// Configured source name.
+    pub name: String,
+    /// The source feed's own title, when known.
+    pub title: Option<String>,
+    /// The URL polled.
+    pub feed_url: String,
+    /// The site's home page (feed-level link), when known.
+    pub site_url: Option<String>,
+}
+
+/// One deduplicated story as stored, ready to export.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Story {
+    /// Stable entry id, a URI (`urn:uuid:…`); assigned once, never changes.
+    pub id: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub summary: Option<String>,
+    pub content: Option<String>,
+    pub authors: Vec<String>,
+    pub categories: Vec<String>,
+    pub language: Option<String>,
+    /// The feed's date, or the first-seen time when it had none.
+    pub published: DateTime<Utc>,
+    /// When the story last changed (an edit), else `published`.
+    pub updated: DateTime<Utc>,
+    /// The source that first delivered the story.
+    pub source: SourceRef,
+}
+
+/// A merged feed, format-independent: what every exporter renders.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedDoc {
+    /// Feed title shown in readers.
+    pub title: String,
+    /// A stable id for the feed itself (a URI).
+    pub id: String,
+    /// Absolute URL of this document (the `self` link).
+    pub self_url: String,
+    /// Absolute URL of the HTML home page, if any.
+    pub home_url: Option<String>,
+    /// Latest `updated` over the stories (or the epoch when empty).
+    pub updated: DateTime<Utc>,
+    /// Newest first.
+    pub stories: Vec<Story>,
+}

@@ -1,0 +1,122 @@
+//! Identity: which stored item an entry is (within its source), which story
+//! it belongs to (across sources), and whether it changed.
+
+use crate::model::Item;
+use sha2::{Digest, Sha256};
+
+/// Identity within a source: the feed's guid/id, else the canonical link,
+/// else a hash of title and content. Never feed-rs's generated id, which
+/// hashes the title (an edited headline would become a new item) or is random.
+pub fn item_key(guid: Option<&str>, link: Option<&str>, title: &str, body: Option<&str>) -> String {
+    if let Some(g) = guid {
+        return format!("guid:{g}");
+    }
+    if let Some(l) = link {
+        return format!("link:{l}");
+    }
+    let mut h = Sha256::new();
+    h.update(title.as_bytes());
+    h.update([0]);
+    h.update(body.unwrap_or("").as_bytes());
+    format!("hash:{}", hex(&h.finalize()[..16]))
+}
+
+/// Identity across sources: the canonical link (or a URL-shaped guid made
+/// canonical), so a story in a site's all-news feed and in its politics feed
+/// is one story; else the item's own identity, scoped to its source.
+pub fn story_key(source: &str, item_key: &str, guid: Option<&str>, link: Option<&str>) -> String {
+    if let Some(l) = link {
+        return format!("link:{l}");
+    }
+    if let Some(g) = guid.filter(|g| super::link::is_url_shaped(g))
+        && let Some(c) = super::link::canonical_link(g, None)
+    {
+        return format!("link:{c}");
+    }
+    format!("item:{source}:{item_key}")
+}
+
+/// Hash of everything a subscriber sees of an item: equal hashes mean a
+/// re-sent item changes nothing and costs no write.
+pub fn content_hash(item: &Item) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        item.title.as_str(),
+        item.link.as_deref().unwrap_or(""),
+        item.summary.as_deref().unwrap_or(""),
+        item.content.as_deref().unwrap_or(""),
+        item.language.as_deref().unwrap_or(""),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    for list in [&item.authors, &item.categories, &item.sections] {
+        for s in list {
+            h.update(s.as_bytes());
+            h.update([1]);
+        }
+        h.update([0]);
+    }
+    h.update(item.published.map(|d| d.timestamp()).unwrap_or(0).to_le_bytes());
+    hex(&h.finalize()[..16])
+}
+
+/// The public entry id of a story: a `urn:uuid:` URI derived from its key,
+/// so it is a valid URI everywhere and never changes for that story.
+pub fn story_uid(story_key: &str) -> String {
+    let d = Sha256::digest(story_key.as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    // Version 8 (custom), RFC 9562 variant bits: a well-formed UUID.
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let x = hex(&b);
+    format!("urn:uuid:{}-{}-{}-{}-{}", &x[..8], &x[8..12], &x[12..16], &x[16..20], &x[20..])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guid_beats_link_beats_hash() {
+        assert_eq!(item_key(Some("123"), Some("https://e.org/a"), "t", None), "guid:123");
+        assert_eq!(item_key(None, Some("https://e.org/a"), "t", None), "link:https://e.org/a");
+        let h = item_key(None, None, "t", Some("body"));
+        assert!(h.starts_with("hash:"));
+        assert_eq!(h, item_key(None, None, "t", Some("body")), "hash is deterministic");
+        assert_ne!(h, item_key(None, None, "t2", Some("body")));
+    }
+
+    #[test]
+    fn same_link_in_two_sources_is_one_story() {
+        let a = story_key("all-news", "guid:1", Some("1"), Some("https://e.org/a"));
+        let b = story_key("politics", "guid:77", Some("77"), Some("https://e.org/a"));
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn url_shaped_guid_joins_stories_without_links() {
+        let a = story_key("a", "guid:x", Some("https://E.org/a?utm_source=x"), None);
+        let b = story_key("b", "link:https://e.org/a", None, Some("https://e.org/a"));
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn opaque_ids_stay_within_their_source() {
+        assert_ne!(story_key("a", "guid:1", Some("1"), None), story_key("b", "guid:1", Some("1"), None));
+    }
+
+    #[test]
+    fn story_uid_is_a_stable_uuid_urn() {
+        let id = story_uid("link:https://e.org/a");
+        assert_eq!(id, story_uid("link:https://e.org/a"));
+        assert!(id.starts_with("urn:uuid:"));
+        assert_eq!(id.len(), "urn:uuid:".len() + 36);
+        assert_ne!(id, story_uid("link:https://e.org/b"));
+    }
+}

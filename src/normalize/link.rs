@@ -1,0 +1,109 @@
+//! Canonical links: the cross-source identity of a story, so the same URL
+//! must come out the same however a feed decorated it.
+
+use url::Url;
+
+/// Query parameters that only track the click, never select content.
+fn is_tracking_param(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.starts_with("utm_") || matches!(lower.as_str(), "fbclid" | "gclid" | "yclid" | "_openstat")
+}
+
+/// Canonical form of an absolute http(s) link: lowercase scheme and host
+/// (the `url` crate does both), no fragment, no default port, no tracking
+/// parameters. Relative links are resolved against `base` first. Returns
+/// `None` for anything that is not http(s).
+pub fn canonical_link(raw: &str, base: Option<&Url>) -> Option<String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    let mut url = match Url::parse(raw) {
+        Ok(u) => u,
+        Err(url::ParseError::RelativeUrlWithoutBase) => base?.join(raw).ok()?,
+        Err(_) => return None,
+    };
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return None;
+    }
+    url.set_fragment(None);
+    if url.query().is_some() {
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| !is_tracking_param(k))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if kept.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(kept);
+        }
+    }
+    Some(url.into())
+}
+
+/// Whether a guid is a URL (and so names the same story as that link).
+pub fn is_url_shaped(guid: &str) -> bool {
+    let g = guid.trim_start();
+    g.len() > 8 && (g[..8].eq_ignore_ascii_case("https://") || g[..7].eq_ignore_ascii_case("http://"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(s: &str) -> Option<String> {
+        canonical_link(s, None)
+    }
+
+    #[test]
+    fn scheme_and_host_are_lowercased_and_fragment_dropped() {
+        assert_eq!(c("HTTPS://News.Example.AZ/Path/A?x=1#top").as_deref(), Some("https://news.example.az/Path/A?x=1"));
+    }
+
+    #[test]
+    fn default_ports_are_dropped() {
+        assert_eq!(c("http://example.org:80/a").as_deref(), Some("http://example.org/a"));
+        assert_eq!(c("https://example.org:443/a").as_deref(), Some("https://example.org/a"));
+        assert_eq!(c("https://example.org:8443/a").as_deref(), Some("https://example.org:8443/a"));
+    }
+
+    #[test]
+    fn tracking_parameters_are_removed_others_kept_in_order() {
+        assert_eq!(
+            c("https://e.org/n?id=7&utm_source=tg&UTM_Medium=x&fbclid=1&gclid=2&yclid=3&_openstat=4&page=2").as_deref(),
+            Some("https://e.org/n?id=7&page=2")
+        );
+        assert_eq!(c("https://e.org/n?utm_campaign=a").as_deref(), Some("https://e.org/n"));
+    }
+
+    #[test]
+    fn relative_links_resolve_against_the_base() {
+        let base = Url::parse("https://e.org/ru/rss").ok();
+        assert_eq!(canonical_link("/news/1", base.as_ref()).as_deref(), Some("https://e.org/news/1"));
+        assert_eq!(canonical_link("/news/1", None), None);
+    }
+
+    #[test]
+    fn non_http_links_have_no_canonical_form() {
+        assert_eq!(c("mailto:a@b.c"), None);
+        assert_eq!(c("javascript:alert(1)"), None);
+        assert_eq!(c("urn:uuid:1234"), None);
+        assert_eq!(c(""), None);
+    }
+
+    #[test]
+    fn cyrillic_hosts_and_paths_are_stable() {
+        let a = c("https://Президент.РФ/новости?utm_source=x");
+        let b = c("https://президент.рф/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8");
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn url_shaped_guids_are_recognised() {
+        assert!(is_url_shaped("https://e.org/a"));
+        assert!(is_url_shaped("HTTP://e.org/a"));
+        assert!(!is_url_shaped("12345"));
+        assert!(!is_url_shaped("tag:e.org,2024:1"));
+    }
+}

@@ -1,0 +1,176 @@
+//! Normalize: turns feed-rs entries into our `Item`s — identity within the
+//! source, identity across sources, canonical link, sections, plain-text
+//! titles and sanitized HTML.
+
+pub mod html;
+pub mod identity;
+pub mod link;
+pub mod sections;
+
+use crate::model::Item;
+use crate::parse::{NO_ID, ParsedFeed};
+use chrono::{DateTime, Duration, Utc};
+use feed_rs::model::{Entry, Text};
+use sections::SectionMap;
+use url::Url;
+
+/// How far in the future a date may lie before we distrust it: a story
+/// dated next week would otherwise sit on top of every feed until then.
+const FUTURE_TOLERANCE: Duration = Duration::days(1);
+
+/// Per-poll inputs of normalize.
+pub struct NormalizeContext<'a> {
+    /// Source name, part of the fallback story key.
+    pub source: &'a str,
+    /// The source's configured `section`, if any.
+    pub source_section: Option<&'a str>,
+    /// Section aliases.
+    pub sections: &'a SectionMap,
+    /// URL the document came from (after redirects).
+    pub base_url: Option<&'a str>,
+    /// The poll's clock, for clamping future dates.
+    pub now: DateTime<Utc>,
+}
+
+/// Feed-level facts worth keeping about a source.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeedMeta {
+    /// The feed's own title.
+    pub title: Option<String>,
+    /// The site's home page.
+    pub site_url: Option<String>,
+    /// Feed language.
+    pub language: Option<String>,
+}
+
+/// A normalized document.
+#[derive(Debug, Clone)]
+pub struct NormalizedFeed {
+    /// Feed-level facts.
+    pub meta: FeedMeta,
+    /// Items in document order, one per identity (later duplicates dropped).
+    pub items: Vec<Item>,
+}
+
+/// Normalizes a parsed document.
+pub fn normalize(parsed: &ParsedFeed, cx: &NormalizeContext<'_>) -> NormalizedFeed {
+    let feed = &parsed.feed;
+    let base = cx.base_url.and_then(|b| Url::parse(b).ok());
+    let sanitizer = html::Sanitizer::new(base.as_ref());
+    let meta = FeedMeta {
+        title: feed.title.as_ref().map(text_of).filter(|t| !t.is_empty()),
+        site_url: feed
+            .links
+            .iter()
+            .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+            .and_then(|l| link::canonical_link(&l.href, base.as_ref())),
+        language: feed.language.clone().filter(|l| !l.trim().is_empty()),
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut items = Vec::with_capacity(feed.entries.len());
+    for (i, entry) in feed.entries.iter().enumerate() {
+        let extra = parsed.extra_categories.get(i).map(Vec::as_slice).unwrap_or(&[]);
+        let item = normalize_entry(entry, extra, &meta, base.as_ref(), &sanitizer, cx);
+        // A feed that repeats an id keeps its first occurrence: the one a
+        // reader would have shown.
+        if seen.insert(item.key.clone()) {
+            items.push(item);
+        }
+    }
+    NormalizedFeed { meta, items }
+}
+
+fn normalize_entry(
+    entry: &Entry,
+    extra_categories: &[String],
+    meta: &FeedMeta,
+    base: Option<&Url>,
+    sanitizer: &html::Sanitizer,
+    cx: &NormalizeContext<'_>,
+) -> Item {
+    let guid = Some(entry.id.trim()).filter(|id| !id.is_empty() && *id != NO_ID).map(str::to_string);
+    let link = entry
+        .links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .or_else(|| entry.links.first())
+        .and_then(|l| link::canonical_link(&l.href, base));
+    let title = entry.title.as_ref().map(text_of).unwrap_or_default();
+    let summary = entry.summary.as_ref().and_then(|s| html_of(s, sanitizer));
+    let content = entry
+        .content
+        .as_ref()
+        .and_then(|c| c.body.as_deref())
+        .and_then(|body| sanitizer.clean(body));
+
+    let mut categories: Vec<String> = Vec::new();
+    let terms = entry
+        .categories
+        .iter()
+        .flat_map(|c| std::iter::once(c.term.as_str()).chain(c.label.as_deref()))
+        .chain(extra_categories.iter().map(String::as_str));
+    for term in terms {
+        let term = html::to_text(term);
+        if !term.is_empty() && !categories.iter().any(|c| sections::fold(c) == sections::fold(&term)) {
+            categories.push(term);
+        }
+    }
+    let mut item_sections: Vec<String> = Vec::new();
+    for name in categories.iter().map(String::as_str).chain(cx.source_section) {
+        if let Some(canonical) = cx.sections.canonical(name)
+            && !item_sections.contains(&canonical)
+        {
+            item_sections.push(canonical);
+        }
+    }
+
+    let not_future = |d: &DateTime<Utc>| *d <= cx.now + FUTURE_TOLERANCE;
+    let published = entry.published.or(entry.updated).filter(not_future);
+    let updated = entry.updated.filter(not_future);
+    let authors: Vec<String> = entry
+        .authors
+        .iter()
+        .filter_map(|p| p.name.as_deref().map(html::to_text))
+        .filter(|n| !n.is_empty())
+        .collect();
+    let language = entry.language.clone().or_else(|| meta.language.clone());
+
+    let key = identity::item_key(guid.as_deref(), link.as_deref(), &title, content.as_deref().or(summary.as_deref()));
+    let story_key = identity::story_key(cx.source, &key, guid.as_deref(), link.as_deref());
+    let mut item = Item {
+        key,
+        story_key,
+        guid,
+        link,
+        title,
+        summary,
+        content,
+        authors,
+        categories,
+        sections: item_sections,
+        published,
+        updated,
+        language,
+        content_hash: String::new(),
+    };
+    item.content_hash = identity::content_hash(&item);
+    item
+}
+
+fn text_of(t: &Text) -> String {
+    html::to_text(&t.content)
+}
+
+fn html_of(t: &Text, sanitizer: &html::Sanitizer) -> Option<String> {
+    if t.content_type.essence().to_string() == "text/plain" {
+        let plain = escape_text(&html::to_text(&t.content));
+        (!plain.is_empty()).then_some(plain)
+    } else {
+        sanitizer.clean(&t.content)
+    }
+}
+
+/// Plain text made safe to embed as HTML.
+fn escape_text(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}

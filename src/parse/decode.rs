@@ -1,0 +1,182 @@
+//! Decode: turns raw body bytes into UTF-8 text feed-rs can trust.
+//!
+//! Precedence: a byte-order mark, then the HTTP `charset`, then the XML
+//! prolog's `encoding`, then a statistical guess (chardetng) for bytes that
+//! are not UTF-8 and declare nothing. The prolog is rewritten to say UTF-8 so
+//! feed-rs does not decode a second time.
+
+use encoding_rs::{Encoding, UTF_8};
+
+/// Text ready for feed-rs, and the encoding it was read as.
+#[derive(Debug)]
+pub struct Decoded {
+    /// UTF-8 text; XML prolog (if any) declares UTF-8.
+    pub text: String,
+    /// Name of the encoding the bytes were read as.
+    pub encoding: &'static str,
+}
+
+/// Resolves a charset label, including the misspellings seen in Russian
+/// feeds (`cp-1251`, `win-1251`, `windows1251`) that WHATWG labels lack.
+pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
+    let label = label.trim().trim_matches(|c| c == '"' || c == '\'');
+    if let Some(e) = Encoding::for_label(label.as_bytes()) {
+        return Some(e);
+    }
+    let lower = label.to_ascii_lowercase();
+    let digits = ["windows", "win", "cp"]
+        .iter()
+        .find_map(|p| lower.strip_prefix(p))
+        .map(|rest| rest.trim_start_matches(['-', '_', ' ']))
+        .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))?;
+    Encoding::for_label(format!("windows-{digits}").as_bytes())
+}
+
+/// Decodes `body`. `http_charset` is the `charset` of `Content-Type`, and
+/// `forced` a per-source override that beats everything but a BOM.
+pub fn decode(body: &[u8], http_charset: Option<&str>, forced: Option<&'static Encoding>) -> Decoded {
+    if let Some((enc, bom_len)) = Encoding::for_bom(body) {
+        return finish(enc, &body[bom_len..]);
+    }
+    if let Some(enc) = forced {
+        return finish(enc, body);
+    }
+    let is_utf8 = std::str::from_utf8(body).is_ok();
+    if let Some(enc) = http_charset.and_then(encoding_for_label) {
+        // A server that claims UTF-8 for bytes that are not is wrong far more
+        // often than the document's own declaration: fall through to it.
+        if enc != UTF_8 || is_utf8 {
+            return finish(enc, body);
+        }
+    }
+    if let Some(enc) = prolog_encoding(body).and_then(encoding_for_label) {
+        if enc != UTF_8 || is_utf8 {
+            return finish(enc, body);
+        }
+    }
+    if is_utf8 {
+        return finish(UTF_8, body);
+    }
+    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    detector.feed(body, true);
+    finish(detector.guess(None, chardetng::Utf8Detection::Deny), body)
+}
+
+fn finish(enc: &'static Encoding, bytes: &[u8]) -> Decoded {
+    // UTF-16 labels in a prolog mean nothing once we hold the bytes: if they
+    // are single-byte text, reading them as UTF-16 would be garbage.
+    let enc = if (enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE) && looks_single_byte(bytes) {
+        UTF_8
+    } else {
+        enc
+    };
+    let (text, _) = enc.decode_without_bom_handling(bytes);
+    let mut text = text.into_owned();
+    rewrite_prolog(&mut text);
+    strip_illegal_xml_chars(&mut text);
+    Decoded { text, encoding: enc.name() }
+}
+
+fn looks_single_byte(bytes: &[u8]) -> bool {
+    bytes.len() >= 2 && bytes[0] != 0 && bytes[1] != 0
+}
+
+/// The `encoding` pseudo-attribute of a leading `<?xml …?>`, if any. Reads
+/// bytes as ASCII, which every declaration is.
+fn prolog_encoding(body: &[u8]) -> Option<&str> {
+    let head = &body[..body.len().min(512)];
+    let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
+    let head = &head[start..];
+    if !head.starts_with(b"<?xml") {
+        return None;
+    }
+    let end = head.windows(2).position(|w| w == b"?>")?;
+    let decl = std::str::from_utf8(&head[..end]).ok()?;
+    let at = decl.find("encoding")?;
+    let rest = decl[at + "encoding".len()..].trim_start().strip_prefix('=')?.trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let rest = &rest[1..];
+    rest.find(quote).map(|e| &rest[..e])
+}
+
+/// Replaces a leading XML declaration with one that says UTF-8.
+fn rewrite_prolog(text: &mut String) {
+    let start = text.len() - text.trim_start().len();
+    if !text[start..].starts_with("<?xml") {
+        return;
+    }
+    if let Some(end) = text[start..].find("?>") {
+        text.replace_range(start..start + end + 2, r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+    }
+}
+
+/// Removes characters XML 1.0 forbids (C0 controls other than tab, newline
+/// and carriage return; U+FFFE/U+FFFF): one stray byte must not cost the
+/// whole feed.
+pub fn strip_illegal_xml_chars(text: &mut String) {
+    let illegal = |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}');
+    if text.contains(illegal) {
+        text.retain(|c| !illegal(c));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CP1251_TITLE: &[u8] = b"\xcf\xee\xeb\xe8\xf2\xe8\xea\xe0"; // "Политика"
+
+    fn doc(prolog: &str) -> Vec<u8> {
+        let mut v = prolog.as_bytes().to_vec();
+        v.extend_from_slice(b"<rss version=\"2.0\"><channel><title>");
+        v.extend_from_slice(CP1251_TITLE);
+        v.extend_from_slice(b"</title></channel></rss>");
+        v
+    }
+
+    #[test]
+    fn prolog_encoding_is_honoured_and_rewritten() {
+        let d = decode(&doc(r#"<?xml version="1.0" encoding="windows-1251"?>"#), None, None);
+        assert!(d.text.contains("Политика"));
+        assert!(d.text.starts_with(r#"<?xml version="1.0" encoding="UTF-8"?>"#));
+        assert_eq!(d.encoding, "windows-1251");
+    }
+
+    #[test]
+    fn http_charset_alone_is_enough() {
+        let d = decode(&doc(""), Some("windows-1251"), None);
+        assert!(d.text.contains("Политика"));
+    }
+
+    #[test]
+    fn misspelled_labels_are_understood() {
+        for label in ["cp-1251", "win-1251", "windows1251", "CP1251", "\"windows-1251\""] {
+            assert_eq!(encoding_for_label(label).map(|e| e.name()), Some("windows-1251"), "{label}");
+        }
+        assert!(encoding_for_label("no-such-charset").is_none());
+    }
+
+    #[test]
+    fn a_false_utf8_claim_falls_back_to_the_prolog() {
+        let d = decode(&doc(r#"<?xml version="1.0" encoding="windows-1251"?>"#), Some("utf-8"), None);
+        assert!(d.text.contains("Политика"));
+    }
+
+    #[test]
+    fn control_characters_are_removed() {
+        let d = decode("<a>x\u{1}y\u{1b}z</a>".as_bytes(), None, None);
+        assert_eq!(d.text, "<a>xyz</a>");
+    }
+
+    #[test]
+    fn undeclared_non_utf8_is_guessed() {
+        // A longer KOI8-R text so the detector has something to go on.
+        let text = "Государственная дума приняла закон о бюджете на следующий год";
+        let (bytes, _, _) = encoding_rs::KOI8_R.encode(text);
+        let mut body = b"<rss version=\"2.0\"><channel><title>".to_vec();
+        body.extend_from_slice(&bytes);
+        body.extend_from_slice(b"</title></channel></rss>");
+        let d = decode(&body, None, None);
+        assert!(d.text.contains(text), "{} -> {}", d.encoding, d.text);
+    }
+}

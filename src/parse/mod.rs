@@ -1,0 +1,116 @@
+//! Parse: decode the body to UTF-8, hand it to feed-rs with our own id
+//! generator and timestamp parser, repair and retry once when the XML is
+//! malformed, and collect the categories feed-rs ignores.
+
+pub mod dates;
+pub mod decode;
+mod error;
+mod extras;
+pub mod repair;
+
+pub use error::ParseError;
+
+use chrono_tz::Tz;
+use feed_rs::model::{Feed, FeedType};
+
+/// Marker id our generator gives entries that have no id of their own, so
+/// normalize can tell "the feed gave none" apart from a real guid. It starts
+/// with a control character, which no XML or JSON id can contain after decode.
+pub const NO_ID: &str = "\u{1}feedmerge:no-id";
+
+/// The wire format a document was in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// RSS 0.9x, 1.0 (RDF) or 2.0.
+    Rss,
+    /// Atom 1.0 (or 0.3).
+    Atom,
+    /// JSON Feed 1.0/1.1.
+    Json,
+}
+
+impl Format {
+    /// Lowercase name, as `inspect` prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Rss => "rss",
+            Format::Atom => "atom",
+            Format::Json => "json",
+        }
+    }
+}
+
+/// A parsed document.
+#[derive(Debug)]
+pub struct ParsedFeed {
+    /// feed-rs's model (ids of entries without one are [`NO_ID`]).
+    pub feed: Feed,
+    /// Which format it was.
+    pub format: Format,
+    /// `dc:subject`/`media:category` terms per entry, in entry order.
+    pub extra_categories: Vec<Vec<String>>,
+    /// Encoding the body was read as.
+    pub encoding: &'static str,
+    /// Whether a repair (bare `&`, rss version) was needed.
+    pub repaired: bool,
+}
+
+/// Inputs to one parse besides the bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct ParseOptions<'a> {
+    /// `Content-Type` of the response, if any.
+    pub content_type: Option<&'a str>,
+    /// URL the body came from after redirects: the base for relative links.
+    pub base_url: Option<&'a str>,
+    /// Zone for dates without an offset.
+    pub timezone: Tz,
+}
+
+/// Parses one feed document.
+pub fn parse(body: &[u8], opts: ParseOptions<'_>) -> Result<ParsedFeed, ParseError> {
+    let charset = opts.content_type.and_then(crate::fetch::charset_of);
+    let decoded = decode::decode(body, charset.as_deref(), None);
+    let text = decoded.text.trim_start();
+    if text.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    if let Some(what) = error::not_a_feed(text, opts.content_type) {
+        return Err(what);
+    }
+    let (feed, repaired) = match feed_rs_parse(text, &opts) {
+        Ok(feed) => (feed, false),
+        Err(first) if text.starts_with('<') => {
+            let retry = repair::fix_rss_version(text);
+            let current = retry.as_deref().unwrap_or(text);
+            let retry = repair::escape_bare_ampersands(current).or(retry);
+            match retry {
+                Some(fixed) => match feed_rs_parse(&fixed, &opts) {
+                    Ok(feed) => (feed, true),
+                    Err(_) => return Err(ParseError::from_feed_rs(first, text)),
+                },
+                None => return Err(ParseError::from_feed_rs(first, text)),
+            }
+        }
+        Err(e) => return Err(ParseError::from_feed_rs(e, text)),
+    };
+    let format = match feed.feed_type {
+        FeedType::Atom => Format::Atom,
+        FeedType::JSON => Format::Json,
+        FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2 => Format::Rss,
+    };
+    let extra_categories = if format == Format::Json { Vec::new() } else { extras::extra_categories(text) };
+    Ok(ParsedFeed { feed, format, extra_categories, encoding: decoded.encoding, repaired })
+}
+
+fn feed_rs_parse(text: &str, opts: &ParseOptions<'_>) -> Result<Feed, feed_rs::parser::ParseFeedError> {
+    let tz = opts.timezone;
+    feed_rs::parser::Builder::new()
+        .base_uri(opts.base_url)
+        .sanitize_content(false)
+        // feed-rs's own ids hash the title (an edited headline would become
+        // a new story) or are random UUIDs; identity is normalize's job.
+        .id_generator(|_, _, _| NO_ID.to_string())
+        .timestamp_parser(move |raw| dates::parse_date(raw, tz))
+        .build()
+        .parse(text.as_bytes())
+}

@@ -1,0 +1,31 @@
+//! Errors of the storage boundary.
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file or its folder could not be created or opened.
+    #[error("cannot open database {path}: {reason}")]
+    Open {
+        /// The path.
+        path: String,
+        /// The cause.
+        reason: String,
+    },
+    /// The database is newer than this binary understands.
+    #[error("database schema version {found} is newer than this feedmerge ({supported}); upgrade feedmerge")]
+    TooNew {
+        /// Version in the file.
+        found: i64,
+        /// Newest version we know.
+        supported: i64,
+    },
+    /// A query failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The writer thread is gone (shutdown or a crash).
+    #[error("database writer has stopped")]
+    WriterGone,
+    /// A source name that was never registered.
+    #[error("unknown source `{0}`")]
+    UnknownSource(String),
+}

@@ -1,0 +1,123 @@
+//! Store: the one narrow interface between the pipeline and persistence.
+//!
+//! Everything the daemon, the HTTP server and the CLI need from storage goes
+//! through [`Store`], so a PostgreSQL backend (several pollers, one
+//! database) can be added beside [`sqlite::SqliteStore`] without touching the
+//! pipeline. Implementations own their concurrency: SQLite has one writer.
+
+mod error;
+pub mod sqlite;
+
+pub use error::StoreError;
+
+use crate::fetch::Validators;
+use crate::model::{Item, Story};
+use crate::normalize::FeedMeta;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// A configured source as storage knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSpec {
+    /// Unique name.
+    pub name: String,
+    /// Feed URL.
+    pub url: String,
+    /// Configured title override.
+    pub title: Option<String>,
+}
+
+/// What one poll of one source produced, written in one transaction.
+#[derive(Debug, Clone)]
+pub enum PollRecord {
+    /// A 200 with a feed.
+    Fetched {
+        /// Validators to send next time.
+        validators: Validators,
+        /// HTTP status.
+        status: u16,
+        /// Feed-level facts.
+        meta: FeedMeta,
+        /// Normalized items in document order.
+        items: Vec<Item>,
+    },
+    /// A 304: nothing to write but the attempt.
+    NotModified,
+    /// The poll failed; the error is kept until the next success.
+    Failed {
+        /// HTTP status, when the failure was one.
+        status: Option<u16>,
+        /// The cause, as shown to operators.
+        error: String,
+    },
+}
+
+/// What a poll changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteSummary {
+    /// New stories created.
+    pub new_stories: usize,
+    /// Items that joined a story another source already had.
+    pub merged: usize,
+    /// Stories edited in place.
+    pub updated: usize,
+    /// Items re-sent unchanged (no write).
+    pub unchanged: usize,
+}
+
+/// Which stories to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoryQuery {
+    /// Folded section keys (see `normalize::sections::fold`); a story in any
+    /// of them matches.
+    pub section_keys: Vec<String>,
+    /// At most this many, newest first.
+    pub limit: usize,
+}
+
+/// A source's health, for `/status` and logs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceStatus {
+    /// Name.
+    pub name: String,
+    /// Feed URL.
+    pub url: String,
+    /// Feed title as last seen.
+    pub title: Option<String>,
+    /// Last poll attempt.
+    pub last_attempt: Option<DateTime<Utc>>,
+    /// Last poll that got a 200 or 304.
+    pub last_success: Option<DateTime<Utc>>,
+    /// Last HTTP status seen.
+    pub last_status: Option<u16>,
+    /// Last error, cleared by a success.
+    pub last_error: Option<String>,
+    /// Failures since the last success.
+    pub consecutive_failures: u32,
+    /// Items stored from this source.
+    pub items: u64,
+}
+
+/// The storage interface.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Makes the configured sources known (new ones added, URLs updated).
+    async fn register_sources(&self, sources: &[SourceSpec]) -> Result<(), StoreError>;
+    /// Validators of the source's last 200.
+    async fn validators(&self, source: &str) -> Result<Validators, StoreError>;
+    /// Writes one poll's result in one transaction.
+    async fn record_poll(
+        &self,
+        source: &str,
+        at: DateTime<Utc>,
+        record: PollRecord,
+    ) -> Result<WriteSummary, StoreError>;
+    /// Stories matching `query`, newest first.
+    async fn stories(&self, query: &StoryQuery) -> Result<Vec<Story>, StoreError>;
+    /// Display name of a section that some stored story carries, by folded key.
+    async fn stored_section(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Health of every registered source.
+    async fn source_status(&self) -> Result<Vec<SourceStatus>, StoreError>;
+    /// Answers when storage is usable.
+    async fn ping(&self) -> Result<(), StoreError>;
+}

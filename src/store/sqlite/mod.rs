@@ -1,0 +1,168 @@
+//! SQLite behind [`Store`]: WAL, one writer thread that owns the only write
+//! connection (so writes never contend for the lock), and a small pool of
+//! read connections used from blocking tasks.
+
+mod read;
+mod schema;
+mod write;
+
+use super::{PollRecord, SourceSpec, SourceStatus, Store, StoreError, StoryQuery, WriteSummary};
+use crate::fetch::Validators;
+use crate::model::Story;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// Read connections kept open between requests.
+const READ_POOL: usize = 8;
+/// Writes queued before callers wait: backpressure instead of unbounded memory.
+const WRITE_QUEUE: usize = 64;
+
+/// The SQLite store. Cheap to share behind an `Arc`.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Option<mpsc::Sender<Job>>>,
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating the file and missing parent folders) and migrates.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let open_err = |reason: String| StoreError::Open { path: path.display().to_string(), reason };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| open_err(e.to_string()))?;
+        }
+        let mut conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // NORMAL in WAL mode loses at most the last commits on power loss,
+        // never consistency; FULL would fsync every source's transaction.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        schema::migrate(&mut conn)?;
+
+        let (tx, mut rx) = mpsc::channel::<Job>(WRITE_QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("feedmerge-sqlite-writer".into())
+            .spawn(move || {
+                // Runs until every sender is dropped, so queued writes finish.
+                while let Some(job) = rx.blocking_recv() {
+                    job(&mut conn);
+                }
+                let _ = conn.pragma_update(None, "wal_checkpoint", "TRUNCATE");
+            })
+            .map_err(|e| open_err(e.to_string()))?;
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            writer: Mutex::new(Some(tx)),
+            writer_thread: Mutex::new(Some(thread)),
+            readers: Arc::new(Mutex::new(Vec::new())),
+        })
+    }
+
+    /// Stops accepting writes, lets queued ones finish, and waits for the
+    /// writer thread. Later writes fail with [`StoreError::WriterGone`].
+    pub fn close(&self) {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(t) = self.writer_thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = t.join();
+        }
+    }
+
+    /// Runs `f` on the writer thread and waits for its result.
+    async fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let sender = self.writer.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or(StoreError::WriterGone)?;
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let _ = tx.send(f(conn));
+        });
+        sender.send(job).await.map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Runs `f` on a pooled read connection in a blocking task.
+    async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let pool = Arc::clone(&self.readers);
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let conn = match pooled {
+                Some(c) => c,
+                None => open_reader(&path)?,
+            };
+            let result = f(&conn);
+            let mut pool = pool.lock().unwrap_or_else(|e| e.into_inner());
+            if pool.len() < READ_POOL {
+                pool.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(|_| StoreError::WriterGone)?
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn register_sources(&self, sources: &[SourceSpec]) -> Result<(), StoreError> {
+        let sources = sources.to_vec();
+        self.write(move |conn| write::register_sources(conn, &sources)).await
+    }
+
+    async fn validators(&self, source: &str) -> Result<Validators, StoreError> {
+        let source = source.to_string();
+        self.read(move |conn| read::validators(conn, &source)).await
+    }
+
+    async fn record_poll(
+        &self,
+        source: &str,
+        at: DateTime<Utc>,
+        record: PollRecord,
+    ) -> Result<WriteSummary, StoreError> {
+        let source = source.to_string();
+        self.write(move |conn| write::record_poll(conn, &source, at, record)).await
+    }
+
+    async fn stories(&self, query: &StoryQuery) -> Result<Vec<Story>, StoreError> {
+        let query = query.clone();
+        self.read(move |conn| read::stories(conn, &query)).await
+    }
+
+    async fn stored_section(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let key = key.to_string();
+        self.read(move |conn| read::stored_section(conn, &key)).await
+    }
+
+    async fn source_status(&self) -> Result<Vec<SourceStatus>, StoreError> {
+        self.read(read::source_status).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)).await
+    }
+}

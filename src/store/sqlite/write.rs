@@ -1,0 +1,200 @@
+//! Writes, all on the writer thread. One transaction per polled source:
+//! either everything a poll found is stored, or nothing is and the previous
+//! state stands.
+
+use super::super::{PollRecord, SourceSpec, StoreError, WriteSummary};
+use crate::model::Item;
+use crate::normalize::{identity, sections};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+pub(super) fn register_sources(conn: &mut Connection, sources: &[SourceSpec]) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    {
+        let mut upsert = tx.prepare_cached(
+            "INSERT INTO sources (name, url, config_title) VALUES (?1, ?2, ?3)
+             ON CONFLICT(name) DO UPDATE SET
+                 -- A changed URL is a different feed: its validators are void.
+                 etag = CASE WHEN url = excluded.url THEN etag END,
+                 last_modified = CASE WHEN url = excluded.url THEN last_modified END,
+                 url = excluded.url,
+                 config_title = excluded.config_title",
+        )?;
+        for s in sources {
+            upsert.execute(params![s.name, s.url, s.title])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+pub(super) fn record_poll(
+    conn: &mut Connection,
+    source: &str,
+    at: DateTime<Utc>,
+    record: PollRecord,
+) -> Result<WriteSummary, StoreError> {
+    let now = at.timestamp();
+    let tx = conn.transaction()?;
+    let source_id: i64 = tx
+        .prepare_cached("SELECT id FROM sources WHERE name = ?1")?
+        .query_row([source], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::UnknownSource(source.to_string()))?;
+    let mut summary = WriteSummary::default();
+    match record {
+        PollRecord::Fetched { validators, status, meta, items } => {
+            tx.prepare_cached(
+                "UPDATE sources SET etag = ?2, last_modified = ?3, title = ?4, site_url = ?5,
+                     last_attempt = ?6, last_success = ?6, last_status = ?7, last_error = NULL,
+                     consecutive_failures = 0
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                source_id,
+                validators.etag,
+                validators.last_modified,
+                meta.title,
+                meta.site_url,
+                now,
+                status
+            ])?;
+            for item in &items {
+                store_item(&tx, source_id, now, item, &mut summary)?;
+            }
+        }
+        PollRecord::NotModified => {
+            tx.prepare_cached(
+                "UPDATE sources SET last_attempt = ?2, last_success = ?2, last_status = 304,
+                     last_error = NULL, consecutive_failures = 0
+                 WHERE id = ?1",
+            )?
+            .execute(params![source_id, now])?;
+        }
+        PollRecord::Failed { status, error } => {
+            tx.prepare_cached(
+                "UPDATE sources SET last_attempt = ?2, last_status = ?3, last_error = ?4,
+                     consecutive_failures = consecutive_failures + 1
+                 WHERE id = ?1",
+            )?
+            .execute(params![source_id, now, status, error])?;
+        }
+    }
+    tx.commit()?;
+    Ok(summary)
+}
+
+fn store_item(
+    tx: &Transaction<'_>,
+    source_id: i64,
+    now: i64,
+    item: &Item,
+    summary: &mut WriteSummary,
+) -> Result<(), StoreError> {
+    let known: Option<(i64, String)> = tx
+        .prepare_cached("SELECT story_id, content_hash FROM items WHERE source_id = ?1 AND item_key = ?2")?
+        .query_row(params![source_id, item.key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match known {
+        Some((_, hash)) if hash == item.content_hash => summary.unchanged += 1,
+        Some((story_id, _)) => {
+            // An edit: the story changes in place and keeps its id and its
+            // sort date, so readers see an update, not a new entry.
+            // RSS carries no modification date (feed-rs copies pubDate), so a
+            // date that does not move forward means "edited now".
+            let claimed = item.updated.map(|d| d.timestamp()).unwrap_or(0);
+            tx.prepare_cached(
+                "UPDATE stories SET title = ?2, link = COALESCE(?3, link), summary = ?4, content = ?5,
+                     authors = ?6, categories = ?7, language = COALESCE(?8, language),
+                     updated = CASE WHEN ?9 > updated THEN ?9 ELSE MAX(updated, ?10) END
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                story_id,
+                item.title,
+                item.link,
+                item.summary,
+                item.content,
+                json(&item.authors),
+                json(&item.categories),
+                item.language,
+                claimed,
+                now
+            ])?;
+            tx.prepare_cached("UPDATE items SET content_hash = ?3 WHERE source_id = ?1 AND item_key = ?2")?
+                .execute(params![source_id, item.key, item.content_hash])?;
+            add_sections(tx, story_id, &item.sections)?;
+            summary.updated += 1;
+        }
+        None => {
+            let existing: Option<i64> = tx
+                .prepare_cached("SELECT id FROM stories WHERE story_key = ?1")?
+                .query_row([&item.story_key], |r| r.get(0))
+                .optional()?;
+            let story_id = match existing {
+                // The same story from another source (or another identity in
+                // this one): it only adds its sections.
+                Some(id) => {
+                    summary.merged += 1;
+                    id
+                }
+                None => {
+                    summary.new_stories += 1;
+                    let published = item.published.map(|d| d.timestamp()).unwrap_or(now);
+                    let updated = item.updated.map(|d| d.timestamp()).unwrap_or(published).max(published);
+                    tx.prepare_cached(
+                        "INSERT INTO stories (story_key, uid, source_id, title, link, summary, content,
+                             authors, categories, language, published, updated, first_seen)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                         RETURNING id",
+                    )?
+                    .query_row(
+                        params![
+                            item.story_key,
+                            identity::story_uid(&item.story_key),
+                            source_id,
+                            item.title,
+                            item.link,
+                            item.summary,
+                            item.content,
+                            json(&item.authors),
+                            json(&item.categories),
+                            item.language,
+                            published,
+                            updated,
+                            now
+                        ],
+                        |r| r.get(0),
+                    )?
+                }
+            };
+            tx.prepare_cached(
+                "INSERT INTO items (source_id, item_key, story_id, content_hash, guid, first_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![source_id, item.key, story_id, item.content_hash, item.guid, now])?;
+            add_sections(tx, story_id, &item.sections)?;
+        }
+    }
+    Ok(())
+}
+
+/// Adds sections to a story; the story's fixed `published` is copied so the
+/// section index alone orders a section feed.
+fn add_sections(tx: &Transaction<'_>, story_id: i64, names: &[String]) -> Result<(), StoreError> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO story_sections (section_key, published, story_id, name)
+         SELECT ?2, published, id, ?3 FROM stories WHERE id = ?1",
+    )?;
+    for name in names {
+        insert.execute(params![story_id, sections::fold(name), name])?;
+    }
+    Ok(())
+}
+
+fn json(list: &[String]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".to_string())
+}
