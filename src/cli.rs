@@ -74,7 +74,12 @@ pub async fn main(cli: Cli) -> ExitCode {
         }
         Command::Run => run(config).await,
         Command::Poll => poll(config).await,
-        Command::Export { section, feed, format, limit } => {
+        Command::Export {
+            section,
+            feed,
+            format,
+            limit,
+        } => {
             let target = match (section, feed) {
                 (Some(s), _) => Target::Section(s),
                 (None, Some(f)) => Target::Named(f),
@@ -133,17 +138,29 @@ async fn poll(config: Config) -> ExitCode {
         }
     }
     reports.sort_by_key(|(i, _)| *i);
-    let failed = reports.iter().filter(|(_, r)| matches!(r.outcome, PollOutcome::Failed(_))).count();
+    let failed = reports
+        .iter()
+        .filter(|(_, r)| matches!(r.outcome, PollOutcome::Failed(_)))
+        .count();
     for (_, r) in &reports {
         println!("{r}");
     }
     drop(pipeline);
     let _ = tokio::task::spawn_blocking(move || store.close()).await;
     // Partial failure is normal for a poller; only all-failed is an error.
-    if failed > 0 && failed == reports.len() { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if failed > 0 && failed == reports.len() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
-async fn export_cmd(config: Config, target: Target, format: Format, limit: Option<usize>) -> ExitCode {
+async fn export_cmd(
+    config: Config,
+    target: Target,
+    format: Format,
+    limit: Option<usize>,
+) -> ExitCode {
     let store = match daemon::open_store(&config).await {
         Ok(s) => s,
         Err(e) => {

@@ -39,11 +39,18 @@ pub async fn open_store(config: &Config) -> Result<Arc<SqliteStore>, DaemonError
     let path = config.storage_path.clone();
     let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
         .await
-        .map_err(|e| crate::store::StoreError::Open { path: config.storage_path.display().to_string(), reason: e.to_string() })??;
+        .map_err(|e| crate::store::StoreError::Open {
+            path: config.storage_path.display().to_string(),
+            reason: e.to_string(),
+        })??;
     let specs: Vec<SourceSpec> = config
         .sources
         .iter()
-        .map(|s| SourceSpec { name: s.name.clone(), url: s.url.clone(), title: s.title.clone() })
+        .map(|s| SourceSpec {
+            name: s.name.clone(),
+            url: s.url.clone(),
+            title: s.title.clone(),
+        })
         .collect();
     store.register_sources(&specs).await?;
     Ok(Arc::new(store))
@@ -65,9 +72,14 @@ pub async fn run(
     let tracker = TaskTracker::new();
 
     let addr = listener.local_addr()?;
-    let state = AppState { config: Arc::clone(&config), store: Arc::clone(&store) };
+    let state = AppState {
+        config: Arc::clone(&config),
+        store: Arc::clone(&store),
+    };
     let server_cancel = cancel.clone();
-    let server = tokio::spawn(server::serve(listener, state, async move { server_cancel.cancelled().await }));
+    let server = tokio::spawn(server::serve(listener, state, async move {
+        server_cancel.cancelled().await
+    }));
     let scheduler = Scheduler::start(pipeline, tracker.clone(), cancel.clone()).await?;
     tracing::info!(%addr, sources = config.sources.len(), db = %config.storage_path.display(), "feedmerge running");
 
@@ -76,7 +88,10 @@ pub async fn run(
     cancel.cancel();
     scheduler.stop().await;
     tracker.close();
-    if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait()).await.is_err() {
+    if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!("polls still running after the drain timeout; abandoning them");
     }
     let served = server.await;

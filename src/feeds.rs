@@ -50,12 +50,22 @@ pub async fn build(
 ) -> Result<FeedDoc, FeedError> {
     let (title, keys, path_name, kind, default_limit) = match target {
         Target::Section(requested) => {
-            let not_found = || FeedError::NotFound { kind: "section", name: requested.clone() };
+            let not_found = || FeedError::NotFound {
+                kind: "section",
+                name: requested.clone(),
+            };
             let canonical = config.sections.canonical(requested).ok_or_else(not_found)?;
             let key = sections::fold(&canonical);
             let known = config.sections.is_configured(requested)
-                || config.sources.iter().any(|s| s.section.as_deref().is_some_and(|n| sections::fold(n) == key))
-                || config.feeds.iter().any(|f| f.sections.iter().any(|n| sections::fold(n) == key));
+                || config.sources.iter().any(|s| {
+                    s.section
+                        .as_deref()
+                        .is_some_and(|n| sections::fold(n) == key)
+                })
+                || config
+                    .feeds
+                    .iter()
+                    .any(|f| f.sections.iter().any(|n| sections::fold(n) == key));
             let title = if known {
                 canonical
             } else {
@@ -64,17 +74,33 @@ pub async fn build(
             (title.clone(), vec![key], title, "sections", DEFAULT_LIMIT)
         }
         Target::Named(name) => {
-            let feed = config
-                .feed(name)
-                .ok_or_else(|| FeedError::NotFound { kind: "feed", name: name.clone() })?;
+            let feed = config.feed(name).ok_or_else(|| FeedError::NotFound {
+                kind: "feed",
+                name: name.clone(),
+            })?;
             let keys = feed.sections.iter().map(|s| sections::fold(s)).collect();
-            (feed.title.clone(), keys, feed.name.clone(), "feeds", feed.limit)
+            (
+                feed.title.clone(),
+                keys,
+                feed.name.clone(),
+                "feeds",
+                feed.limit,
+            )
         }
     };
     let limit = limit.unwrap_or(default_limit).clamp(1, MAX_LIMIT);
-    let stories = store.stories(&StoryQuery { section_keys: keys.clone(), limit }).await?;
+    let stories = store
+        .stories(&StoryQuery {
+            section_keys: keys.clone(),
+            limit,
+        })
+        .await?;
     let base = config.public_base();
-    let updated = stories.iter().map(|s| s.updated).max().unwrap_or(DateTime::UNIX_EPOCH);
+    let updated = stories
+        .iter()
+        .map(|s| s.updated)
+        .max()
+        .unwrap_or(DateTime::UNIX_EPOCH);
     Ok(FeedDoc {
         title,
         id: identity::story_uid(&format!("feed:{kind}:{}", keys.join(","))),
@@ -109,9 +135,17 @@ mod tests {
     #[test]
     fn self_links_are_percent_encoded() {
         assert_eq!(
-            url_for("http://127.0.0.1:8080", "sections", "Политика", Some("atom")),
+            url_for(
+                "http://127.0.0.1:8080",
+                "sections",
+                "Политика",
+                Some("atom")
+            ),
             "http://127.0.0.1:8080/sections/%D0%9F%D0%BE%D0%BB%D0%B8%D1%82%D0%B8%D0%BA%D0%B0.atom"
         );
-        assert_eq!(url_for("https://x.org/news/", "feeds", "a b", Some("rss")), "https://x.org/news/feeds/a%20b.rss");
+        assert_eq!(
+            url_for("https://x.org/news/", "feeds", "a b", Some("rss")),
+            "https://x.org/news/feeds/a%20b.rss"
+        );
     }
 }

@@ -49,12 +49,22 @@ impl fmt::Display for PollReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.elapsed.as_secs_f64();
         match &self.outcome {
-            PollOutcome::Stored { status, items, summary } => write!(
+            PollOutcome::Stored {
+                status,
+                items,
+                summary,
+            } => write!(
                 f,
                 "{}: ok {status}, {items} items: {} new, {} merged, {} updated, {} unchanged ({secs:.2}s)",
-                self.source, summary.new_stories, summary.merged, summary.updated, summary.unchanged
+                self.source,
+                summary.new_stories,
+                summary.merged,
+                summary.updated,
+                summary.unchanged
             ),
-            PollOutcome::NotModified => write!(f, "{}: not modified (304) ({secs:.2}s)", self.source),
+            PollOutcome::NotModified => {
+                write!(f, "{}: not modified (304) ({secs:.2}s)", self.source)
+            }
             PollOutcome::Failed(e) => write!(f, "{}: FAILED: {e} ({secs:.2}s)", self.source),
         }
     }
@@ -74,19 +84,33 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// Builds the shared parts.
-    pub fn new(config: Arc<Config>, store: Arc<dyn Store>) -> Result<Pipeline, crate::fetch::FetchError> {
+    pub fn new(
+        config: Arc<Config>,
+        store: Arc<dyn Store>,
+    ) -> Result<Pipeline, crate::fetch::FetchError> {
         let fetcher = Fetcher::new(&config.fetch)?;
         let permits = Arc::new(Semaphore::new(config.fetch.concurrency));
-        Ok(Pipeline { config, store, fetcher, permits })
+        Ok(Pipeline {
+            config,
+            store,
+            fetcher,
+            permits,
+        })
     }
 
     /// Polls one source and stores what it found.
     pub async fn poll(&self, source: &SourceConfig) -> PollReport {
         let started = Instant::now();
         let outcome = self.poll_inner(source).await;
-        let report = PollReport { source: source.name.clone(), outcome, elapsed: started.elapsed() };
+        let report = PollReport {
+            source: source.name.clone(),
+            outcome,
+            elapsed: started.elapsed(),
+        };
         match &report.outcome {
-            PollOutcome::Failed(e) => tracing::warn!(source = %source.name, url = %source.url, error = %e, "poll failed"),
+            PollOutcome::Failed(e) => {
+                tracing::warn!(source = %source.name, url = %source.url, error = %e, "poll failed")
+            }
             PollOutcome::Stored { items, summary, .. } => tracing::info!(
                 source = %source.name,
                 items,
@@ -110,7 +134,9 @@ impl Pipeline {
             // Held only while the request runs: parsing and writing don't
             // count against the fetch cap.
             let _permit = self.permits.acquire().await;
-            self.fetcher.fetch(&source.url, &validators, source.timeout).await
+            self.fetcher
+                .fetch(&source.url, &validators, source.timeout)
+                .await
         };
         let now = Utc::now();
         let record = match fetched {
@@ -134,19 +160,35 @@ impl Pipeline {
                             base_url: Some(&body.final_url),
                             now,
                         };
-                        (normalize::normalize(&parsed, &cx), body.validators, body.status)
+                        (
+                            normalize::normalize(&parsed, &cx),
+                            body.validators,
+                            body.status,
+                        )
                     })
                 })
                 .await;
                 match parsed {
-                    Ok(Ok((feed, validators, status))) => {
-                        PollRecord::Fetched { validators, status, meta: feed.meta, items: feed.items }
-                    }
-                    Ok(Err(e)) => PollRecord::Failed { status: None, error: e.to_string() },
-                    Err(join) => PollRecord::Failed { status: None, error: format!("parser crashed: {join}") },
+                    Ok(Ok((feed, validators, status))) => PollRecord::Fetched {
+                        validators,
+                        status,
+                        meta: feed.meta,
+                        items: feed.items,
+                    },
+                    Ok(Err(e)) => PollRecord::Failed {
+                        status: None,
+                        error: e.to_string(),
+                    },
+                    Err(join) => PollRecord::Failed {
+                        status: None,
+                        error: format!("parser crashed: {join}"),
+                    },
                 }
             }
-            Err(e) => PollRecord::Failed { status: e.status(), error: e.to_string() },
+            Err(e) => PollRecord::Failed {
+                status: e.status(),
+                error: e.to_string(),
+            },
         };
         let outcome_without_summary = match &record {
             PollRecord::Fetched { status, items, .. } => Some((*status, items.len())),
@@ -161,7 +203,11 @@ impl Pipeline {
         };
         match self.store.record_poll(&source.name, now, record).await {
             Ok(summary) => match outcome_without_summary {
-                Some((status, items)) => PollOutcome::Stored { status, items, summary },
+                Some((status, items)) => PollOutcome::Stored {
+                    status,
+                    items,
+                    summary,
+                },
                 None => PollOutcome::NotModified,
             },
             Err(e) => self.store_failed(source, e),

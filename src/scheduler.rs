@@ -71,7 +71,8 @@ impl Scheduler {
                 let poller = poller.clone();
                 move |_id, _lock| {
                     poller.trigger();
-                    Box::pin(async {}) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+                    Box::pin(async {})
+                        as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
                 }
             };
             let job = match &source.schedule {

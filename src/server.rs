@@ -40,7 +40,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -48,26 +50,66 @@ struct FeedParams {
     limit: Option<String>,
 }
 
-async fn section(State(st): State<AppState>, Path(file): Path<String>, Query(p): Query<FeedParams>) -> Response {
+async fn section(
+    State(st): State<AppState>,
+    Path(file): Path<String>,
+    Query(p): Query<FeedParams>,
+) -> Response {
     render(st, file, p, Target::Section).await
 }
 
-async fn named_feed(State(st): State<AppState>, Path(file): Path<String>, Query(p): Query<FeedParams>) -> Response {
+async fn named_feed(
+    State(st): State<AppState>,
+    Path(file): Path<String>,
+    Query(p): Query<FeedParams>,
+) -> Response {
     render(st, file, p, Target::Named).await
 }
 
-async fn render(st: AppState, file: String, p: FeedParams, target: fn(String) -> Target) -> Response {
-    let Some((name, format)) = file.rsplit_once('.').and_then(|(n, e)| Some((n, Format::from_extension(e)?))) else {
-        return (StatusCode::NOT_FOUND, "not found: use {name}.atom, {name}.rss or {name}.json\n").into_response();
+async fn render(
+    st: AppState,
+    file: String,
+    p: FeedParams,
+    target: fn(String) -> Target,
+) -> Response {
+    let Some((name, format)) = file
+        .rsplit_once('.')
+        .and_then(|(n, e)| Some((n, Format::from_extension(e)?)))
+    else {
+        return (
+            StatusCode::NOT_FOUND,
+            "not found: use {name}.atom, {name}.rss or {name}.json\n",
+        )
+            .into_response();
     };
     let limit = match p.limit.as_deref().map(str::parse::<usize>) {
         None => None,
         Some(Ok(n)) if (1..=feeds::MAX_LIMIT).contains(&n) => Some(n),
-        Some(_) => return (StatusCode::BAD_REQUEST, "limit must be a number from 1 to 500\n").into_response(),
+        Some(_) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "limit must be a number from 1 to 500\n",
+            )
+                .into_response();
+        }
     };
-    match feeds::build(&st.config, st.store.as_ref(), &target(name.to_string()), format, limit).await {
-        Ok(doc) => ([(header::CONTENT_TYPE, format.content_type())], export::render(&doc, format)).into_response(),
-        Err(e @ FeedError::NotFound { .. }) => (StatusCode::NOT_FOUND, format!("{e}\n")).into_response(),
+    match feeds::build(
+        &st.config,
+        st.store.as_ref(),
+        &target(name.to_string()),
+        format,
+        limit,
+    )
+    .await
+    {
+        Ok(doc) => (
+            [(header::CONTENT_TYPE, format.content_type())],
+            export::render(&doc, format),
+        )
+            .into_response(),
+        Err(e @ FeedError::NotFound { .. }) => {
+            (StatusCode::NOT_FOUND, format!("{e}\n")).into_response()
+        }
         Err(FeedError::Store(e)) => {
             tracing::error!(error = %e, "storage failed while rendering a feed");
             (StatusCode::SERVICE_UNAVAILABLE, "storage unavailable\n").into_response()

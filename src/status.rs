@@ -5,7 +5,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 fn time(t: Option<DateTime<Utc>>) -> Value {
-    t.map(|t| Value::String(t.to_rfc3339_opts(SecondsFormat::Secs, true))).unwrap_or(Value::Null)
+    t.map(|t| Value::String(t.to_rfc3339_opts(SecondsFormat::Secs, true)))
+        .unwrap_or(Value::Null)
 }
 
 /// One source as `/status` shows it; times are RFC 3339 or null.
@@ -28,8 +29,14 @@ pub fn to_json(s: &SourceStatus) -> Value {
 pub fn table(list: &[SourceStatus]) -> String {
     let mut rows: Vec<&SourceStatus> = list.iter().collect();
     rows.sort_by_key(|s| (s.consecutive_failures == 0, s.name.clone()));
-    let fmt_t = |t: Option<DateTime<Utc>>| t.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or("-".into());
-    let mut out = format!("{:<20} {:<6} {:>6} {:>5} {:<16} {}\n", "SOURCE", "STATUS", "ITEMS", "FAILS", "LAST SUCCESS", "LAST ERROR");
+    let fmt_t = |t: Option<DateTime<Utc>>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or("-".into())
+    };
+    let mut out = format!(
+        "{:<20} {:<6} {:>6} {:>5} {:<16} {}\n",
+        "SOURCE", "STATUS", "ITEMS", "FAILS", "LAST SUCCESS", "LAST ERROR"
+    );
     for s in rows {
         out.push_str(&format!(
             "{:<20} {:<6} {:>6} {:>5} {:<16} {}\n",

@@ -31,33 +31,54 @@ struct Ctx<'t> {
 impl Ctx<'_> {
     fn line_at(&self, offset: usize) -> usize {
         let end = offset.min(self.text.len());
-        self.text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1
     }
 
-    fn problem(&mut self, key: impl Into<String>, offset: Option<usize>, message: impl Into<String>) {
+    fn problem(
+        &mut self,
+        key: impl Into<String>,
+        offset: Option<usize>,
+        message: impl Into<String>,
+    ) {
         let line = offset.map(|o| self.line_at(o));
-        self.problems.push(ConfigProblem { key: key.into(), line, message: message.into() });
+        self.problems.push(ConfigProblem {
+            key: key.into(),
+            line,
+            message: message.into(),
+        });
     }
 
     /// Line of `key = …` inside the table spanning `span`, for problems found
     /// after deserialization (which keeps no spans).
     fn key_offset(&self, span: &std::ops::Range<usize>, key: &str) -> usize {
-        let body = self.text.get(span.clone()).unwrap_or("");
+        // A table's span may cover only its header, so scan from its start
+        // to the next header instead of trusting the span's end.
+        let body = self.text.get(span.start..).unwrap_or("");
         let mut offset = span.start;
-        for line in body.split_inclusive('\n') {
+        for (i, line) in body.split_inclusive('\n').enumerate() {
             let trimmed = line.trim_start();
-            if let Some(rest) = trimmed.strip_prefix(key) {
-                let rest = rest.trim_start();
-                if rest.starts_with('=') {
-                    return offset + (line.len() - trimmed.len());
-                }
+            if i > 0 && trimmed.starts_with('[') {
+                break;
+            }
+            if let Some(rest) = trimmed.strip_prefix(key)
+                && rest.trim_start().starts_with('=')
+            {
+                return offset + (line.len() - trimmed.len());
             }
             offset += line.len();
         }
         span.start
     }
 
-    fn de<T: for<'de> Deserialize<'de>>(&mut self, key: &str, value: Spanned<DeValue<'_>>) -> Option<T> {
+    fn de<T: for<'de> Deserialize<'de>>(
+        &mut self,
+        key: &str,
+        value: Spanned<DeValue<'_>>,
+    ) -> Option<T> {
         let table_start = value.span().start;
         match T::deserialize(value.into_deserializer()) {
             Ok(v) => Some(v),
@@ -71,7 +92,10 @@ impl Ctx<'_> {
 }
 
 pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProblem>> {
-    let mut cx = Ctx { text, problems: Vec::new() };
+    let mut cx = Ctx {
+        text,
+        problems: Vec::new(),
+    };
     let doc = match DeTable::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
@@ -85,8 +109,10 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
     let mut server = RawServer::default();
     let mut poll = RawPoll::default();
     let mut sections = RawSections::default();
-    let mut sources: Vec<(Spanned<()>, RawSource)> = Vec::new();
-    let mut feeds: Vec<(Spanned<()>, RawFeed)> = Vec::new();
+    // Original index kept: an entry that failed to deserialize must not
+    // shift the names of the ones after it.
+    let mut sources: Vec<(usize, Spanned<()>, RawSource)> = Vec::new();
+    let mut feeds: Vec<(usize, Spanned<()>, RawFeed)> = Vec::new();
     let mut poll_span = 0..0;
     let mut server_span = 0..0;
 
@@ -106,7 +132,11 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
             "source" | "feed" => {
                 let name = key.get_ref().to_string();
                 let DeValue::Array(entries) = value.get_ref() else {
-                    cx.problem(&name, Some(span.start), format!("must be an array of tables: [[{name}]]"));
+                    cx.problem(
+                        &name,
+                        Some(span.start),
+                        format!("must be an array of tables: [[{name}]]"),
+                    );
                     continue;
                 };
                 for (i, entry) in entries.iter().cloned().enumerate() {
@@ -114,10 +144,10 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
                     let k = format!("{name}[{i}]");
                     if name == "source" {
                         if let Some(s) = cx.de::<RawSource>(&k, entry) {
-                            sources.push((marker, s));
+                            sources.push((i, marker, s));
                         }
                     } else if let Some(f) = cx.de::<RawFeed>(&k, entry) {
-                        feeds.push((marker, f));
+                        feeds.push((i, marker, f));
                     }
                 }
             }
@@ -132,7 +162,11 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let storage_path = {
         let p = Path::new(storage.path.as_deref().unwrap_or("feedmerge.db"));
-        if p.is_absolute() { p.to_path_buf() } else { base_dir.join(p) }
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base_dir.join(p)
+        }
     };
 
     let listen = server.listen.as_deref().unwrap_or("127.0.0.1:8080");
@@ -140,22 +174,50 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         Ok(a) => a,
         Err(_) => {
             let at = cx.key_offset(&server_span, "listen");
-            cx.problem("server.listen", Some(at), format!("`{listen}` is not an address like 127.0.0.1:8080"));
+            cx.problem(
+                "server.listen",
+                Some(at),
+                format!("`{listen}` is not an address like 127.0.0.1:8080"),
+            );
             ([127, 0, 0, 1], 8080).into()
         }
     };
-    let base_url = server.base_url.as_deref().map(|b| b.trim_end_matches('/').to_string());
+    let base_url = server
+        .base_url
+        .as_deref()
+        .map(|b| b.trim_end_matches('/').to_string());
     if let Some(b) = &base_url
-        && !matches!(url::Url::parse(b).map(|u| u.scheme().to_string()).as_deref(), Ok("http" | "https"))
+        && !matches!(
+            url::Url::parse(b)
+                .map(|u| u.scheme().to_string())
+                .as_deref(),
+            Ok("http" | "https")
+        )
     {
         let at = cx.key_offset(&server_span, "base_url");
-        cx.problem("server.base_url", Some(at), format!("`{b}` is not an http(s) URL"));
+        cx.problem(
+            "server.base_url",
+            Some(at),
+            format!("`{b}` is not an http(s) URL"),
+        );
     }
 
-    let default_schedule = schedule(&mut cx, "poll", &poll_span, poll.interval.as_deref(), poll.cron.as_deref())
-        .unwrap_or(Schedule::Every(DEFAULT_INTERVAL));
-    let default_timeout = duration(&mut cx, "poll.timeout", &poll_span, "timeout", poll.timeout.as_deref())
-        .unwrap_or(DEFAULT_TIMEOUT);
+    let default_schedule = schedule(
+        &mut cx,
+        "poll",
+        &poll_span,
+        poll.interval.as_deref(),
+        poll.cron.as_deref(),
+    )
+    .unwrap_or(Schedule::Every(DEFAULT_INTERVAL));
+    let default_timeout = duration(
+        &mut cx,
+        "poll.timeout",
+        &poll_span,
+        "timeout",
+        poll.timeout.as_deref(),
+    )
+    .unwrap_or(DEFAULT_TIMEOUT);
     let max_body = poll.max_body.unwrap_or(DEFAULT_MAX_BODY);
     if max_body < 1024 {
         let at = cx.key_offset(&poll_span, "max_body");
@@ -166,37 +228,72 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         let at = cx.key_offset(&poll_span, "concurrency");
         cx.problem("poll.concurrency", Some(at), "must be between 1 and 1024");
     }
-    let user_agent = poll.user_agent.clone().unwrap_or_else(crate::fetch::default_user_agent);
+    let user_agent = poll
+        .user_agent
+        .clone()
+        .unwrap_or_else(crate::fetch::default_user_agent);
 
-    let entries: Vec<(&str, &[String])> = sections.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
+    let entries: Vec<(&str, &[String])> = sections
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_slice()))
+        .collect();
     let (section_map, clashes) = SectionMap::new(entries);
     for alias in clashes {
-        cx.problem("sections", None, format!("alias `{alias}` belongs to two sections"));
+        cx.problem(
+            "sections",
+            None,
+            format!("alias `{alias}` belongs to two sections"),
+        );
     }
 
     let mut names = HashSet::new();
     let mut source_configs = Vec::new();
-    for (i, (marker, raw)) in sources.into_iter().enumerate() {
+    for (i, marker, raw) in sources {
         let span = marker.span();
         let key = format!("source[{i}]");
         check_name(&mut cx, &key, &span, &raw.name, &mut names);
-        if !matches!(url::Url::parse(&raw.url).map(|u| u.scheme().to_string()).as_deref(), Ok("http" | "https")) {
+        if !matches!(
+            url::Url::parse(&raw.url)
+                .map(|u| u.scheme().to_string())
+                .as_deref(),
+            Ok("http" | "https")
+        ) {
             let at = cx.key_offset(&span, "url");
-            cx.problem(format!("{key}.url"), Some(at), format!("`{}` is not an http(s) URL", raw.url));
+            cx.problem(
+                format!("{key}.url"),
+                Some(at),
+                format!("`{}` is not an http(s) URL", raw.url),
+            );
         }
         let sched = if raw.interval.is_some() || raw.cron.is_some() {
-            schedule(&mut cx, &key, &span, raw.interval.as_deref(), raw.cron.as_deref())
-                .unwrap_or_else(|| default_schedule.clone())
+            schedule(
+                &mut cx,
+                &key,
+                &span,
+                raw.interval.as_deref(),
+                raw.cron.as_deref(),
+            )
+            .unwrap_or_else(|| default_schedule.clone())
         } else {
             default_schedule.clone()
         };
-        let timeout = duration(&mut cx, &format!("{key}.timeout"), &span, "timeout", raw.timeout.as_deref())
-            .unwrap_or(default_timeout);
+        let timeout = duration(
+            &mut cx,
+            &format!("{key}.timeout"),
+            &span,
+            "timeout",
+            raw.timeout.as_deref(),
+        )
+        .unwrap_or(default_timeout);
         let timezone = match raw.timezone.as_deref() {
             None => chrono_tz::UTC,
             Some(z) => z.parse().unwrap_or_else(|_| {
                 let at = cx.key_offset(&span, "timezone");
-                cx.problem(format!("{key}.timezone"), Some(at), format!("`{z}` is not an IANA zone like Asia/Baku"));
+                cx.problem(
+                    format!("{key}.timezone"),
+                    Some(at),
+                    format!("`{z}` is not an IANA zone like Asia/Baku"),
+                );
                 chrono_tz::UTC
             }),
         };
@@ -221,7 +318,7 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
 
     let mut feed_names = HashSet::new();
     let mut feed_configs = Vec::new();
-    for (i, (marker, raw)) in feeds.into_iter().enumerate() {
+    for (i, marker, raw) in feeds {
         let span = marker.span();
         let key = format!("feed[{i}]");
         check_name(&mut cx, &key, &span, &raw.name, &mut feed_names);
@@ -232,18 +329,30 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
                 Some(_) => {}
                 None => {
                     let at = cx.key_offset(&span, "sections");
-                    cx.problem(format!("{key}.sections"), Some(at), "a section name is blank");
+                    cx.problem(
+                        format!("{key}.sections"),
+                        Some(at),
+                        "a section name is blank",
+                    );
                 }
             }
         }
         if raw.sections.is_empty() {
             let at = cx.key_offset(&span, "sections");
-            cx.problem(format!("{key}.sections"), Some(at), "must list at least one section");
+            cx.problem(
+                format!("{key}.sections"),
+                Some(at),
+                "must list at least one section",
+            );
         }
         let limit = raw.limit.unwrap_or(DEFAULT_FEED_LIMIT);
         if !(1..=500).contains(&limit) {
             let at = cx.key_offset(&span, "limit");
-            cx.problem(format!("{key}.limit"), Some(at), "must be between 1 and 500");
+            cx.problem(
+                format!("{key}.limit"),
+                Some(at),
+                "must be between 1 and 500",
+            );
         }
         feed_configs.push(FeedConfig {
             title: raw.title.unwrap_or_else(|| raw.name.clone()),
@@ -262,19 +371,41 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         storage_path,
         listen,
         base_url,
-        fetch: FetchSettings { max_body, concurrency: concurrency as usize, user_agent },
+        fetch: FetchSettings {
+            max_body,
+            concurrency: concurrency as usize,
+            user_agent,
+        },
         sections: section_map,
         sources: source_configs,
         feeds: feed_configs,
     })
 }
 
-fn check_name(cx: &mut Ctx<'_>, key: &str, span: &std::ops::Range<usize>, name: &str, seen: &mut HashSet<String>) {
+fn check_name(
+    cx: &mut Ctx<'_>,
+    key: &str,
+    span: &std::ops::Range<usize>,
+    name: &str,
+    seen: &mut HashSet<String>,
+) {
     let at = cx.key_offset(span, "name");
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        cx.problem(format!("{key}.name"), Some(at), format!("`{name}` must be letters, digits, - and _ only"));
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        cx.problem(
+            format!("{key}.name"),
+            Some(at),
+            format!("`{name}` must be letters, digits, - and _ only"),
+        );
     } else if !seen.insert(name.to_string()) {
-        cx.problem(format!("{key}.name"), Some(at), format!("`{name}` is used twice"));
+        cx.problem(
+            format!("{key}.name"),
+            Some(at),
+            format!("`{name}` is used twice"),
+        );
     }
 }
 
@@ -295,7 +426,11 @@ fn duration(
         }
         Err(e) => {
             let at = cx.key_offset(span, field);
-            cx.problem(key, Some(at), format!("`{raw}` is not a duration like 90s, 15m or 2h ({e})"));
+            cx.problem(
+                key,
+                Some(at),
+                format!("`{raw}` is not a duration like 90s, 15m or 2h ({e})"),
+            );
             None
         }
     }
@@ -311,14 +446,22 @@ fn schedule(
     match (interval, cron) {
         (Some(_), Some(_)) => {
             let at = cx.key_offset(span, "cron");
-            cx.problem(format!("{table}.cron"), Some(at), "set exactly one of interval / cron, not both");
+            cx.problem(
+                format!("{table}.cron"),
+                Some(at),
+                "set exactly one of interval / cron, not both",
+            );
             None
         }
         (Some(i), None) => {
             let d = duration(cx, &format!("{table}.interval"), span, "interval", Some(i))?;
             if d < MIN_INTERVAL {
                 let at = cx.key_offset(span, "interval");
-                cx.problem(format!("{table}.interval"), Some(at), "must be at least 10s");
+                cx.problem(
+                    format!("{table}.interval"),
+                    Some(at),
+                    "must be at least 10s",
+                );
                 return None;
             }
             Some(Schedule::Every(d))

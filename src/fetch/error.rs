@@ -55,9 +55,15 @@ impl FetchError {
         } else if e.is_timeout() {
             FetchError::Timeout(Duration::ZERO)
         } else if e.is_connect() || e.is_request() {
-            if lower.contains("dns") || lower.contains("resolve") || lower.contains("name or service") {
+            if lower.contains("dns")
+                || lower.contains("resolve")
+                || lower.contains("name or service")
+            {
                 FetchError::Dns(chain)
-            } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+            } else if lower.contains("certificate")
+                || lower.contains("tls")
+                || lower.contains("handshake")
+            {
                 FetchError::Tls(chain)
             } else {
                 FetchError::Connect(chain)

@@ -76,7 +76,10 @@ impl Fetcher {
             .deflate(true)
             .build()
             .map_err(|e| FetchError::Client(e.to_string()))?;
-        Ok(Fetcher { client, max_body: settings.max_body })
+        Ok(Fetcher {
+            client,
+            max_body: settings.max_body,
+        })
     }
 
     /// GETs `url`, conditionally when validators are given, within `timeout`
@@ -93,7 +96,11 @@ impl Fetcher {
         }
     }
 
-    async fn fetch_inner(&self, url: &str, validators: &Validators) -> Result<FetchOutcome, FetchError> {
+    async fn fetch_inner(
+        &self,
+        url: &str,
+        validators: &Validators,
+    ) -> Result<FetchOutcome, FetchError> {
         let mut request = self.client.get(url).header(
             header::ACCEPT,
             "application/atom+xml, application/rss+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5",
@@ -120,14 +127,18 @@ impl Fetcher {
         if let Some(len) = response.content_length()
             && len > self.max_body
         {
-            return Err(FetchError::TooLarge { limit: self.max_body });
+            return Err(FetchError::TooLarge {
+                limit: self.max_body,
+            });
         }
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(FetchError::from_reqwest)? {
             // Checked per chunk on decompressed bytes: memory never exceeds
             // the cap plus one chunk, whatever the server claims.
             if body.len() as u64 + chunk.len() as u64 > self.max_body {
-                return Err(FetchError::TooLarge { limit: self.max_body });
+                return Err(FetchError::TooLarge {
+                    limit: self.max_body,
+                });
             }
             body.extend_from_slice(&chunk);
         }
@@ -161,7 +172,12 @@ pub fn charset_of(content_type: &str) -> Option<String> {
     content_type.split(';').skip(1).find_map(|param| {
         let (k, v) = param.split_once('=')?;
         (k.trim().eq_ignore_ascii_case("charset"))
-            .then(|| v.trim().trim_matches(|c| c == '"' || c == '\'').trim().to_string())
+            .then(|| {
+                v.trim()
+                    .trim_matches(|c| c == '"' || c == '\'')
+                    .trim()
+                    .to_string()
+            })
             .filter(|v| !v.is_empty())
     })
 }
@@ -172,8 +188,14 @@ mod tests {
 
     #[test]
     fn charset_is_read_from_content_type() {
-        assert_eq!(charset_of("text/xml; charset=windows-1251").as_deref(), Some("windows-1251"));
-        assert_eq!(charset_of("text/xml;charset=\"KOI8-R\"").as_deref(), Some("KOI8-R"));
+        assert_eq!(
+            charset_of("text/xml; charset=windows-1251").as_deref(),
+            Some("windows-1251")
+        );
+        assert_eq!(
+            charset_of("text/xml;charset=\"KOI8-R\"").as_deref(),
+            Some("KOI8-R")
+        );
         assert_eq!(charset_of("application/rss+xml"), None);
         assert_eq!(charset_of("text/xml; charset="), None);
     }

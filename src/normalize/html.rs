@@ -10,12 +10,85 @@ use url::Url;
 /// Elements kept in summaries and content. Everything else is unwrapped
 /// (its text kept), and `script`/`style` lose their text too.
 const TAGS: &[&str] = &[
-    "a", "abbr", "acronym", "address", "article", "aside", "b", "bdi", "bdo", "big", "blockquote", "br",
-    "caption", "center", "cite", "code", "col", "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt",
-    "em", "figcaption", "figure", "font", "h1", "h2", "h3", "h4", "h5", "h6", "header", "footer", "hgroup",
-    "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "picture", "pre", "q", "rp", "rt", "ruby", "s",
-    "samp", "section", "small", "source", "span", "strike", "strong", "sub", "summary", "sup", "table",
-    "tbody", "td", "tfoot", "th", "thead", "time", "tr", "tt", "u", "ul", "var", "wbr", "audio", "video",
+    "a",
+    "abbr",
+    "acronym",
+    "address",
+    "article",
+    "aside",
+    "b",
+    "bdi",
+    "bdo",
+    "big",
+    "blockquote",
+    "br",
+    "caption",
+    "center",
+    "cite",
+    "code",
+    "col",
+    "colgroup",
+    "dd",
+    "del",
+    "details",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "font",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "footer",
+    "hgroup",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "picture",
+    "pre",
+    "q",
+    "rp",
+    "rt",
+    "ruby",
+    "s",
+    "samp",
+    "section",
+    "small",
+    "source",
+    "span",
+    "strike",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "tr",
+    "tt",
+    "u",
+    "ul",
+    "var",
+    "wbr",
+    "audio",
+    "video",
 ];
 
 /// URL schemes allowed in `href`/`src`; `javascript:`, `vbscript:` and
@@ -34,9 +107,18 @@ impl Sanitizer {
         let mut builder = Builder::default();
         builder
             .tags(TAGS.iter().copied().collect())
-            .clean_content_tags(["script", "style", "noscript", "template"].into_iter().collect())
+            .clean_content_tags(
+                ["script", "style", "noscript", "template"]
+                    .into_iter()
+                    .collect(),
+            )
             .url_schemes(SCHEMES.iter().copied().collect::<HashSet<_>>())
-            .add_tag_attributes("img", ["src", "srcset", "alt", "title", "width", "height", "loading"])
+            .add_tag_attributes(
+                "img",
+                [
+                    "src", "srcset", "alt", "title", "width", "height", "loading",
+                ],
+            )
             .add_tag_attributes("source", ["src", "srcset", "type", "media", "sizes"])
             .add_tag_attributes("audio", ["src", "controls"])
             .add_tag_attributes("video", ["src", "controls", "poster", "width", "height"])
@@ -89,12 +171,16 @@ mod tests {
 
     fn clean(html: &str) -> String {
         let base = Url::parse("https://news.example.az/ru/rss").ok();
-        Sanitizer::new(base.as_ref()).clean(html).unwrap_or_default()
+        Sanitizer::new(base.as_ref())
+            .clean(html)
+            .unwrap_or_default()
     }
 
     #[test]
     fn scripts_handlers_and_js_urls_are_removed() {
-        let out = clean(r#"<p onclick="x()">Hi<script>alert(1)</script><a href="javascript:alert(1)">a</a><iframe src="https://e"></iframe><img src="data:text/html,x"></p>"#);
+        let out = clean(
+            r#"<p onclick="x()">Hi<script>alert(1)</script><a href="javascript:alert(1)">a</a><iframe src="https://e"></iframe><img src="data:text/html,x"></p>"#,
+        );
         for bad in ["script", "onclick", "javascript", "iframe", "data:"] {
             assert!(!out.contains(bad), "{bad} survived: {out}");
         }
@@ -104,8 +190,14 @@ mod tests {
     #[test]
     fn relative_urls_become_absolute() {
         let out = clean(r#"<a href="/news/1">x</a><img src="img/a.png">"#);
-        assert!(out.contains(r#"href="https://news.example.az/news/1""#), "{out}");
-        assert!(out.contains(r#"src="https://news.example.az/ru/img/a.png""#), "{out}");
+        assert!(
+            out.contains(r#"href="https://news.example.az/news/1""#),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#"src="https://news.example.az/ru/img/a.png""#),
+            "{out}"
+        );
     }
 
     #[test]
@@ -116,7 +208,10 @@ mod tests {
     #[test]
     fn titles_become_plain_text() {
         assert_eq!(to_text("Tom &amp; Jerry"), "Tom & Jerry");
-        assert_eq!(to_text("<b>Заседание</b> &mdash; «бюджет»"), "Заседание — «бюджет»");
+        assert_eq!(
+            to_text("<b>Заседание</b> &mdash; «бюджет»"),
+            "Заседание — «бюджет»"
+        );
         assert_eq!(to_text("A&nbsp;B"), "A B");
         assert_eq!(to_text("  a \n b "), "a b");
         assert_eq!(to_text("x <script>alert(1)</script>y"), "x y");

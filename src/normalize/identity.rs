@@ -57,7 +57,12 @@ pub fn content_hash(item: &Item) -> String {
         }
         h.update([0]);
     }
-    h.update(item.published.map(|d| d.timestamp()).unwrap_or(0).to_le_bytes());
+    h.update(
+        item.published
+            .map(|d| d.timestamp())
+            .unwrap_or(0)
+            .to_le_bytes(),
+    );
     hex(&h.finalize()[..16])
 }
 
@@ -71,7 +76,14 @@ pub fn story_uid(story_key: &str) -> String {
     b[6] = (b[6] & 0x0f) | 0x80;
     b[8] = (b[8] & 0x3f) | 0x80;
     let x = hex(&b);
-    format!("urn:uuid:{}-{}-{}-{}-{}", &x[..8], &x[8..12], &x[12..16], &x[16..20], &x[20..])
+    format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &x[..8],
+        &x[8..12],
+        &x[12..16],
+        &x[16..20],
+        &x[20..]
+    )
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -84,11 +96,21 @@ mod tests {
 
     #[test]
     fn guid_beats_link_beats_hash() {
-        assert_eq!(item_key(Some("123"), Some("https://e.org/a"), "t", None), "guid:123");
-        assert_eq!(item_key(None, Some("https://e.org/a"), "t", None), "link:https://e.org/a");
+        assert_eq!(
+            item_key(Some("123"), Some("https://e.org/a"), "t", None),
+            "guid:123"
+        );
+        assert_eq!(
+            item_key(None, Some("https://e.org/a"), "t", None),
+            "link:https://e.org/a"
+        );
         let h = item_key(None, None, "t", Some("body"));
         assert!(h.starts_with("hash:"));
-        assert_eq!(h, item_key(None, None, "t", Some("body")), "hash is deterministic");
+        assert_eq!(
+            h,
+            item_key(None, None, "t", Some("body")),
+            "hash is deterministic"
+        );
         assert_ne!(h, item_key(None, None, "t2", Some("body")));
     }
 
@@ -108,7 +130,10 @@ mod tests {
 
     #[test]
     fn opaque_ids_stay_within_their_source() {
-        assert_ne!(story_key("a", "guid:1", Some("1"), None), story_key("b", "guid:1", Some("1"), None));
+        assert_ne!(
+            story_key("a", "guid:1", Some("1"), None),
+            story_key("b", "guid:1", Some("1"), None)
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@ use url::Url;
 /// Query parameters that only track the click, never select content.
 fn is_tracking_param(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    lower.starts_with("utm_") || matches!(lower.as_str(), "fbclid" | "gclid" | "yclid" | "_openstat")
+    lower.starts_with("utm_")
+        || matches!(lower.as_str(), "fbclid" | "gclid" | "yclid" | "_openstat")
 }
 
 /// Canonical form of an absolute http(s) link: lowercase scheme and host
@@ -45,7 +46,8 @@ pub fn canonical_link(raw: &str, base: Option<&Url>) -> Option<String> {
 /// Whether a guid is a URL (and so names the same story as that link).
 pub fn is_url_shaped(guid: &str) -> bool {
     let g = guid.trim_start();
-    g.len() > 8 && (g[..8].eq_ignore_ascii_case("https://") || g[..7].eq_ignore_ascii_case("http://"))
+    g.len() > 8
+        && (g[..8].eq_ignore_ascii_case("https://") || g[..7].eq_ignore_ascii_case("http://"))
 }
 
 #[cfg(test)]
@@ -58,14 +60,26 @@ mod tests {
 
     #[test]
     fn scheme_and_host_are_lowercased_and_fragment_dropped() {
-        assert_eq!(c("HTTPS://News.Example.AZ/Path/A?x=1#top").as_deref(), Some("https://news.example.az/Path/A?x=1"));
+        assert_eq!(
+            c("HTTPS://News.Example.AZ/Path/A?x=1#top").as_deref(),
+            Some("https://news.example.az/Path/A?x=1")
+        );
     }
 
     #[test]
     fn default_ports_are_dropped() {
-        assert_eq!(c("http://example.org:80/a").as_deref(), Some("http://example.org/a"));
-        assert_eq!(c("https://example.org:443/a").as_deref(), Some("https://example.org/a"));
-        assert_eq!(c("https://example.org:8443/a").as_deref(), Some("https://example.org:8443/a"));
+        assert_eq!(
+            c("http://example.org:80/a").as_deref(),
+            Some("http://example.org/a")
+        );
+        assert_eq!(
+            c("https://example.org:443/a").as_deref(),
+            Some("https://example.org/a")
+        );
+        assert_eq!(
+            c("https://example.org:8443/a").as_deref(),
+            Some("https://example.org:8443/a")
+        );
     }
 
     #[test]
@@ -74,13 +88,19 @@ mod tests {
             c("https://e.org/n?id=7&utm_source=tg&UTM_Medium=x&fbclid=1&gclid=2&yclid=3&_openstat=4&page=2").as_deref(),
             Some("https://e.org/n?id=7&page=2")
         );
-        assert_eq!(c("https://e.org/n?utm_campaign=a").as_deref(), Some("https://e.org/n"));
+        assert_eq!(
+            c("https://e.org/n?utm_campaign=a").as_deref(),
+            Some("https://e.org/n")
+        );
     }
 
     #[test]
     fn relative_links_resolve_against_the_base() {
         let base = Url::parse("https://e.org/ru/rss").ok();
-        assert_eq!(canonical_link("/news/1", base.as_ref()).as_deref(), Some("https://e.org/news/1"));
+        assert_eq!(
+            canonical_link("/news/1", base.as_ref()).as_deref(),
+            Some("https://e.org/news/1")
+        );
         assert_eq!(canonical_link("/news/1", None), None);
     }
 

@@ -69,7 +69,11 @@ pub fn normalize(parsed: &ParsedFeed, cx: &NormalizeContext<'_>) -> NormalizedFe
     let mut seen = std::collections::HashSet::new();
     let mut items = Vec::with_capacity(feed.entries.len());
     for (i, entry) in feed.entries.iter().enumerate() {
-        let extra = parsed.extra_categories.get(i).map(Vec::as_slice).unwrap_or(&[]);
+        let extra = parsed
+            .extra_categories
+            .get(i)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         let item = normalize_entry(entry, extra, &meta, base.as_ref(), &sanitizer, cx);
         // A feed that repeats an id keeps its first occurrence: the one a
         // reader would have shown.
@@ -88,7 +92,9 @@ fn normalize_entry(
     sanitizer: &html::Sanitizer,
     cx: &NormalizeContext<'_>,
 ) -> Item {
-    let guid = Some(entry.id.trim()).filter(|id| !id.is_empty() && *id != NO_ID).map(str::to_string);
+    let guid = Some(entry.id.trim())
+        .filter(|id| !id.is_empty() && *id != NO_ID)
+        .map(str::to_string);
     let link = entry
         .links
         .iter()
@@ -111,12 +117,20 @@ fn normalize_entry(
         .chain(extra_categories.iter().map(String::as_str));
     for term in terms {
         let term = html::to_text(term);
-        if !term.is_empty() && !categories.iter().any(|c| sections::fold(c) == sections::fold(&term)) {
+        if !term.is_empty()
+            && !categories
+                .iter()
+                .any(|c| sections::fold(c) == sections::fold(&term))
+        {
             categories.push(term);
         }
     }
     let mut item_sections: Vec<String> = Vec::new();
-    for name in categories.iter().map(String::as_str).chain(cx.source_section) {
+    for name in categories
+        .iter()
+        .map(String::as_str)
+        .chain(cx.source_section)
+    {
         if let Some(canonical) = cx.sections.canonical(name)
             && !item_sections.contains(&canonical)
         {
@@ -135,7 +149,12 @@ fn normalize_entry(
         .collect();
     let language = entry.language.clone().or_else(|| meta.language.clone());
 
-    let key = identity::item_key(guid.as_deref(), link.as_deref(), &title, content.as_deref().or(summary.as_deref()));
+    let key = identity::item_key(
+        guid.as_deref(),
+        link.as_deref(),
+        &title,
+        content.as_deref().or(summary.as_deref()),
+    );
     let story_key = identity::story_key(cx.source, &key, guid.as_deref(), link.as_deref());
     let mut item = Item {
         key,
@@ -172,5 +191,7 @@ fn html_of(t: &Text, sanitizer: &html::Sanitizer) -> Option<String> {
 
 /// Plain text made safe to embed as HTML.
 fn escape_text(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

@@ -38,7 +38,9 @@ impl SectionMap {
         for (canonical, aliases) in entries {
             let canonical = canonical.trim().to_string();
             map.canonical.push(canonical.clone());
-            for name in std::iter::once(canonical.as_str()).chain(aliases.iter().map(String::as_str)) {
+            for name in
+                std::iter::once(canonical.as_str()).chain(aliases.iter().map(String::as_str))
+            {
                 let key = fold(name);
                 if key.is_empty() {
                     continue;

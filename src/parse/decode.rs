@@ -34,7 +34,11 @@ pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
 
 /// Decodes `body`. `http_charset` is the `charset` of `Content-Type`, and
 /// `forced` a per-source override that beats everything but a BOM.
-pub fn decode(body: &[u8], http_charset: Option<&str>, forced: Option<&'static Encoding>) -> Decoded {
+pub fn decode(
+    body: &[u8],
+    http_charset: Option<&str>,
+    forced: Option<&'static Encoding>,
+) -> Decoded {
     if let Some((enc, bom_len)) = Encoding::for_bom(body) {
         return finish(enc, &body[bom_len..]);
     }
@@ -65,7 +69,9 @@ pub fn decode(body: &[u8], http_charset: Option<&str>, forced: Option<&'static E
 fn finish(enc: &'static Encoding, bytes: &[u8]) -> Decoded {
     // UTF-16 labels in a prolog mean nothing once we hold the bytes: if they
     // are single-byte text, reading them as UTF-16 would be garbage.
-    let enc = if (enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE) && looks_single_byte(bytes) {
+    let enc = if (enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE)
+        && looks_single_byte(bytes)
+    {
         UTF_8
     } else {
         enc
@@ -74,7 +80,10 @@ fn finish(enc: &'static Encoding, bytes: &[u8]) -> Decoded {
     let mut text = text.into_owned();
     rewrite_prolog(&mut text);
     strip_illegal_xml_chars(&mut text);
-    Decoded { text, encoding: enc.name() }
+    Decoded {
+        text,
+        encoding: enc.name(),
+    }
 }
 
 fn looks_single_byte(bytes: &[u8]) -> bool {
@@ -93,7 +102,10 @@ fn prolog_encoding(body: &[u8]) -> Option<&str> {
     let end = head.windows(2).position(|w| w == b"?>")?;
     let decl = std::str::from_utf8(&head[..end]).ok()?;
     let at = decl.find("encoding")?;
-    let rest = decl[at + "encoding".len()..].trim_start().strip_prefix('=')?.trim_start();
+    let rest = decl[at + "encoding".len()..]
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
     let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
     let rest = &rest[1..];
     rest.find(quote).map(|e| &rest[..e])
@@ -106,7 +118,10 @@ fn rewrite_prolog(text: &mut String) {
         return;
     }
     if let Some(end) = text[start..].find("?>") {
-        text.replace_range(start..start + end + 2, r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+        text.replace_range(
+            start..start + end + 2,
+            r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+        );
     }
 }
 
@@ -136,9 +151,16 @@ mod tests {
 
     #[test]
     fn prolog_encoding_is_honoured_and_rewritten() {
-        let d = decode(&doc(r#"<?xml version="1.0" encoding="windows-1251"?>"#), None, None);
+        let d = decode(
+            &doc(r#"<?xml version="1.0" encoding="windows-1251"?>"#),
+            None,
+            None,
+        );
         assert!(d.text.contains("Политика"));
-        assert!(d.text.starts_with(r#"<?xml version="1.0" encoding="UTF-8"?>"#));
+        assert!(
+            d.text
+                .starts_with(r#"<?xml version="1.0" encoding="UTF-8"?>"#)
+        );
         assert_eq!(d.encoding, "windows-1251");
     }
 
@@ -150,15 +172,29 @@ mod tests {
 
     #[test]
     fn misspelled_labels_are_understood() {
-        for label in ["cp-1251", "win-1251", "windows1251", "CP1251", "\"windows-1251\""] {
-            assert_eq!(encoding_for_label(label).map(|e| e.name()), Some("windows-1251"), "{label}");
+        for label in [
+            "cp-1251",
+            "win-1251",
+            "windows1251",
+            "CP1251",
+            "\"windows-1251\"",
+        ] {
+            assert_eq!(
+                encoding_for_label(label).map(|e| e.name()),
+                Some("windows-1251"),
+                "{label}"
+            );
         }
         assert!(encoding_for_label("no-such-charset").is_none());
     }
 
     #[test]
     fn a_false_utf8_claim_falls_back_to_the_prolog() {
-        let d = decode(&doc(r#"<?xml version="1.0" encoding="windows-1251"?>"#), Some("utf-8"), None);
+        let d = decode(
+            &doc(r#"<?xml version="1.0" encoding="windows-1251"?>"#),
+            Some("utf-8"),
+            None,
+        );
         assert!(d.text.contains("Политика"));
     }
 

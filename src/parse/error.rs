@@ -34,15 +34,29 @@ impl ParseError {
 
 /// Recognises bodies that are plainly not feeds before feed-rs sees them.
 pub(crate) fn not_a_feed(text: &str, content_type: Option<&str>) -> Option<ParseError> {
-    let head: String = text.chars().take(256).collect::<String>().to_ascii_lowercase();
+    let head: String = text
+        .chars()
+        .take(256)
+        .collect::<String>()
+        .to_ascii_lowercase();
     let html = head.starts_with("<!doctype html") || head.starts_with("<html");
     if html {
-        let ct = content_type.and_then(|c| c.split(';').next()).map(str::trim).unwrap_or("text/html");
-        return Some(ParseError::NotAFeed { what: format!("{ct} (an HTML page)") });
+        let ct = content_type
+            .and_then(|c| c.split(';').next())
+            .map(str::trim)
+            .unwrap_or("text/html");
+        return Some(ParseError::NotAFeed {
+            what: format!("{ct} (an HTML page)"),
+        });
     }
     if !text.starts_with('<') && !text.starts_with('{') {
-        let ct = content_type.and_then(|c| c.split(';').next()).map(str::trim).unwrap_or("unknown content");
-        return Some(ParseError::NotAFeed { what: format!("{ct} that is neither XML nor JSON") });
+        let ct = content_type
+            .and_then(|c| c.split(';').next())
+            .map(str::trim)
+            .unwrap_or("unknown content");
+        return Some(ParseError::NotAFeed {
+            what: format!("{ct} that is neither XML nor JSON"),
+        });
     }
     None
 }
@@ -56,7 +70,10 @@ fn root_name(text: &str) -> Option<String> {
         if rest.starts_with('?') || rest.starts_with('!') {
             continue;
         }
-        let name: String = rest.chars().take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/').collect();
+        let name: String = rest
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
+            .collect();
         return (!name.is_empty()).then_some(name);
     }
 }

@@ -27,7 +27,9 @@ pub fn extra_categories(text: &str) -> Vec<Vec<String>> {
                         entries.push(Vec::new());
                     }
                     "subject" if in_entry && name.prefix().is_some() => capture = true,
-                    "category" if in_entry && name.prefix().is_some_and(|p| p.as_ref() == "media") => {
+                    "category"
+                        if in_entry && name.prefix().is_some_and(|p| p.as_ref() == "media") =>
+                    {
                         capture = true
                     }
                     _ => {}
@@ -87,6 +89,13 @@ mod tests {
             <item><dc:subject><![CDATA[Экономика]]></dc:subject></item>
         </channel></rss>"#;
         let cats = extra_categories(xml);
-        assert_eq!(cats, vec![vec!["Политика".to_string(), "World & Co".to_string()], vec![], vec!["Экономика".to_string()]]);
+        assert_eq!(
+            cats,
+            vec![
+                vec!["Политика".to_string(), "World & Co".to_string()],
+                vec![],
+                vec!["Экономика".to_string()]
+            ]
+        );
     }
 }

@@ -98,11 +98,24 @@ pub fn parse(body: &[u8], opts: ParseOptions<'_>) -> Result<ParsedFeed, ParseErr
         FeedType::JSON => Format::Json,
         FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2 => Format::Rss,
     };
-    let extra_categories = if format == Format::Json { Vec::new() } else { extras::extra_categories(text) };
-    Ok(ParsedFeed { feed, format, extra_categories, encoding: decoded.encoding, repaired })
+    let extra_categories = if format == Format::Json {
+        Vec::new()
+    } else {
+        extras::extra_categories(text)
+    };
+    Ok(ParsedFeed {
+        feed,
+        format,
+        extra_categories,
+        encoding: decoded.encoding,
+        repaired,
+    })
 }
 
-fn feed_rs_parse(text: &str, opts: &ParseOptions<'_>) -> Result<Feed, feed_rs::parser::ParseFeedError> {
+fn feed_rs_parse(
+    text: &str,
+    opts: &ParseOptions<'_>,
+) -> Result<Feed, feed_rs::parser::ParseFeedError> {
     let tz = opts.timezone;
     feed_rs::parser::Builder::new()
         .base_uri(opts.base_url)

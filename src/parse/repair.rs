@@ -45,7 +45,8 @@ fn is_reference(s: &str) -> bool {
         };
     }
     let mut chars = body.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric())
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric())
 }
 
 /// Gives `<rss>` the version feed-rs insists on: it recognises only `2.0`,
@@ -93,13 +94,19 @@ mod tests {
 
     #[test]
     fn references_and_cdata_are_left_alone() {
-        assert_eq!(escape_bare_ampersands("<t>&amp; &#169; &#xA9; &nbsp;</t>"), None);
+        assert_eq!(
+            escape_bare_ampersands("<t>&amp; &#169; &#xA9; &nbsp;</t>"),
+            None
+        );
         assert_eq!(escape_bare_ampersands("<t><![CDATA[a & b]]></t>"), None);
     }
 
     #[test]
     fn rss_version_is_added_or_normalised() {
-        assert_eq!(fix_rss_version("<rss><channel/></rss>").as_deref(), Some("<rss version=\"2.0\"><channel/></rss>"));
+        assert_eq!(
+            fix_rss_version("<rss><channel/></rss>").as_deref(),
+            Some("<rss version=\"2.0\"><channel/></rss>")
+        );
         assert_eq!(
             fix_rss_version("<rss version=\"2.01\" xmlns:dc=\"x\">").as_deref(),
             Some("<rss version=\"2.0\" xmlns:dc=\"x\">")

@@ -12,7 +12,9 @@ pub enum StoreError {
         reason: String,
     },
     /// The database is newer than this binary understands.
-    #[error("database schema version {found} is newer than this feedmerge ({supported}); upgrade feedmerge")]
+    #[error(
+        "database schema version {found} is newer than this feedmerge ({supported}); upgrade feedmerge"
+    )]
     TooNew {
         /// Version in the file.
         found: i64,

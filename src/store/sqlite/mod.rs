@@ -34,7 +34,10 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating the file and missing parent folders) and migrates.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let open_err = |reason: String| StoreError::Open { path: path.display().to_string(), reason };
+        let open_err = |reason: String| StoreError::Open {
+            path: path.display().to_string(),
+            reason,
+        };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| open_err(e.to_string()))?;
         }
@@ -70,7 +73,12 @@ impl SqliteStore {
     /// writer thread. Later writes fail with [`StoreError::WriterGone`].
     pub fn close(&self) {
         self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(t) = self.writer_thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(t) = self
+            .writer_thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
             let _ = t.join();
         }
     }
@@ -80,7 +88,12 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
-        let sender = self.writer.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or(StoreError::WriterGone)?;
+        let sender = self
+            .writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or(StoreError::WriterGone)?;
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
             let _ = tx.send(f(conn));
@@ -121,7 +134,10 @@ impl Drop for SqliteStore {
 }
 
 fn open_reader(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
 }
@@ -130,7 +146,8 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
 impl Store for SqliteStore {
     async fn register_sources(&self, sources: &[SourceSpec]) -> Result<(), StoreError> {
         let sources = sources.to_vec();
-        self.write(move |conn| write::register_sources(conn, &sources)).await
+        self.write(move |conn| write::register_sources(conn, &sources))
+            .await
     }
 
     async fn validators(&self, source: &str) -> Result<Validators, StoreError> {
@@ -145,7 +162,8 @@ impl Store for SqliteStore {
         record: PollRecord,
     ) -> Result<WriteSummary, StoreError> {
         let source = source.to_string();
-        self.write(move |conn| write::record_poll(conn, &source, at, record)).await
+        self.write(move |conn| write::record_poll(conn, &source, at, record))
+            .await
     }
 
     async fn stories(&self, query: &StoryQuery) -> Result<Vec<Story>, StoreError> {
@@ -155,7 +173,8 @@ impl Store for SqliteStore {
 
     async fn stored_section(&self, key: &str) -> Result<Option<String>, StoreError> {
         let key = key.to_string();
-        self.read(move |conn| read::stored_section(conn, &key)).await
+        self.read(move |conn| read::stored_section(conn, &key))
+            .await
     }
 
     async fn source_status(&self) -> Result<Vec<SourceStatus>, StoreError> {
@@ -163,6 +182,7 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)).await
+        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
     }
 }

@@ -12,7 +12,12 @@ const STORY_COLUMNS: &str = "s.uid, s.title, s.link, s.summary, s.content, s.aut
 pub(super) fn validators(conn: &Connection, source: &str) -> Result<Validators, StoreError> {
     let v = conn
         .prepare_cached("SELECT etag, last_modified FROM sources WHERE name = ?1")?
-        .query_row([source], |r| Ok(Validators { etag: r.get(0)?, last_modified: r.get(1)? }))
+        .query_row([source], |r| {
+            Ok(Validators {
+                etag: r.get(0)?,
+                last_modified: r.get(1)?,
+            })
+        })
         .optional()?;
     Ok(v.unwrap_or_default())
 }
@@ -36,12 +41,18 @@ pub(super) fn stories(conn: &Connection, q: &StoryQuery) -> Result<Vec<Story>, S
             "SELECT {STORY_COLUMNS} FROM stories s JOIN sources src ON src.id = s.source_id
              WHERE s.id IN (SELECT story_id FROM story_sections WHERE section_key IN ({}))
              ORDER BY s.published DESC, s.id DESC LIMIT ?1",
-            (2..n + 2).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+            (2..n + 2)
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     let mut stmt = conn.prepare_cached(&sql)?;
-    let params = std::iter::once(rusqlite::types::Value::Integer(limit))
-        .chain(q.section_keys.iter().map(|k| rusqlite::types::Value::Text(k.clone())));
+    let params = std::iter::once(rusqlite::types::Value::Integer(limit)).chain(
+        q.section_keys
+            .iter()
+            .map(|k| rusqlite::types::Value::Text(k.clone())),
+    );
     let rows = stmt.query_map(params_from_iter(params), story_from_row)?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
@@ -59,7 +70,12 @@ fn story_from_row(r: &Row<'_>) -> rusqlite::Result<Story> {
         language: r.get(7)?,
         published: time(r.get(8)?),
         updated: time(r.get(9)?),
-        source: SourceRef { name: r.get(10)?, title: r.get(11)?, feed_url: r.get(12)?, site_url: r.get(13)? },
+        source: SourceRef {
+            name: r.get(10)?,
+            title: r.get(11)?,
+            feed_url: r.get(12)?,
+            site_url: r.get(13)?,
+        },
     })
 }
 
@@ -87,7 +103,9 @@ pub(super) fn source_status(conn: &Connection) -> Result<Vec<SourceStatus>, Stor
             title: r.get(2)?,
             last_attempt: r.get::<_, Option<i64>>(3)?.map(time),
             last_success: r.get::<_, Option<i64>>(4)?.map(time),
-            last_status: r.get::<_, Option<i64>>(5)?.and_then(|s| u16::try_from(s).ok()),
+            last_status: r
+                .get::<_, Option<i64>>(5)?
+                .and_then(|s| u16::try_from(s).ok()),
             last_error: r.get(6)?,
             consecutive_failures: r.get::<_, i64>(7)?.try_into().unwrap_or(u32::MAX),
             items: r.get::<_, i64>(8)?.try_into().unwrap_or(0),

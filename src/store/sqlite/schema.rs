@@ -74,7 +74,10 @@ pub fn latest() -> i64 {
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current > latest() {
-        return Err(StoreError::TooNew { found: current, supported: latest() });
+        return Err(StoreError::TooNew {
+            found: current,
+            supported: latest(),
+        });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let tx = conn.transaction()?;

@@ -8,7 +8,10 @@ use crate::normalize::{identity, sections};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-pub(super) fn register_sources(conn: &mut Connection, sources: &[SourceSpec]) -> Result<(), StoreError> {
+pub(super) fn register_sources(
+    conn: &mut Connection,
+    sources: &[SourceSpec],
+) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     {
         let mut upsert = tx.prepare_cached(
@@ -43,7 +46,12 @@ pub(super) fn record_poll(
         .ok_or_else(|| StoreError::UnknownSource(source.to_string()))?;
     let mut summary = WriteSummary::default();
     match record {
-        PollRecord::Fetched { validators, status, meta, items } => {
+        PollRecord::Fetched {
+            validators,
+            status,
+            meta,
+            items,
+        } => {
             tx.prepare_cached(
                 "UPDATE sources SET etag = ?2, last_modified = ?3, title = ?4, site_url = ?5,
                      last_attempt = ?6, last_success = ?6, last_status = ?7, last_error = NULL,
@@ -92,7 +100,9 @@ fn store_item(
     summary: &mut WriteSummary,
 ) -> Result<(), StoreError> {
     let known: Option<(i64, String)> = tx
-        .prepare_cached("SELECT story_id, content_hash FROM items WHERE source_id = ?1 AND item_key = ?2")?
+        .prepare_cached(
+            "SELECT story_id, content_hash FROM items WHERE source_id = ?1 AND item_key = ?2",
+        )?
         .query_row(params![source_id, item.key], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     match known {
@@ -121,8 +131,10 @@ fn store_item(
                 claimed,
                 now
             ])?;
-            tx.prepare_cached("UPDATE items SET content_hash = ?3 WHERE source_id = ?1 AND item_key = ?2")?
-                .execute(params![source_id, item.key, item.content_hash])?;
+            tx.prepare_cached(
+                "UPDATE items SET content_hash = ?3 WHERE source_id = ?1 AND item_key = ?2",
+            )?
+            .execute(params![source_id, item.key, item.content_hash])?;
             add_sections(tx, story_id, &item.sections)?;
             summary.updated += 1;
         }
@@ -141,7 +153,11 @@ fn store_item(
                 None => {
                     summary.new_stories += 1;
                     let published = item.published.map(|d| d.timestamp()).unwrap_or(now);
-                    let updated = item.updated.map(|d| d.timestamp()).unwrap_or(published).max(published);
+                    let updated = item
+                        .updated
+                        .map(|d| d.timestamp())
+                        .unwrap_or(published)
+                        .max(published);
                     tx.prepare_cached(
                         "INSERT INTO stories (story_key, uid, source_id, title, link, summary, content,
                              authors, categories, language, published, updated, first_seen)
@@ -172,7 +188,14 @@ fn store_item(
                 "INSERT INTO items (source_id, item_key, story_id, content_hash, guid, first_seen)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![source_id, item.key, story_id, item.content_hash, item.guid, now])?;
+            .execute(params![
+                source_id,
+                item.key,
+                story_id,
+                item.content_hash,
+                item.guid,
+                now
+            ])?;
             add_sections(tx, story_id, &item.sections)?;
         }
     }

@@ -1,0 +1,404 @@
+//! Test harness: a real HTTP server on 127.0.0.1:0 serving fixture feeds
+//! (changeable while a test runs, with ETag/304 and request counting), and
+//! the real daemon run in-process with its own shutdown signal.
+#![allow(dead_code)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Response, StatusCode, header};
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// Reads a fixture file from `tests/fixtures/`.
+pub fn fixture(rel: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+/// One served document.
+#[derive(Clone, Debug)]
+pub struct Doc {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+    /// Sent as-is; a 304 answers a matching `If-None-Match`.
+    pub etag: Option<String>,
+    pub delay: Duration,
+}
+
+impl Doc {
+    /// A 200 with an ETag derived from the body.
+    pub fn feed(content_type: &str, body: Vec<u8>) -> Doc {
+        let etag = format!("\"{:x}-{}\"", fnv(&body), body.len());
+        Doc {
+            status: 200,
+            content_type: content_type.to_string(),
+            body,
+            etag: Some(etag),
+            delay: Duration::ZERO,
+        }
+    }
+
+    pub fn status(status: u16, content_type: &str, body: &str) -> Doc {
+        Doc {
+            status,
+            content_type: content_type.into(),
+            body: body.as_bytes().to_vec(),
+            etag: None,
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ *b as u64).wrapping_mul(0x100000001b3)
+    })
+}
+
+#[derive(Default)]
+struct Counters {
+    hits: AtomicUsize,
+    not_modified: AtomicUsize,
+    conditional: AtomicUsize,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+#[derive(Default)]
+struct Inner {
+    docs: Mutex<HashMap<String, Doc>>,
+    counters: Mutex<HashMap<String, Arc<Counters>>>,
+}
+
+/// A fixture feed server on 127.0.0.1:0.
+#[derive(Clone)]
+pub struct FeedServer {
+    pub addr: SocketAddr,
+    inner: Arc<Inner>,
+}
+
+impl FeedServer {
+    pub async fn start() -> FeedServer {
+        let inner = Arc::new(Inner::default());
+        let app = Router::new()
+            .route("/{*path}", axum::routing::get(serve))
+            .with_state(Arc::clone(&inner));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fixture server");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FeedServer { addr, inner }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}/{}", self.addr, path.trim_start_matches('/'))
+    }
+
+    pub fn set(&self, path: &str, doc: Doc) {
+        self.inner
+            .docs
+            .lock()
+            .unwrap()
+            .insert(path.trim_start_matches('/').to_string(), doc);
+    }
+
+    fn counters(&self, path: &str) -> Arc<Counters> {
+        Arc::clone(
+            self.inner
+                .counters
+                .lock()
+                .unwrap()
+                .entry(path.trim_start_matches('/').to_string())
+                .or_default(),
+        )
+    }
+
+    /// Requests received for `path`.
+    pub fn hits(&self, path: &str) -> usize {
+        self.counters(path).hits.load(Ordering::SeqCst)
+    }
+
+    /// Requests answered 304.
+    pub fn not_modified(&self, path: &str) -> usize {
+        self.counters(path).not_modified.load(Ordering::SeqCst)
+    }
+
+    /// Requests that carried `If-None-Match` or `If-Modified-Since`.
+    pub fn conditional(&self, path: &str) -> usize {
+        self.counters(path).conditional.load(Ordering::SeqCst)
+    }
+
+    /// Most requests for `path` ever in flight at once.
+    pub fn max_in_flight(&self, path: &str) -> usize {
+        self.counters(path).max_in_flight.load(Ordering::SeqCst)
+    }
+}
+
+async fn serve(
+    State(inner): State<Arc<Inner>>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+) -> Response<Body> {
+    let counters = Arc::clone(
+        inner
+            .counters
+            .lock()
+            .unwrap()
+            .entry(path.clone())
+            .or_default(),
+    );
+    counters.hits.fetch_add(1, Ordering::SeqCst);
+    let now = counters.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    counters.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let doc = inner.docs.lock().unwrap().get(&path).cloned();
+    let response = match doc {
+        None => Response::builder()
+            .status(404)
+            .body(Body::from("no such fixture"))
+            .unwrap(),
+        Some(doc) => {
+            if !doc.delay.is_zero() {
+                tokio::time::sleep(doc.delay).await;
+            }
+            let inm = headers
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok());
+            if inm.is_some() || headers.contains_key(header::IF_MODIFIED_SINCE) {
+                counters.conditional.fetch_add(1, Ordering::SeqCst);
+            }
+            if doc.status == 200 && inm.is_some() && inm == doc.etag.as_deref() {
+                counters.not_modified.fetch_add(1, Ordering::SeqCst);
+                Response::builder()
+                    .status(StatusCode::NOT_MODIFIED)
+                    .body(Body::empty())
+                    .unwrap()
+            } else {
+                let mut b = Response::builder()
+                    .status(doc.status)
+                    .header(header::CONTENT_TYPE, doc.content_type);
+                if let Some(etag) = &doc.etag {
+                    b = b.header(header::ETAG, etag);
+                }
+                b.body(Body::from(doc.body)).unwrap()
+            }
+        }
+    };
+    counters.in_flight.fetch_sub(1, Ordering::SeqCst);
+    response
+}
+
+/// The four fixture sources of the v1 scenario, served on `server`.
+pub fn serve_standard_fixtures(server: &FeedServer) {
+    server.set(
+        "ru/all.rss",
+        Doc::feed("application/rss+xml", fixture("feeds/ru-all-cp1251.rss")),
+    );
+    server.set(
+        "ru/politics.rss",
+        Doc::feed(
+            "application/rss+xml; charset=utf-8",
+            fixture("feeds/ru-politics.rss"),
+        ),
+    );
+    server.set(
+        "az/news.atom",
+        Doc::feed("application/atom+xml", fixture("feeds/az.atom")),
+    );
+    server.set(
+        "wire/feed.json",
+        Doc::feed("application/feed+json", fixture("feeds/world.json")),
+    );
+}
+
+/// Config for the v1 scenario; `extra` is appended (more sources, etc.).
+pub fn standard_config(
+    server: &FeedServer,
+    listen: SocketAddr,
+    db: &std::path::Path,
+    extra: &str,
+) -> String {
+    format!(
+        r#"
+[storage]
+path = "{db}"
+
+[server]
+listen = "{listen}"
+
+[poll]
+interval = "1h"
+timeout = "5s"
+
+[sections]
+"Политика" = ["Politics", "Siyasət"]
+
+[[source]]
+name = "ru-all"
+url = "{ru_all}"
+timezone = "Europe/Moscow"
+
+[[source]]
+name = "ru-politics"
+url = "{ru_pol}"
+timezone = "Europe/Moscow"
+section = "Политика"
+
+[[source]]
+name = "az-news"
+url = "{az}"
+timezone = "Asia/Baku"
+
+[[source]]
+name = "wire"
+url = "{wire}"
+
+[[feed]]
+name = "politika"
+title = "Политика"
+sections = ["Политика"]
+limit = 50
+{extra}
+"#,
+        db = db.display(),
+        ru_all = server.url("ru/all.rss"),
+        ru_pol = server.url("ru/politics.rss"),
+        az = server.url("az/news.atom"),
+        wire = server.url("wire/feed.json"),
+    )
+}
+
+/// The daemon running in-process.
+pub struct Daemon {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), feedmerge::daemon::DaemonError>>,
+}
+
+impl Daemon {
+    /// Starts the real daemon with `make_config(listen_addr)`.
+    pub async fn start(
+        dir: &std::path::Path,
+        make_config: impl FnOnce(SocketAddr) -> String,
+    ) -> Daemon {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind daemon");
+        let addr = listener.local_addr().expect("addr");
+        let path = dir.join("feedmerge.toml");
+        std::fs::write(&path, make_config(addr)).expect("write config");
+        let config = feedmerge::config::Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(feedmerge::daemon::run(config, listener, async move {
+            let _ = rx.await;
+        }));
+        Daemon {
+            addr,
+            stop: Some(tx),
+            task,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Signals shutdown and waits (bounded) for a clean exit.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let result = tokio::time::timeout(Duration::from_secs(15), &mut self.task)
+            .await
+            .expect("daemon did not stop within 15 s");
+        result
+            .expect("daemon task panicked")
+            .expect("daemon returned an error");
+    }
+}
+
+/// Polls `cond` until it holds or `deadline` passes (then panics with `what`).
+pub async fn wait_for<F, Fut>(what: &str, deadline: Duration, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let start = tokio::time::Instant::now();
+    loop {
+        if cond().await {
+            return;
+        }
+        if start.elapsed() > deadline {
+            panic!("timed out after {deadline:?} waiting for: {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `/status` as JSON.
+pub async fn status(daemon: &Daemon) -> serde_json::Value {
+    let body = reqwest::get(daemon.url("/status"))
+        .await
+        .expect("GET /status")
+        .text()
+        .await
+        .expect("body");
+    serde_json::from_str(&body).expect("status json")
+}
+
+/// Waits until every source has at least `n` attempts recorded... approximated
+/// by `last_attempt` being set on all of them and `items` matching a predicate.
+pub async fn wait_polled(daemon: &Daemon, sources: usize) {
+    wait_for("all sources polled", Duration::from_secs(20), || async {
+        let s = status(daemon).await;
+        let list = s["sources"].as_array().cloned().unwrap_or_default();
+        list.len() == sources && list.iter().all(|src| !src["last_attempt"].is_null())
+    })
+    .await;
+}
+
+/// GET returning (status, content-type, body).
+pub async fn get(url: &str) -> (u16, String, String) {
+    let r = reqwest::get(url)
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = r.status().as_u16();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    (status, ct, r.text().await.unwrap_or_default())
+}
+
+/// Parses any feed document the daemon serves.
+pub fn parse_feed(body: &str) -> feed_rs::model::Feed {
+    feed_rs::parser::parse(body.as_bytes())
+        .unwrap_or_else(|e| panic!("served feed does not parse: {e}\n{body}"))
+}
+
+/// Titles of a parsed feed's entries, in order.
+pub fn titles(feed: &feed_rs::model::Feed) -> Vec<String> {
+    feed.entries
+        .iter()
+        .map(|e| {
+            e.title
+                .as_ref()
+                .map(|t| t.content.clone())
+                .unwrap_or_default()
+        })
+        .collect()
+}
