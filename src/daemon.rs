@@ -82,9 +82,11 @@ pub async fn run(
     }));
     let scheduler = Scheduler::start(pipeline, tracker.clone(), cancel.clone()).await?;
     tracing::info!(%addr, sources = config.sources.len(), db = %config.storage_path.display(), "feedmerge running");
+    crate::notify::notify("READY=1");
 
     shutdown.await;
     tracing::info!("shutting down");
+    crate::notify::notify("STOPPING=1");
     cancel.cancel();
     scheduler.stop().await;
     tracker.close();

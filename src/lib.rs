@@ -14,6 +14,7 @@ pub mod feeds;
 pub mod fetch;
 pub mod model;
 pub mod normalize;
+pub mod notify;
 pub mod parse;
 pub mod pipeline;
 pub mod scheduler;

@@ -53,10 +53,10 @@ pub fn decode(
             return finish(enc, body);
         }
     }
-    if let Some(enc) = prolog_encoding(body).and_then(encoding_for_label) {
-        if enc != UTF_8 || is_utf8 {
-            return finish(enc, body);
-        }
+    if let Some(enc) = prolog_encoding(body).and_then(encoding_for_label)
+        && (enc != UTF_8 || is_utf8)
+    {
+        return finish(enc, body);
     }
     if is_utf8 {
         return finish(UTF_8, body);
