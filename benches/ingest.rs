@@ -33,11 +33,11 @@ use feedmerge::normalize::{self, NormalizeContext};
 use feedmerge::parse::{self, ParseOptions};
 use feedmerge::pipeline::{Pipeline, PollOutcome};
 use feedmerge::store::sqlite::SqliteStore;
-use feedmerge::store::{PollRecord, SourceSpec, Store};
+use feedmerge::store::{PollRecord, PollResult, SourceSpec, Store};
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -47,74 +47,28 @@ const ITEMS: usize = 25;
 const TOTAL: usize = FEEDS * ITEMS;
 const CONCURRENCY: usize = 16;
 const SAMPLE: usize = 100;
+const SITES: usize = 50;
+/// Diagnostic: cap whole polls (fetch + parse + write) in flight.
+const POLL_CAP_VAR: &str = "FEEDMERGE_BENCH_POLL_CAP";
 const PY_REFERENCE: f64 = 3_000.0;
 const TARGET_ITEMS_PER_SEC: f64 = 30_000.0;
 const TARGET_ROUND2_SECS: f64 = 0.5;
 const TARGET_PEAK_MIB: f64 = 60.0;
 
-const WORDS: &[&str] = &[
-    "правительство",
-    "министерство",
-    "заявление",
-    "решение",
-    "бюджет",
-    "экономика",
-    "рынок",
-    "инфляция",
-    "выборы",
-    "депутаты",
-    "законопроект",
-    "регион",
-    "город",
-    "жители",
-    "школа",
-    "больница",
-    "строительство",
-    "дорога",
-    "транспорт",
-    "компания",
-    "производство",
-    "экспорт",
-    "урожай",
-    "погода",
-    "температура",
-    "исследование",
-    "учёные",
-    "университет",
-    "театр",
-    "выставка",
-    "фестиваль",
-    "спортсмены",
-    "чемпионат",
-    "сборная",
-    "победа",
-    "встреча",
-    "переговоры",
-    "соглашение",
-    "проект",
-    "программа",
-    "развитие",
-    "поддержка",
-    "граждан",
-    "сегодня",
-    "вчера",
-    "по",
-    "данным",
-    "агентства",
-    "сообщил",
-    "отметил",
-    "в",
-    "на",
-    "и",
-    "что",
-    "после",
-    "года",
-    "месяца",
-    "новый",
-    "важный",
-    "крупный",
-];
-const CATEGORIES: &[&str] = &[
+/// Vocabulary of titles and bodies.
+static WORDS: LazyLock<Vec<&str>> = LazyLock::new(|| {
+    "правительство министерство заявление решение бюджет экономика рынок \
+     инфляция выборы депутаты законопроект регион город жители школа \
+     больница строительство дорога транспорт компания производство экспорт \
+     урожай погода температура исследование учёные университет театр \
+     выставка фестиваль спортсмены чемпионат сборная победа встреча \
+     переговоры соглашение проект программа развитие поддержка граждан \
+     сегодня вчера по данным агентства сообщил отметил в на и что после \
+     года месяца новый важный крупный"
+        .split_whitespace()
+        .collect()
+});
+const CATEGORIES: [&str; 6] = [
     "Политика",
     "Экономика",
     "Общество",
@@ -122,7 +76,7 @@ const CATEGORIES: &[&str] = &[
     "Спорт",
     "Культура",
 ];
-const SLUGS: &[&str] = &[
+const SLUGS: [&str; 6] = [
     "politika",
     "ekonomika",
     "obshchestvo",
@@ -201,7 +155,7 @@ fn escape(s: &str) -> String {
 /// ~2 KB of Cyrillic paragraphs with a few tags.
 fn item_html(r: &mut Lcg, feed: usize, item: usize) -> String {
     let mut html = String::with_capacity(2400);
-    while html.len() < 2100 {
+    while html.len() < 1750 {
         html.push_str("<p>");
         for w in 0..25 + r.below(20) {
             if w > 0 {
@@ -411,22 +365,87 @@ fn status_mib(field: &str) -> f64 {
     kib.unwrap_or(f64::NAN) / 1024.0
 }
 
+/// CPU seconds (user + system) of the whole process and of the SQLite
+/// writer thread, from `/proc` (clock ticks of 10 ms).
+fn cpu_secs() -> (f64, f64) {
+    fn ticks(stat: &str) -> Option<(&str, f64)> {
+        let (head, rest) = stat.rsplit_once(')')?;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let t: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        Some((head.split_once('(')?.1, t / 100.0))
+    }
+    let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap_or_default();
+    let process = ticks(&read("/proc/self/stat".as_ref())).map_or(f64::NAN, |t| t.1);
+    let writer = std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|task| {
+            let stat = read(&task.path().join("stat"));
+            ticks(&stat)
+                .filter(|(comm, _)| comm.starts_with("feedmerge-sqlit"))
+                .map(|t| t.1)
+        })
+        .sum();
+    (process, writer)
+}
+
+/// Counters at the start of a phase.
+struct Mark {
+    served: ServerSnap,
+    rss_mib: f64,
+    cpu: (f64, f64),
+}
+
+fn mark(server: &Server) -> Mark {
+    Mark {
+        served: server.snap(),
+        rss_mib: status_mib("VmRSS"),
+        cpu: cpu_secs(),
+    }
+}
+
 struct Phase {
     name: &'static str,
     wall: Duration,
+    start_mib: f64,
     peak_mib: f64,
     served: ServerSnap,
+    cpu: f64,
+    writer_cpu: f64,
+}
+
+impl Phase {
+    /// Closes a phase begun at `m`, then resets the peak for the next one.
+    fn end(name: &'static str, wall: Duration, m: Mark, server: &Server) -> Phase {
+        let (cpu, writer) = cpu_secs();
+        let phase = Phase {
+            name,
+            wall,
+            start_mib: m.rss_mib,
+            peak_mib: status_mib("VmHWM"),
+            served: server.snap() - m.served,
+            cpu: cpu - m.cpu.0,
+            writer_cpu: writer - m.cpu.1,
+        };
+        reset_peak();
+        phase
+    }
 }
 
 /// Plain GET-and-discard of every feed with reqwest, `CONCURRENCY` at a time;
 /// `conditional` sends the ETag so every answer is a 304.
-async fn fetch_only(client: &reqwest::Client, base: &str, conditional: bool) -> (Duration, usize) {
+async fn fetch_only(
+    client: &reqwest::Client,
+    url_of: &impl Fn(usize) -> String,
+    conditional: bool,
+) -> (Duration, usize) {
     let permits = Arc::new(Semaphore::new(CONCURRENCY));
     let started = Instant::now();
     let mut set = JoinSet::new();
     for n in 0..FEEDS {
         let (client, permits) = (client.clone(), Arc::clone(&permits));
-        let url = format!("{base}/feed/{n}");
+        let url = url_of(n);
         set.spawn(async move {
             let _permit = permits.acquire().await;
             let mut req = client.get(url);
@@ -454,12 +473,18 @@ struct RoundStats {
     unchanged: usize,
 }
 
-async fn poll_round(pipeline: &Pipeline) -> (Duration, RoundStats) {
+/// Polls every source at once, as the scheduler does at start-up; `cap`
+/// (diagnostic only) limits whole polls in flight from the outside.
+async fn poll_round(pipeline: &Pipeline, cap: Option<usize>) -> (Duration, RoundStats) {
+    let cap = Arc::new(Semaphore::new(cap.unwrap_or(Semaphore::MAX_PERMITS)));
     let started = Instant::now();
     let mut set = JoinSet::new();
     for source in pipeline.config.sources.iter().cloned() {
-        let pipeline = pipeline.clone();
-        set.spawn(async move { pipeline.poll(&source).await });
+        let (pipeline, cap) = (pipeline.clone(), Arc::clone(&cap));
+        set.spawn(async move {
+            let _whole_poll = cap.acquire().await;
+            pipeline.poll(&source).await
+        });
     }
     let reports = set.join_all().await;
     let wall = started.elapsed();
@@ -514,6 +539,7 @@ async fn breakdown(config: &Config, dir: &std::path::Path) {
             content_type: Some(ct),
             base_url: Some(&source.url),
             timezone: source.timezone,
+            encoding: source.encoding,
         };
         let parsed = parse::parse(body.as_bytes(), opts).expect("sample feed parses");
         parse_time += t.elapsed();
@@ -531,13 +557,21 @@ async fn breakdown(config: &Config, dir: &std::path::Path) {
             etag: Some(format!("\"v1-{f}\"")),
             last_modified: Some(last_modified(f)),
         };
+        let result = PollResult::Fetched {
+            validators,
+            status: 200,
+            meta: feed.meta,
+            items: feed.items,
+        };
+        let (at, moved_to) = (Utc::now(), None);
+        let next_check = at + Span::minutes(15);
         records.push((
             source.name.clone(),
-            PollRecord::Fetched {
-                validators,
-                status: 200,
-                meta: feed.meta,
-                items: feed.items,
+            PollRecord {
+                at,
+                next_check,
+                moved_to,
+                result,
             },
         ));
     }
@@ -556,14 +590,12 @@ async fn breakdown(config: &Config, dir: &std::path::Path) {
         })
         .collect();
     store.register_sources(&specs).await.expect("register");
-    let t = Instant::now();
+    let (t, written) = (Instant::now(), io_written());
     for (name, record) in records {
-        store
-            .record_poll(&name, Utc::now(), record)
-            .await
-            .expect("write");
+        store.record_poll(&name, record).await.expect("write");
     }
     let write = t.elapsed();
+    let written = io_written() - written;
     let _ = tokio::task::spawn_blocking(move || store.close()).await;
 
     let items = (SAMPLE * ITEMS) as f64;
@@ -589,6 +621,18 @@ async fn breakdown(config: &Config, dir: &std::path::Path) {
         2.0 / cpu,
         items / write.as_secs_f64()
     );
+    println!(
+        "  the writes issued {:.1} KB of write() calls per item (WAL frames + checkpoints) for ~2.5 KB of feed",
+        written as f64 / items / 1e3
+    );
+}
+
+/// Bytes this process has passed to write()-like calls (`wchar`).
+fn io_written() -> u64 {
+    let io = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
+    io.lines()
+        .find_map(|l| l.strip_prefix("wchar:")?.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 async fn run() {
@@ -597,11 +641,28 @@ async fn run() {
     let app = axum::Router::new()
         .route("/feed/{n}", axum::routing::get(serve_feed))
         .with_state(Arc::clone(&server));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    // One listener per site, 127.0.0.1 to 127.0.0.50, so the pipeline's
+    // per-site cap sees the corpus's 50 sites rather than one.
+    let mut sites = Vec::new();
+    for k in 1..=SITES {
+        let Ok(listener) = tokio::net::TcpListener::bind(format!("127.0.0.{k}:0")).await else {
+            break;
+        };
+        sites.push(format!("http://{}", listener.local_addr().expect("addr")));
+        let app = app.clone();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+    }
+    assert!(!sites.is_empty(), "cannot listen on 127.0.0.1");
+    let url_of = |n: usize| format!("{}/feed/{n}", sites[n % sites.len()]);
+    let per_host = if sites.len() < SITES {
+        println!(
+            "note: only {} loopback sites; per_host raised to {CONCURRENCY}",
+            sites.len()
+        );
+        CONCURRENCY
+    } else {
+        2
+    };
 
     // Corpus facts, from one pass over the generator (nothing kept).
     let t = Instant::now();
@@ -622,7 +683,7 @@ async fn run() {
     );
 
     let mut toml = format!(
-        "[storage]\npath = '{}'\n\n[poll]\ninterval = \"15m\"\ntimeout = \"60s\"\nconcurrency = {CONCURRENCY}\n\n\
+        "[storage]\npath = '{}'\n\n[poll]\ninterval = \"15m\"\ntimeout = \"60s\"\nconcurrency = {CONCURRENCY}\nper_host = {per_host}\n\n\
          [sections]\n\"Политика\" = [\"politics\", \"политика\"]\n\"Экономика\" = [\"economy\"]\n\
          \"Общество\" = [\"society\"]\n\"Наука\" = [\"science\"]\n",
         dir.path().join("bench.db").display()
@@ -630,7 +691,8 @@ async fn run() {
     for n in 0..FEEDS {
         let _ = write!(
             toml,
-            "\n[[source]]\nname = \"feed-{n:04}\"\nurl = \"{base}/feed/{n}\"\n"
+            "\n[[source]]\nname = \"feed-{n:04}\"\nurl = \"{}\"\n",
+            url_of(n)
         );
         if n % 4 == 0 {
             toml.push_str("section = \"society\"\n");
@@ -646,40 +708,36 @@ async fn run() {
     let store: Arc<dyn Store> = sqlite.clone();
     let pipeline = Pipeline::new(Arc::clone(&config), store).expect("pipeline");
     let client = reqwest::Client::builder().build().expect("reqwest client");
+    let cap = std::env::var(POLL_CAP_VAR)
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&c| c > 0);
+    if let Some(c) = cap {
+        println!(
+            "DIAGNOSTIC MODE: {POLL_CAP_VAR}={c} caps whole polls in flight (the daemon has no such cap)"
+        );
+    }
 
-    let mut overall_peak = status_mib("VmHWM");
+    let setup_peak = status_mib("VmHWM");
     let peaks_reset = reset_peak();
     if !peaks_reset {
         println!("note: /proc/self/clear_refs refused; peaks below are cumulative since start");
     }
-    let mut phases: Vec<Phase> = Vec::new();
-    let mut measure = |name: &'static str, wall: Duration, before: ServerSnap, server: &Server| {
-        let peak = status_mib("VmHWM");
-        overall_peak = overall_peak.max(peak);
-        phases.push(Phase {
-            name,
-            wall,
-            peak_mib: peak,
-            served: server.snap() - before,
-        });
-        reset_peak();
-    };
-
-    let s = server.snap();
-    let (wall, ok) = fetch_only(&client, &base, false).await;
-    measure("fetch-only, 200s (reqwest)", wall, s, &server);
-    let s = server.snap();
-    let (r1_wall, r1) = poll_round(&pipeline).await;
-    measure("round 1: all new", r1_wall, s, &server);
+    let m = mark(&server);
+    let (wall, ok) = fetch_only(&client, &url_of, false).await;
+    let mut phases = vec![Phase::end("fetch-only, 200s (reqwest)", wall, m, &server)];
+    let m = mark(&server);
+    let (r1_wall, r1) = poll_round(&pipeline, cap).await;
+    phases.push(Phase::end("round 1: all new", r1_wall, m, &server));
     let after_r1 = db_bytes(&db_path);
-    let s = server.snap();
-    let (wall, ok304) = fetch_only(&client, &base, true).await;
-    measure("fetch-only, 304s (reqwest)", wall, s, &server);
-    let s = server.snap();
-    let (r2_wall, r2) = poll_round(&pipeline).await;
-    measure("round 2: unchanged", r2_wall, s, &server);
+    let m = mark(&server);
+    let (wall, ok304) = fetch_only(&client, &url_of, true).await;
+    phases.push(Phase::end("fetch-only, 304s (reqwest)", wall, m, &server));
+    let m = mark(&server);
+    let (r2_wall, r2) = poll_round(&pipeline, cap).await;
+    phases.push(Phase::end("round 2: unchanged", r2_wall, m, &server));
     let after_r2 = db_bytes(&db_path);
-    drop(measure);
+    let overall_peak = phases.iter().fold(setup_peak, |m, p| m.max(p.peak_mib));
 
     if ok != FEEDS || ok304 != FEEDS {
         println!("WARNING: baseline fetches failed: {ok}/{FEEDS} 200s, {ok304}/{FEEDS} 304s");
@@ -719,21 +777,37 @@ async fn run() {
     );
 
     println!(
-        "\n{:<28} {:>9} {:>11} {:>9} {:>6} {:>9} {:>10}",
-        "phase", "wall s", "items/s", "requests", "304s", "gen ms", "peak MiB"
+        "\n{:<27} {:>7} {:>8} {:>5} {:>5} {:>6} {:>6} {:>8} {:>9} {:>8}",
+        "phase",
+        "wall s",
+        "items/s",
+        "reqs",
+        "304s",
+        "gen ms",
+        "cpu s",
+        "writer s",
+        "RSS@start",
+        "peak MiB"
     );
     for p in &phases {
         println!(
-            "{:<28} {:>9.3} {:>11.0} {:>9} {:>6} {:>9.0} {:>10.1}",
+            "{:<27} {:>7.3} {:>8.0} {:>5} {:>5} {:>6.0} {:>6.2} {:>8.2} {:>9.1} {:>8.1}",
             p.name,
             p.wall.as_secs_f64(),
             TOTAL as f64 / p.wall.as_secs_f64(),
             p.served.requests,
             p.served.not_modified,
             p.served.gen_nanos as f64 / 1e6,
+            p.cpu,
+            p.writer_cpu,
+            p.start_mib,
             p.peak_mib
         );
     }
+    println!(
+        "(gen ms: server time generating bodies; cpu s: whole process incl. server, 2 cores = 2 s per s; \
+         writer s: the SQLite writer thread)"
+    );
     let ratio = |a: usize, b: usize| phases[a].wall.as_secs_f64() / phases[b].wall.as_secs_f64();
     let r1_rate = TOTAL as f64 / r1_wall.as_secs_f64();
     println!(

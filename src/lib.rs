@@ -17,6 +17,7 @@ pub mod normalize;
 pub mod notify;
 pub mod parse;
 pub mod pipeline;
+pub mod politeness;
 pub mod scheduler;
 pub mod server;
 pub mod status;

@@ -6,13 +6,16 @@
 //! recorded on the source and the previous stories stand.
 
 use crate::config::{Config, SourceConfig};
-use crate::fetch::{FetchOutcome, Fetcher};
-use crate::normalize::{self, NormalizeContext};
-use crate::parse::{self, ParseOptions};
-use crate::store::{PollRecord, Store, WriteSummary};
-use chrono::Utc;
+use crate::fetch::{FetchOutcome, FetchResponse, Fetcher, RequestOptions};
+use crate::normalize::{self, NormalizeContext, NormalizedFeed};
+use crate::parse::{self, ParseError, ParseOptions};
+use crate::politeness::hosts::HostLimiter;
+use crate::politeness::{self, PollVerdict, hints};
+use crate::store::{PollRecord, PollResult, Store, WriteSummary};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
@@ -23,6 +26,8 @@ pub struct PollReport {
     pub source: String,
     /// Outcome.
     pub outcome: PollOutcome,
+    /// When the source is due next.
+    pub next_check: DateTime<Utc>,
     /// Wall time of the poll.
     pub elapsed: Duration,
 }
@@ -80,7 +85,14 @@ pub struct Pipeline {
     fetcher: Fetcher,
     /// Global cap on fetches in flight.
     permits: Arc<Semaphore>,
+    /// Per-site cap on fetches in flight.
+    hosts: Arc<HostLimiter>,
+    /// When each stale source was last reported at ERROR.
+    stale_reported: Arc<Mutex<HashMap<String, DateTime<Utc>>>>,
 }
+
+/// How often a source that stays stale is reported again.
+const STALE_REPEAT: chrono::Duration = chrono::Duration::days(1);
 
 impl Pipeline {
     /// Builds the shared parts.
@@ -88,28 +100,34 @@ impl Pipeline {
         config: Arc<Config>,
         store: Arc<dyn Store>,
     ) -> Result<Pipeline, crate::fetch::FetchError> {
-        let fetcher = Fetcher::new(&config.fetch)?;
+        let fetcher = Fetcher::new(&config.fetch, &config.sources)?;
         let permits = Arc::new(Semaphore::new(config.fetch.concurrency));
+        let hosts = Arc::new(HostLimiter::with_limits(
+            config.sources.iter().map(|s| (s.url.as_str(), s.per_host)),
+        ));
         Ok(Pipeline {
             config,
             store,
             fetcher,
             permits,
+            hosts,
+            stale_reported: Arc::default(),
         })
     }
 
     /// Polls one source and stores what it found.
     pub async fn poll(&self, source: &SourceConfig) -> PollReport {
         let started = Instant::now();
-        let outcome = self.poll_inner(source).await;
+        let (outcome, next_check) = self.poll_inner(source).await;
         let report = PollReport {
             source: source.name.clone(),
             outcome,
+            next_check,
             elapsed: started.elapsed(),
         };
         match &report.outcome {
             PollOutcome::Failed(e) => {
-                tracing::warn!(source = %source.name, url = %source.url, error = %e, "poll failed")
+                tracing::warn!(source = %source.name, url = %source.url, error = %e, next_check = %next_check, "poll failed")
             }
             PollOutcome::Stored { items, summary, .. } => tracing::info!(
                 source = %source.name,
@@ -125,93 +143,217 @@ impl Pipeline {
         report
     }
 
-    async fn poll_inner(&self, source: &SourceConfig) -> PollOutcome {
-        let validators = match self.store.validators(&source.name).await {
+    async fn poll_inner(&self, source: &SourceConfig) -> (PollOutcome, DateTime<Utc>) {
+        let max_backoff = self.config.fetch.max_backoff;
+        let state = match self.store.poll_state(&source.name).await {
             Ok(v) => v,
-            Err(e) => return self.store_failed(source, e),
+            Err(e) => {
+                let next = politeness::next_check(
+                    source,
+                    PollVerdict::Failure {
+                        consecutive: 1,
+                        retry_after: None,
+                    },
+                    max_backoff,
+                    Utc::now(),
+                );
+                return (self.store_failed(source, e), next);
+            }
         };
         let fetched = {
-            // Held only while the request runs: parsing and writing don't
-            // count against the fetch cap.
-            let _permit = self.permits.acquire().await;
+            // Site slot first, then a global one: waiting for a busy site
+            // must not hold a global slot other sites could use. Both are
+            // held only while the request runs.
+            let _site = self.hosts.acquire(&source.url, source.per_host).await;
+            let _global = self.permits.acquire().await;
             self.fetcher
-                .fetch(&source.url, &validators, source.timeout)
+                .fetch(&RequestOptions::for_source(source, &state.validators))
                 .await
         };
         let now = Utc::now();
-        let record = match fetched {
-            Ok(FetchOutcome::NotModified) => PollRecord::NotModified,
-            Ok(FetchOutcome::Fetched(body)) => {
-                let source_cfg = source.clone();
-                let config = Arc::clone(&self.config);
-                // CPU-bound: keep it off the async workers so slow parses
-                // never delay other sources' I/O.
-                let parsed = tokio::task::spawn_blocking(move || {
-                    let opts = ParseOptions {
-                        content_type: body.content_type.as_deref(),
-                        base_url: Some(&body.final_url),
-                        timezone: source_cfg.timezone,
-                    };
-                    parse::parse(&body.body, opts).map(|parsed| {
-                        let cx = NormalizeContext {
-                            source: &source_cfg.name,
-                            source_section: source_cfg.section.as_deref(),
-                            sections: &config.sections,
-                            base_url: Some(&body.final_url),
-                            now,
+        let failure = |retry_after| PollVerdict::Failure {
+            consecutive: state.consecutive_failures + 1,
+            retry_after,
+        };
+        let (result, verdict, moved_to) = match fetched {
+            Ok(FetchResponse {
+                outcome: FetchOutcome::NotModified,
+                freshness,
+                moved_permanently,
+                ..
+            }) => (
+                PollResult::NotModified,
+                PollVerdict::Success { hint: freshness },
+                moved_permanently,
+            ),
+            Ok(FetchResponse {
+                outcome: FetchOutcome::Fetched(body),
+                final_url,
+                moved_permanently,
+                freshness,
+            }) => {
+                match self
+                    .parse_and_normalize(source, body.body, body.content_type, final_url, now)
+                    .await
+                {
+                    Ok((feed, feed_hint)) => {
+                        let hint = match (freshness, feed_hint) {
+                            (Some(a), Some(b)) => Some(a.max(b)),
+                            (a, b) => a.or(b),
                         };
-                        (
-                            normalize::normalize(&parsed, &cx),
-                            body.validators,
-                            body.status,
-                        )
-                    })
-                })
-                .await;
-                match parsed {
-                    Ok(Ok((feed, validators, status))) => PollRecord::Fetched {
-                        validators,
-                        status,
-                        meta: feed.meta,
-                        items: feed.items,
-                    },
-                    Ok(Err(e)) => PollRecord::Failed {
-                        status: None,
-                        error: e.to_string(),
-                    },
-                    Err(join) => PollRecord::Failed {
-                        status: None,
-                        error: format!("parser crashed: {join}"),
-                    },
+                        let result = PollResult::Fetched {
+                            validators: body.validators,
+                            status: body.status,
+                            meta: feed.meta,
+                            items: feed.items,
+                        };
+                        (result, PollVerdict::Success { hint }, moved_permanently)
+                    }
+                    Err(error) => (
+                        PollResult::Failed {
+                            status: Some(body.status),
+                            error,
+                        },
+                        failure(None),
+                        moved_permanently,
+                    ),
                 }
             }
-            Err(e) => PollRecord::Failed {
-                status: e.status(),
-                error: e.to_string(),
-            },
+            Err(e) => (
+                PollResult::Failed {
+                    status: e.status(),
+                    error: e.to_string(),
+                },
+                failure(e.retry_after()),
+                None,
+            ),
         };
-        let outcome_without_summary = match &record {
-            PollRecord::Fetched { status, items, .. } => Some((*status, items.len())),
-            PollRecord::NotModified => None,
-            PollRecord::Failed { error, .. } => {
-                let error = error.clone();
-                return match self.store.record_poll(&source.name, now, record).await {
-                    Ok(_) => PollOutcome::Failed(error),
-                    Err(e) => self.store_failed(source, e),
-                };
+        let next_check = politeness::next_check(source, verdict, max_backoff, now);
+        if let Some(to) = &moved_to {
+            tracing::warn!(source = %source.name, from = %source.url, to = %to, "feed moved permanently; consider updating the config");
+        }
+        let shown = match &result {
+            PollResult::Fetched { status, items, .. } => Ok(Some((*status, items.len()))),
+            PollResult::NotModified => Ok(None),
+            PollResult::Failed { error, .. } => Err(error.clone()),
+        };
+        let record = PollRecord {
+            at: now,
+            next_check,
+            moved_to,
+            result,
+        };
+        let outcome = match (self.store.record_poll(&source.name, record).await, shown) {
+            (Err(e), _) => self.store_failed(source, e),
+            (Ok(summary), Ok(Some((status, items)))) => PollOutcome::Stored {
+                status,
+                items,
+                summary,
+            },
+            (Ok(_), Ok(None)) => {
+                self.stale_reported
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&source.name);
+                PollOutcome::NotModified
+            }
+            (Ok(summary), Err(error)) => {
+                self.report_if_stale(source, &summary, &error, now);
+                PollOutcome::Failed(error)
             }
         };
-        match self.store.record_poll(&source.name, now, record).await {
-            Ok(summary) => match outcome_without_summary {
-                Some((status, items)) => PollOutcome::Stored {
-                    status,
-                    items,
-                    summary,
-                },
-                None => PollOutcome::NotModified,
-            },
-            Err(e) => self.store_failed(source, e),
+        if matches!(outcome, PollOutcome::Stored { .. }) {
+            self.stale_reported
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&source.name);
         }
+        (outcome, next_check)
+    }
+
+    /// Decode, parse and normalize off the async workers (CPU-bound), and
+    /// read the feed's own schedule hints.
+    async fn parse_and_normalize(
+        &self,
+        source: &SourceConfig,
+        body: Vec<u8>,
+        content_type: Option<String>,
+        final_url: String,
+        now: DateTime<Utc>,
+    ) -> Result<(NormalizedFeed, Option<Duration>), String> {
+        let source_cfg = source.clone();
+        let config = Arc::clone(&self.config);
+        let joined = tokio::task::spawn_blocking(move || {
+            let opts = ParseOptions {
+                content_type: content_type.as_deref(),
+                base_url: Some(&final_url),
+                timezone: source_cfg.timezone,
+                encoding: source_cfg.encoding,
+            };
+            let parsed = match parse::parse(&body, opts) {
+                Ok(p) => p,
+                Err(e @ ParseError::NotAFeed { .. }) => {
+                    // A web page often names its feed: say where it is.
+                    return Err(
+                        match crate::fetch::discover::alternate_feed(&body, &final_url) {
+                            Some(feed) => format!("{e}; the page links to a feed at {feed}"),
+                            None => e.to_string(),
+                        },
+                    );
+                }
+                Err(e) => return Err(e.to_string()),
+            };
+            let head = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]);
+            let hint = hints::feed_interval(parsed.feed.ttl, &head);
+            let cx = NormalizeContext {
+                source: &source_cfg.name,
+                source_section: source_cfg.section.as_deref(),
+                sections: &config.sections,
+                base_url: Some(&final_url),
+                now,
+            };
+            Ok((normalize::normalize(&parsed, &cx), hint))
+        })
+        .await;
+        joined.unwrap_or_else(|join| Err(format!("parser crashed: {join}")))
+    }
+
+    /// A source failing for longer than `stale_after` needs an operator:
+    /// ERROR once, then once a day while it stays failing.
+    fn report_if_stale(
+        &self,
+        source: &SourceConfig,
+        summary: &WriteSummary,
+        error: &str,
+        now: DateTime<Utc>,
+    ) {
+        let Some(since) = summary.failing_since else {
+            return;
+        };
+        let stale_after = chrono::Duration::from_std(self.config.fetch.stale_after)
+            .unwrap_or(chrono::Duration::days(1));
+        if now - since < stale_after {
+            return;
+        }
+        let mut reported = self
+            .stale_reported
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if reported
+            .get(&source.name)
+            .is_some_and(|last| now - *last < STALE_REPEAT)
+        {
+            return;
+        }
+        reported.insert(source.name.clone(), now);
+        tracing::error!(
+            source = %source.name,
+            url = %source.url,
+            failing_since = %since,
+            failures = summary.consecutive_failures,
+            error,
+            "source has been failing for longer than stale_after; it is still retried"
+        );
     }
 
     fn store_failed(&self, source: &SourceConfig, e: crate::store::StoreError) -> PollOutcome {

@@ -1,11 +1,16 @@
 //! Scheduler: tokio-cron-scheduler ticks one job per source; each tick runs
-//! the pipeline for that source unless its previous poll is still running.
+//! the pipeline for that source if it is due (its persisted `next_check_at`,
+//! set by the interval, server hints and backoff) and its previous poll is
+//! not still running. A restart therefore polls only sources that are due.
 //! Every poll runs in its own task, so a slow source never delays another.
 
 use crate::config::{Schedule, SourceConfig};
 use crate::pipeline::Pipeline;
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -18,6 +23,9 @@ struct SourcePoller {
     /// Set while a poll of this source is in flight: tokio-cron-scheduler
     /// happily starts a job again while its last run is still going.
     running: Arc<AtomicBool>,
+    /// When the source is next due, as last persisted: ticks before it are
+    /// skipped, so storage — not the tick — decides when a source is polled.
+    due: Arc<Mutex<Option<DateTime<Utc>>>>,
     tracker: TaskTracker,
     cancel: CancellationToken,
 }
@@ -27,6 +35,11 @@ impl SourcePoller {
     /// shutting down.
     fn trigger(&self) {
         if self.cancel.is_cancelled() {
+            return;
+        }
+        let due = *self.due.lock().unwrap_or_else(|e| e.into_inner());
+        // A tick may fire a hair before the instant it was scheduled for.
+        if due.is_some_and(|d| Utc::now() + chrono::Duration::seconds(1) < d) {
             return;
         }
         if self.running.swap(true, Ordering::AcqRel) {
@@ -39,11 +52,36 @@ impl SourcePoller {
                 // Cancelling drops an unfinished fetch; a write already
                 // queued still completes on the writer thread.
                 _ = this.cancel.cancelled() => {}
-                _ = this.pipeline.poll(&this.source) => {}
+                report = this.pipeline.poll(&this.source) => {
+                    *this.due.lock().unwrap_or_else(|e| e.into_inner()) = Some(report.next_check);
+                }
             }
             this.running.store(false, Ordering::Release);
         });
     }
+}
+
+/// How often an interval source's job ticks: a tenth of the interval,
+/// between 1 s and 30 s.
+fn tick_period(every: Duration) -> Duration {
+    (every / 10).clamp(Duration::from_secs(1), Duration::from_secs(30))
+}
+
+/// When a source is first due after a start: as persisted, but a healthy
+/// source whose schedule was shortened in the config is due within its new
+/// period (a failing one keeps its backoff).
+fn initial_due(
+    source: &SourceConfig,
+    persisted: Option<(Option<DateTime<Utc>>, u32)>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let (next, failures) = persisted?;
+    let next = next?;
+    if failures > 0 {
+        return Some(next);
+    }
+    let period = chrono::Duration::from_std(crate::politeness::base_period(source, now)).ok()?;
+    Some(next.min(now + period))
 }
 
 /// The running schedule.
@@ -59,11 +97,28 @@ impl Scheduler {
         cancel: CancellationToken,
     ) -> Result<Scheduler, JobSchedulerError> {
         let inner = JobScheduler::new().await?;
+        let persisted: std::collections::HashMap<String, (Option<DateTime<Utc>>, u32)> =
+            match pipeline.store.source_status().await {
+                Ok(list) => list
+                    .into_iter()
+                    .map(|s| (s.name, (s.next_check, s.consecutive_failures)))
+                    .collect(),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read when sources are due; polling all now");
+                    Default::default()
+                }
+            };
+        let now = Utc::now();
         for source in &pipeline.config.sources {
             let poller = SourcePoller {
                 pipeline: pipeline.clone(),
                 source: Arc::new(source.clone()),
                 running: Arc::new(AtomicBool::new(false)),
+                due: Arc::new(Mutex::new(initial_due(
+                    source,
+                    persisted.get(&source.name).copied(),
+                    now,
+                ))),
                 tracker: tracker.clone(),
                 cancel: cancel.clone(),
             };
@@ -76,7 +131,9 @@ impl Scheduler {
                 }
             };
             let job = match &source.schedule {
-                Schedule::Every(every) => Job::new_repeated_async(*every, tick)?,
+                // Ticks come more often than the interval so that a due time
+                // set by backoff or hints is honoured within a tenth of it.
+                Schedule::Every(every) => Job::new_repeated_async(tick_period(*every), tick)?,
                 Schedule::Cron(expr) => Job::new_async(expr.as_str(), tick)?,
             };
             inner.add(job).await?;

@@ -20,8 +20,10 @@ pub fn to_json(s: &SourceStatus) -> Value {
         "last_status": s.last_status,
         "last_error": s.last_error,
         "consecutive_failures": s.consecutive_failures,
-        "next_check": Value::Null,
+        "next_check": time(s.next_check),
         "items": s.items,
+        "failing_since": time(s.failing_since),
+        "moved_to": s.moved_to,
     })
 }
 
@@ -38,14 +40,25 @@ pub fn table(list: &[SourceStatus]) -> String {
         "SOURCE", "STATUS", "ITEMS", "FAILS", "LAST SUCCESS", "LAST ERROR"
     );
     for s in rows {
+        let mut note = s.last_error.clone().unwrap_or_default();
+        if let Some(to) = &s.moved_to {
+            // The config stays the source of truth; this is a suggestion.
+            if !note.is_empty() {
+                note.push_str("; ");
+            }
+            note.push_str(&format!(
+                "moved permanently to {to}: update the config's url"
+            ));
+        }
         out.push_str(&format!(
-            "{:<20} {:<6} {:>6} {:>5} {:<16} {}\n",
+            "{:<20} {:<6} {:>6} {:>5} {:<16} {:<16} {}\n",
             s.name,
             s.last_status.map(|c| c.to_string()).unwrap_or("-".into()),
             s.items,
             s.consecutive_failures,
             fmt_t(s.last_success),
-            s.last_error.as_deref().unwrap_or("")
+            fmt_t(s.next_check),
+            note
         ));
     }
     out

@@ -44,8 +44,22 @@ pub struct FetchSettings {
     pub max_body: u64,
     /// Global cap on fetches in flight.
     pub concurrency: usize,
-    /// `User-Agent` header.
+    /// Default `User-Agent` header.
     pub user_agent: String,
+    /// Longest wait between retries of a failing source.
+    pub max_backoff: Duration,
+    /// A source failing longer than this is logged at ERROR (once a day).
+    pub stale_after: Duration,
+}
+
+/// Basic auth for a source; the password is read from the environment at
+/// request time so it never sits in the config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BasicAuth {
+    /// User name.
+    pub username: String,
+    /// Name of the environment variable holding the password.
+    pub password_env: String,
 }
 
 /// When a source is polled.
@@ -74,6 +88,21 @@ pub struct SourceConfig {
     pub timezone: chrono_tz::Tz,
     /// Canonical section every item of this source is also in.
     pub section: Option<String>,
+    /// Whether `Cache-Control`, `Expires`, `<ttl>` and `sy:update*` may
+    /// lengthen the interval.
+    pub respect_cache_hints: bool,
+    /// Requests in flight at once to this source's registrable domain.
+    pub per_host: usize,
+    /// `User-Agent` override.
+    pub user_agent: Option<String>,
+    /// Extra request headers.
+    pub headers: Vec<(String, String)>,
+    /// HTTP(S) or SOCKS5 proxy URL.
+    pub proxy: Option<String>,
+    /// Basic auth.
+    pub auth: Option<BasicAuth>,
+    /// Charset that overrides what the server and document claim.
+    pub encoding: Option<&'static encoding_rs::Encoding>,
 }
 
 /// One validated `[[feed]]`.

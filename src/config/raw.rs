@@ -29,6 +29,19 @@ pub(crate) struct RawPoll {
     pub max_body: Option<u64>,
     pub concurrency: Option<u64>,
     pub user_agent: Option<String>,
+    pub respect_cache_hints: Option<bool>,
+    pub max_backoff: Option<String>,
+    pub per_host: Option<u64>,
+    pub stale_after: Option<String>,
+}
+
+/// `auth = { username = "…", password_env = "VAR" }`: basic auth whose
+/// password never sits in the TOML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAuth {
+    pub username: String,
+    pub password_env: String,
 }
 
 /// `[sections]`: canonical name = aliases.
@@ -46,6 +59,14 @@ pub(crate) struct RawSource {
     pub timeout: Option<String>,
     pub timezone: Option<String>,
     pub section: Option<String>,
+    pub respect_cache_hints: Option<bool>,
+    pub per_host: Option<u64>,
+    pub user_agent: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub proxy: Option<String>,
+    pub auth: Option<RawAuth>,
+    pub encoding: Option<String>,
 }
 
 /// One `[[feed]]`.

@@ -5,7 +5,7 @@
 //! the TOML parser become line numbers.
 
 use super::raw::{RawFeed, RawPoll, RawSections, RawServer, RawSource, RawStorage};
-use super::{Config, ConfigProblem, FeedConfig, FetchSettings, Schedule, SourceConfig};
+use super::{BasicAuth, Config, ConfigProblem, FeedConfig, FetchSettings, Schedule, SourceConfig};
 use crate::normalize::sections::SectionMap;
 use serde::Deserialize;
 use serde::de::IntoDeserializer;
@@ -20,6 +20,9 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
 const DEFAULT_CONCURRENCY: u64 = 16;
 const DEFAULT_FEED_LIMIT: u64 = 50;
+const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
+const DEFAULT_PER_HOST: u64 = 2;
 /// Polling faster than this is abusive to publishers and never needed for news.
 const MIN_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -232,6 +235,28 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         .user_agent
         .clone()
         .unwrap_or_else(crate::fetch::default_user_agent);
+    let max_backoff = duration(
+        &mut cx,
+        "poll.max_backoff",
+        &poll_span,
+        "max_backoff",
+        poll.max_backoff.as_deref(),
+    )
+    .unwrap_or(DEFAULT_MAX_BACKOFF);
+    let stale_after = duration(
+        &mut cx,
+        "poll.stale_after",
+        &poll_span,
+        "stale_after",
+        poll.stale_after.as_deref(),
+    )
+    .unwrap_or(DEFAULT_STALE_AFTER);
+    let default_per_host = poll.per_host.unwrap_or(DEFAULT_PER_HOST);
+    if !(1..=64).contains(&default_per_host) {
+        let at = cx.key_offset(&poll_span, "per_host");
+        cx.problem("poll.per_host", Some(at), "must be between 1 and 64");
+    }
+    let default_hints = poll.respect_cache_hints.unwrap_or(true);
 
     let entries: Vec<(&str, &[String])> = sections
         .iter()
@@ -305,6 +330,62 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
             }
             c
         });
+        let per_host = raw.per_host.unwrap_or(default_per_host);
+        if !(1..=64).contains(&per_host) {
+            let at = cx.key_offset(&span, "per_host");
+            cx.problem(
+                format!("{key}.per_host"),
+                Some(at),
+                "must be between 1 and 64",
+            );
+        }
+        let mut headers = Vec::new();
+        for (name, value) in &raw.headers {
+            let valid = reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok()
+                && reqwest::header::HeaderValue::from_str(value).is_ok();
+            if valid {
+                headers.push((name.clone(), value.clone()));
+            } else {
+                let at = cx.key_offset(&span, "headers");
+                cx.problem(
+                    format!("{key}.headers"),
+                    Some(at),
+                    format!("`{name}: {value}` is not a valid HTTP header"),
+                );
+            }
+        }
+        if let Some(proxy) = &raw.proxy
+            && reqwest::Proxy::all(proxy.as_str()).is_err()
+        {
+            let at = cx.key_offset(&span, "proxy");
+            cx.problem(
+                format!("{key}.proxy"),
+                Some(at),
+                format!("`{proxy}` is not a proxy URL like socks5://127.0.0.1:1080"),
+            );
+        }
+        if let Some(auth) = &raw.auth
+            && std::env::var_os(&auth.password_env).is_none()
+        {
+            let at = cx.key_offset(&span, "auth");
+            cx.problem(
+                format!("{key}.auth.password_env"),
+                Some(at),
+                format!("environment variable `{}` is not set", auth.password_env),
+            );
+        }
+        let encoding = raw.encoding.as_deref().and_then(|label| {
+            let e = crate::parse::decode::encoding_for_label(label);
+            if e.is_none() {
+                let at = cx.key_offset(&span, "encoding");
+                cx.problem(
+                    format!("{key}.encoding"),
+                    Some(at),
+                    format!("`{label}` is not a known charset"),
+                );
+            }
+            e
+        });
         source_configs.push(SourceConfig {
             name: raw.name,
             url: raw.url,
@@ -313,6 +394,16 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
             timeout,
             timezone,
             section,
+            respect_cache_hints: raw.respect_cache_hints.unwrap_or(default_hints),
+            per_host: per_host.clamp(1, 64) as usize,
+            user_agent: raw.user_agent,
+            headers,
+            proxy: raw.proxy,
+            auth: raw.auth.map(|a| BasicAuth {
+                username: a.username,
+                password_env: a.password_env,
+            }),
+            encoding,
         });
     }
 
@@ -375,6 +466,8 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
             max_body,
             concurrency: concurrency as usize,
             user_agent,
+            max_backoff,
+            stale_after,
         },
         sections: section_map,
         sources: source_configs,

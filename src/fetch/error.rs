@@ -26,13 +26,18 @@ pub enum FetchError {
     #[error("too many redirects or a redirect loop: {0}")]
     Redirect(String),
     /// The server answered with a non-success status.
-    #[error("HTTP {status} {reason}")]
+    #[error("HTTP {status} {reason}{}", retry_after.map(|d| format!(" (retry after {})", humantime::format_duration(d))).unwrap_or_default())]
     Status {
         /// Status code.
         status: u16,
         /// Its canonical reason phrase.
         reason: String,
+        /// `Retry-After`, when the server sent one.
+        retry_after: Option<Duration>,
     },
+    /// The environment variable holding a source's password is not set.
+    #[error("environment variable `{0}` (basic auth password) is not set")]
+    MissingSecret(String),
     /// The body (after decompression) exceeded the configured cap.
     #[error("body larger than the {limit}-byte cap (max_body)")]
     TooLarge {
@@ -70,6 +75,14 @@ impl FetchError {
             }
         } else {
             FetchError::Body(chain)
+        }
+    }
+
+    /// The server's `Retry-After`, when it sent one with the failure.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            FetchError::Status { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 

@@ -1,19 +1,27 @@
-//! Fetch: one conditional GET per poll, with a timeout, a body cap enforced
-//! while streaming (on the decompressed bytes, so a gzip bomb costs at most
-//! the cap), and the raw bytes handed on untouched — decoding text here would
-//! garble windows-1251 feeds.
+//! Fetch: one conditional GET per poll, with a timeout over the whole
+//! exchange, a body cap enforced while streaming (on the decompressed bytes,
+//! so a gzip bomb costs at most the cap), redirects followed by hand (so a
+//! loop is named and a permanent move is noticed), and the raw bytes handed
+//! on untouched — decoding text here would garble windows-1251 feeds.
 
+pub mod discover;
 mod error;
+mod freshness;
+mod request;
 
 pub use error::FetchError;
+pub use freshness::{freshness, retry_after};
+pub use request::RequestOptions;
 
-use crate::config::FetchSettings;
+use crate::config::{FetchSettings, SourceConfig};
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
+use std::collections::HashMap;
 use std::time::Duration;
+use url::Url;
 
 /// Redirects followed before giving up.
-const MAX_REDIRECTS: usize = 5;
+pub const MAX_REDIRECTS: usize = 5;
 
 /// The default `User-Agent`: names us and our version, so publishers can
 /// tell who polls them.
@@ -25,6 +33,7 @@ pub fn default_user_agent() -> String {
 }
 
 /// Validators from the last 200, sent back so an unchanged feed costs a 304.
+/// Stored opaquely, exactly as received.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Validators {
     /// `ETag` as received.
@@ -38,8 +47,6 @@ pub struct Validators {
 pub struct Fetched {
     /// HTTP status (2xx).
     pub status: u16,
-    /// The URL after redirects: the base for relative links.
-    pub final_url: String,
     /// Validators to store for the next poll.
     pub validators: Validators,
     /// `Content-Type` header, if any.
@@ -48,7 +55,7 @@ pub struct Fetched {
     pub body: Vec<u8>,
 }
 
-/// What a poll's request produced.
+/// What the request produced.
 #[derive(Debug, Clone)]
 pub enum FetchOutcome {
     /// 304: nothing changed since the validators we sent.
@@ -57,73 +64,148 @@ pub enum FetchOutcome {
     Fetched(Fetched),
 }
 
-/// A shared HTTP client with our policies baked in.
+/// A successful exchange and what it says about the source.
+#[derive(Debug, Clone)]
+pub struct FetchResponse {
+    /// 304 or a body.
+    pub outcome: FetchOutcome,
+    /// URL after redirects: the base for relative links.
+    pub final_url: String,
+    /// Where a chain of only permanent redirects (301/308) led, if anywhere:
+    /// a suggestion to update the config, which stays the source of truth.
+    pub moved_permanently: Option<String>,
+    /// How long the server says the response stays fresh
+    /// (`Cache-Control: max-age`, else `Expires`).
+    pub freshness: Option<Duration>,
+}
+
+/// Shared HTTP clients with our policies baked in: one default, one per
+/// configured proxy.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
-    client: reqwest::Client,
+    default: reqwest::Client,
+    proxied: HashMap<String, reqwest::Client>,
     max_body: u64,
+    user_agent: String,
+}
+
+fn client(proxy: Option<&str>) -> Result<reqwest::Client, FetchError> {
+    let mut b = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        // Redirects are followed by hand in `fetch`.
+        .redirect(reqwest::redirect::Policy::none())
+        .gzip(true)
+        .brotli(true)
+        .deflate(true);
+    if let Some(p) = proxy {
+        b = b.proxy(
+            reqwest::Proxy::all(p).map_err(|e| FetchError::Client(format!("proxy {p}: {e}")))?,
+        );
+    }
+    b.build().map_err(|e| FetchError::Client(e.to_string()))
 }
 
 impl Fetcher {
-    /// Builds the client. Fails only if the TLS backend cannot initialise.
-    pub fn new(settings: &FetchSettings) -> Result<Fetcher, FetchError> {
-        let client = reqwest::Client::builder()
-            .user_agent(settings.user_agent.clone())
-            .connect_timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
-            .gzip(true)
-            .brotli(true)
-            .deflate(true)
-            .build()
-            .map_err(|e| FetchError::Client(e.to_string()))?;
+    /// Builds the clients for `sources`' proxies. Fails only if the TLS
+    /// backend cannot initialise or a proxy URL is unusable.
+    pub fn new<'a>(
+        settings: &FetchSettings,
+        sources: impl IntoIterator<Item = &'a SourceConfig>,
+    ) -> Result<Fetcher, FetchError> {
+        let mut proxied = HashMap::new();
+        for s in sources {
+            if let Some(p) = &s.proxy
+                && !proxied.contains_key(p)
+            {
+                proxied.insert(p.clone(), client(Some(p))?);
+            }
+        }
         Ok(Fetcher {
-            client,
+            default: client(None)?,
+            proxied,
             max_body: settings.max_body,
+            user_agent: settings.user_agent.clone(),
         })
     }
 
-    /// GETs `url`, conditionally when validators are given, within `timeout`
-    /// for the whole exchange including the body.
-    pub async fn fetch(
-        &self,
-        url: &str,
-        validators: &Validators,
-        timeout: Duration,
-    ) -> Result<FetchOutcome, FetchError> {
-        match tokio::time::timeout(timeout, self.fetch_inner(url, validators)).await {
+    /// GETs `opts.url`, conditionally when validators are given, within
+    /// `opts.timeout` for the whole exchange including redirects and body.
+    pub async fn fetch(&self, opts: &RequestOptions<'_>) -> Result<FetchResponse, FetchError> {
+        match tokio::time::timeout(opts.timeout, self.fetch_inner(opts)).await {
             Ok(result) => result,
-            Err(_) => Err(FetchError::Timeout(timeout)),
+            Err(_) => Err(FetchError::Timeout(opts.timeout)),
         }
     }
 
-    async fn fetch_inner(
-        &self,
-        url: &str,
-        validators: &Validators,
-    ) -> Result<FetchOutcome, FetchError> {
-        let mut request = self.client.get(url).header(
-            header::ACCEPT,
-            "application/atom+xml, application/rss+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5",
-        );
-        if let Some(etag) = &validators.etag {
-            request = request.header(header::IF_NONE_MATCH, etag);
-        }
-        if let Some(lm) = &validators.last_modified {
-            request = request.header(header::IF_MODIFIED_SINCE, lm);
-        }
-        let mut response = request.send().await.map_err(FetchError::from_reqwest)?;
+    async fn fetch_inner(&self, opts: &RequestOptions<'_>) -> Result<FetchResponse, FetchError> {
+        let client = match opts.proxy {
+            Some(p) => self.proxied.get(p).unwrap_or(&self.default),
+            None => &self.default,
+        };
+        let mut url = Url::parse(opts.url)
+            .map_err(|e| FetchError::Client(format!("bad URL {}: {e}", opts.url)))?;
+        let mut chain: Vec<Url> = Vec::new();
+        let mut all_permanent = true;
+        let mut response = loop {
+            let request = opts.build(client.get(url.clone()), &self.user_agent)?;
+            let response = request.send().await.map_err(FetchError::from_reqwest)?;
+            let status = response.status();
+            if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
+                break response;
+            }
+            let Some(next) = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| url.join(l).ok())
+            else {
+                return Err(FetchError::Redirect(format!(
+                    "HTTP {} from {url} without a usable Location",
+                    status.as_u16()
+                )));
+            };
+            all_permanent &= matches!(
+                status,
+                StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT
+            );
+            chain.push(url.clone());
+            if chain.contains(&next) {
+                let path: Vec<String> = chain
+                    .iter()
+                    .chain(std::iter::once(&next))
+                    .map(Url::to_string)
+                    .collect();
+                return Err(FetchError::Redirect(format!(
+                    "redirect loop: {}",
+                    path.join(" → ")
+                )));
+            }
+            if chain.len() > MAX_REDIRECTS {
+                return Err(FetchError::Redirect(format!(
+                    "more than {MAX_REDIRECTS} redirects, last to {next}"
+                )));
+            }
+            url = next;
+        };
         let status = response.status();
+        let headers = response.headers().clone();
+        let moved_permanently = (!chain.is_empty() && all_permanent).then(|| url.to_string());
+        let fresh = freshness(&headers);
         if status == StatusCode::NOT_MODIFIED {
-            return Ok(FetchOutcome::NotModified);
+            return Ok(FetchResponse {
+                outcome: FetchOutcome::NotModified,
+                final_url: url.to_string(),
+                moved_permanently,
+                freshness: fresh,
+            });
         }
         if !status.is_success() {
             return Err(FetchError::Status {
                 status: status.as_u16(),
                 reason: status.canonical_reason().unwrap_or("").to_string(),
+                retry_after: retry_after(&headers),
             });
         }
-        let headers = response.headers().clone();
-        let final_url = response.url().to_string();
         if let Some(len) = response.content_length()
             && len > self.max_body
         {
@@ -142,17 +224,21 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(FetchOutcome::Fetched(Fetched {
-            status: status.as_u16(),
-            final_url,
-            validators: validators_of(&headers),
-            content_type: header_str(&headers, header::CONTENT_TYPE),
-            body,
-        }))
+        Ok(FetchResponse {
+            outcome: FetchOutcome::Fetched(Fetched {
+                status: status.as_u16(),
+                validators: validators_of(&headers),
+                content_type: header_str(&headers, header::CONTENT_TYPE),
+                body,
+            }),
+            final_url: url.to_string(),
+            moved_permanently,
+            freshness: fresh,
+        })
     }
 }
 
-fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+pub(crate) fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())

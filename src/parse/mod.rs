@@ -64,12 +64,14 @@ pub struct ParseOptions<'a> {
     pub base_url: Option<&'a str>,
     /// Zone for dates without an offset.
     pub timezone: Tz,
+    /// A per-source charset that overrides the server and the document.
+    pub encoding: Option<&'static encoding_rs::Encoding>,
 }
 
 /// Parses one feed document.
 pub fn parse(body: &[u8], opts: ParseOptions<'_>) -> Result<ParsedFeed, ParseError> {
     let charset = opts.content_type.and_then(crate::fetch::charset_of);
-    let decoded = decode::decode(body, charset.as_deref(), None);
+    let decoded = decode::decode(body, charset.as_deref(), opts.encoding);
     let text = decoded.text.trim_start();
     if text.is_empty() {
         return Err(ParseError::Empty);

@@ -27,9 +27,32 @@ pub struct SourceSpec {
     pub title: Option<String>,
 }
 
+/// What storage remembers between polls of a source.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PollState {
+    /// Validators of the last 200.
+    pub validators: Validators,
+    /// Failures in a row so far.
+    pub consecutive_failures: u32,
+}
+
 /// What one poll of one source produced, written in one transaction.
 #[derive(Debug, Clone)]
-pub enum PollRecord {
+pub struct PollRecord {
+    /// When the poll ran.
+    pub at: DateTime<Utc>,
+    /// When the source is next due (persisted, so a restart polls only
+    /// sources that are due).
+    pub next_check: DateTime<Utc>,
+    /// Where permanent redirects led, if they did (a config suggestion).
+    pub moved_to: Option<String>,
+    /// The outcome.
+    pub result: PollResult,
+}
+
+/// The outcome part of a [`PollRecord`].
+#[derive(Debug, Clone)]
+pub enum PollResult {
     /// A 200 with a feed.
     Fetched {
         /// Validators to send next time.
@@ -63,6 +86,10 @@ pub struct WriteSummary {
     pub updated: usize,
     /// Items re-sent unchanged (no write).
     pub unchanged: usize,
+    /// Failures in a row after this poll (0 after a success).
+    pub consecutive_failures: u32,
+    /// Start of the current failure streak, if failing.
+    pub failing_since: Option<DateTime<Utc>>,
 }
 
 /// Which stories to read.
@@ -94,6 +121,12 @@ pub struct SourceStatus {
     pub last_error: Option<String>,
     /// Failures since the last success.
     pub consecutive_failures: u32,
+    /// Start of the current failure streak.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// When the source is next due.
+    pub next_check: Option<DateTime<Utc>>,
+    /// Where permanent redirects lead (update the config's URL).
+    pub moved_to: Option<String>,
     /// Items stored from this source.
     pub items: u64,
 }
@@ -103,13 +136,13 @@ pub struct SourceStatus {
 pub trait Store: Send + Sync + 'static {
     /// Makes the configured sources known (new ones added, URLs updated).
     async fn register_sources(&self, sources: &[SourceSpec]) -> Result<(), StoreError>;
-    /// Validators of the source's last 200.
-    async fn validators(&self, source: &str) -> Result<Validators, StoreError>;
+    /// What the next poll of `source` needs to know: validators of its last
+    /// 200 and its current failure streak.
+    async fn poll_state(&self, source: &str) -> Result<PollState, StoreError>;
     /// Writes one poll's result in one transaction.
     async fn record_poll(
         &self,
         source: &str,
-        at: DateTime<Utc>,
         record: PollRecord,
     ) -> Result<WriteSummary, StoreError>;
     /// Stories matching `query`, newest first.

@@ -230,6 +230,18 @@ pub fn standard_config(
     db: &std::path::Path,
     extra: &str,
 ) -> String {
+    standard_config_with(server, listen, db, "interval = \"1h\"", extra)
+}
+
+/// Like [`standard_config`] with the schedule lines of `[poll]` given,
+/// e.g. `cron = "* * * * * *"` to re-poll every second.
+pub fn standard_config_with(
+    server: &FeedServer,
+    listen: SocketAddr,
+    db: &std::path::Path,
+    schedule: &str,
+    extra: &str,
+) -> String {
     format!(
         r#"
 [storage]
@@ -239,7 +251,7 @@ path = "{db}"
 listen = "{listen}"
 
 [poll]
-interval = "1h"
+{schedule}
 timeout = "5s"
 
 [sections]

@@ -6,11 +6,11 @@ mod read;
 mod schema;
 mod write;
 
-use super::{PollRecord, SourceSpec, SourceStatus, Store, StoreError, StoryQuery, WriteSummary};
-use crate::fetch::Validators;
+use super::{
+    PollRecord, PollState, SourceSpec, SourceStatus, Store, StoreError, StoryQuery, WriteSummary,
+};
 use crate::model::Story;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -150,19 +150,18 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn validators(&self, source: &str) -> Result<Validators, StoreError> {
+    async fn poll_state(&self, source: &str) -> Result<PollState, StoreError> {
         let source = source.to_string();
-        self.read(move |conn| read::validators(conn, &source)).await
+        self.read(move |conn| read::poll_state(conn, &source)).await
     }
 
     async fn record_poll(
         &self,
         source: &str,
-        at: DateTime<Utc>,
         record: PollRecord,
     ) -> Result<WriteSummary, StoreError> {
         let source = source.to_string();
-        self.write(move |conn| write::record_poll(conn, &source, at, record))
+        self.write(move |conn| write::record_poll(conn, &source, record))
             .await
     }
 

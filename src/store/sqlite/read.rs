@@ -1,6 +1,6 @@
 //! Reads, on pooled read-only connections.
 
-use super::super::{SourceStatus, StoreError, StoryQuery};
+use super::super::{PollState, SourceStatus, StoreError, StoryQuery};
 use crate::fetch::Validators;
 use crate::model::{SourceRef, Story};
 use chrono::{DateTime, Utc};
@@ -9,13 +9,18 @@ use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 const STORY_COLUMNS: &str = "s.uid, s.title, s.link, s.summary, s.content, s.authors, s.categories,
      s.language, s.published, s.updated, src.name, COALESCE(src.config_title, src.title), src.url, src.site_url";
 
-pub(super) fn validators(conn: &Connection, source: &str) -> Result<Validators, StoreError> {
+pub(super) fn poll_state(conn: &Connection, source: &str) -> Result<PollState, StoreError> {
     let v = conn
-        .prepare_cached("SELECT etag, last_modified FROM sources WHERE name = ?1")?
+        .prepare_cached(
+            "SELECT etag, last_modified, consecutive_failures FROM sources WHERE name = ?1",
+        )?
         .query_row([source], |r| {
-            Ok(Validators {
-                etag: r.get(0)?,
-                last_modified: r.get(1)?,
+            Ok(PollState {
+                validators: Validators {
+                    etag: r.get(0)?,
+                    last_modified: r.get(1)?,
+                },
+                consecutive_failures: r.get::<_, i64>(2)?.try_into().unwrap_or(u32::MAX),
             })
         })
         .optional()?;
@@ -93,7 +98,8 @@ pub(super) fn stored_section(conn: &Connection, key: &str) -> Result<Option<Stri
 pub(super) fn source_status(conn: &Connection) -> Result<Vec<SourceStatus>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT name, url, COALESCE(config_title, title), last_attempt, last_success, last_status, last_error,
-                consecutive_failures, (SELECT COUNT(*) FROM items i WHERE i.source_id = sources.id)
+                consecutive_failures, (SELECT COUNT(*) FROM items i WHERE i.source_id = sources.id),
+                failing_since, next_check_at, moved_to
          FROM sources ORDER BY name",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -109,6 +115,9 @@ pub(super) fn source_status(conn: &Connection) -> Result<Vec<SourceStatus>, Stor
             last_error: r.get(6)?,
             consecutive_failures: r.get::<_, i64>(7)?.try_into().unwrap_or(u32::MAX),
             items: r.get::<_, i64>(8)?.try_into().unwrap_or(0),
+            failing_since: r.get::<_, Option<i64>>(9)?.map(time),
+            next_check: r.get::<_, Option<i64>>(10)?.map(time),
+            moved_to: r.get(11)?,
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)

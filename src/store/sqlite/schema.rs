@@ -63,6 +63,12 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX story_sections_by_story ON story_sections(story_id);
     ",
+    // 2: source health: when the failure streak began, and where permanent
+    // redirects lead.
+    "
+    ALTER TABLE sources ADD COLUMN failing_since INTEGER;
+    ALTER TABLE sources ADD COLUMN moved_to TEXT;
+    ",
 ];
 
 /// The newest schema version this binary knows.

@@ -2,10 +2,9 @@
 //! either everything a poll found is stored, or nothing is and the previous
 //! state stands.
 
-use super::super::{PollRecord, SourceSpec, StoreError, WriteSummary};
+use super::super::{PollRecord, PollResult, SourceSpec, StoreError, WriteSummary};
 use crate::model::Item;
 use crate::normalize::{identity, sections};
-use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 pub(super) fn register_sources(
@@ -34,10 +33,10 @@ pub(super) fn register_sources(
 pub(super) fn record_poll(
     conn: &mut Connection,
     source: &str,
-    at: DateTime<Utc>,
     record: PollRecord,
 ) -> Result<WriteSummary, StoreError> {
-    let now = at.timestamp();
+    let now = record.at.timestamp();
+    let next = record.next_check.timestamp();
     let tx = conn.transaction()?;
     let source_id: i64 = tx
         .prepare_cached("SELECT id FROM sources WHERE name = ?1")?
@@ -45,8 +44,8 @@ pub(super) fn record_poll(
         .optional()?
         .ok_or_else(|| StoreError::UnknownSource(source.to_string()))?;
     let mut summary = WriteSummary::default();
-    match record {
-        PollRecord::Fetched {
+    match record.result {
+        PollResult::Fetched {
             validators,
             status,
             meta,
@@ -55,7 +54,7 @@ pub(super) fn record_poll(
             tx.prepare_cached(
                 "UPDATE sources SET etag = ?2, last_modified = ?3, title = ?4, site_url = ?5,
                      last_attempt = ?6, last_success = ?6, last_status = ?7, last_error = NULL,
-                     consecutive_failures = 0
+                     consecutive_failures = 0, failing_since = NULL, next_check_at = ?8, moved_to = ?9
                  WHERE id = ?1",
             )?
             .execute(params![
@@ -65,27 +64,39 @@ pub(super) fn record_poll(
                 meta.title,
                 meta.site_url,
                 now,
-                status
+                status,
+                next,
+                record.moved_to
             ])?;
             for item in &items {
                 store_item(&tx, source_id, now, item, &mut summary)?;
             }
         }
-        PollRecord::NotModified => {
+        PollResult::NotModified => {
             tx.prepare_cached(
                 "UPDATE sources SET last_attempt = ?2, last_success = ?2, last_status = 304,
-                     last_error = NULL, consecutive_failures = 0
+                     last_error = NULL, consecutive_failures = 0, failing_since = NULL,
+                     next_check_at = ?3, moved_to = ?4
                  WHERE id = ?1",
             )?
-            .execute(params![source_id, now])?;
+            .execute(params![source_id, now, next, record.moved_to])?;
         }
-        PollRecord::Failed { status, error } => {
-            tx.prepare_cached(
-                "UPDATE sources SET last_attempt = ?2, last_status = ?3, last_error = ?4,
-                     consecutive_failures = consecutive_failures + 1
-                 WHERE id = ?1",
-            )?
-            .execute(params![source_id, now, status, error])?;
+        PollResult::Failed { status, error } => {
+            let (failures, since): (i64, i64) = tx
+                .prepare_cached(
+                    "UPDATE sources SET last_attempt = ?2, last_status = ?3, last_error = ?4,
+                         consecutive_failures = consecutive_failures + 1,
+                         failing_since = COALESCE(failing_since, ?2), next_check_at = ?5,
+                         moved_to = COALESCE(?6, moved_to)
+                     WHERE id = ?1
+                     RETURNING consecutive_failures, failing_since",
+                )?
+                .query_row(
+                    params![source_id, now, status, error, next, record.moved_to],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+            summary.consecutive_failures = failures.try_into().unwrap_or(u32::MAX);
+            summary.failing_since = chrono::DateTime::from_timestamp(since, 0);
         }
     }
     tx.commit()?;
