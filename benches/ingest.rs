@@ -479,8 +479,8 @@ async fn poll_round(pipeline: &Pipeline, cap: Option<usize>) -> (Duration, Round
     let cap = Arc::new(Semaphore::new(cap.unwrap_or(Semaphore::MAX_PERMITS)));
     let started = Instant::now();
     let mut set = JoinSet::new();
-    for source in pipeline.config.sources.iter().cloned() {
-        let (pipeline, cap) = (pipeline.clone(), Arc::clone(&cap));
+    for source in &pipeline.config.sources {
+        let (pipeline, cap, source) = (pipeline.clone(), Arc::clone(&cap), source.clone());
         set.spawn(async move {
             let _whole_poll = cap.acquire().await;
             pipeline.poll(&source).await
@@ -627,6 +627,17 @@ async fn breakdown(config: &Config, dir: &std::path::Path) {
     );
 }
 
+/// 1-minute load average and core count: figures taken while other
+/// processes compete for the 2 cores are inflated.
+fn load_avg() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!(
+        "{} (1-min average) on {cores} cores",
+        load.split_whitespace().next().unwrap_or("?")
+    )
+}
+
 /// Bytes this process has passed to write()-like calls (`wchar`).
 fn io_written() -> u64 {
     let io = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
@@ -664,6 +675,7 @@ async fn run() {
         2
     };
 
+    println!("machine load at start: {}", load_avg());
     // Corpus facts, from one pass over the generator (nothing kept).
     let t = Instant::now();
     let corpus_bytes: usize = (0..FEEDS).map(|f| feed_body(f).len()).sum();
@@ -848,6 +860,7 @@ async fn run() {
         pass(daemon_peak <= TARGET_PEAK_MIB)
     );
 
+    println!("machine load after the rounds: {}", load_avg());
     drop(pipeline);
     let _ = tokio::task::spawn_blocking(move || sqlite.close()).await;
     breakdown(&config, dir.path()).await;

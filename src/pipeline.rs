@@ -94,6 +94,11 @@ pub struct Pipeline {
 /// How often a source that stays stale is reported again.
 const STALE_REPEAT: chrono::Duration = chrono::Duration::days(1);
 
+/// Whether a stale source is reported now, given when it last was.
+fn stale_report_due(last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    last.is_none_or(|last| now - last >= STALE_REPEAT)
+}
+
 impl Pipeline {
     /// Builds the shared parts.
     pub fn new(
@@ -360,5 +365,24 @@ impl Pipeline {
         // Storage failing is not the source's fault and needs an operator.
         tracing::error!(source = %source.name, error = %e, "storage failed during poll");
         PollOutcome::Failed(format!("storage: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stale_source_is_reported_once_a_day() {
+        let now = Utc::now();
+        assert!(stale_report_due(None, now));
+        assert!(!stale_report_due(
+            Some(now - chrono::Duration::hours(23)),
+            now
+        ));
+        assert!(stale_report_due(
+            Some(now - chrono::Duration::hours(24)),
+            now
+        ));
     }
 }

@@ -39,7 +39,7 @@ impl SourcePoller {
         }
         let due = *self.due.lock().unwrap_or_else(|e| e.into_inner());
         // A tick may fire a hair before the instant it was scheduled for.
-        if due.is_some_and(|d| Utc::now() + chrono::Duration::seconds(1) < d) {
+        if due.is_some_and(|d| Utc::now() + chrono::Duration::milliseconds(250) < d) {
             return;
         }
         if self.running.swap(true, Ordering::AcqRel) {

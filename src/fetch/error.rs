@@ -55,6 +55,7 @@ impl FetchError {
     pub(crate) fn from_reqwest(e: reqwest::Error) -> FetchError {
         let chain = chain(&e);
         let lower = chain.to_lowercase();
+        let https = e.url().is_some_and(|u| u.scheme() == "https");
         if e.is_redirect() {
             FetchError::Redirect(chain)
         } else if e.is_timeout() {
@@ -65,9 +66,12 @@ impl FetchError {
                 || lower.contains("name or service")
             {
                 FetchError::Dns(chain)
-            } else if lower.contains("certificate")
-                || lower.contains("tls")
-                || lower.contains("handshake")
+            } else if ["certificate", "tls", "handshake", "corrupt message", "alert"]
+                .iter()
+                .any(|w| lower.contains(w))
+                // Past DNS, a failed https connect that was not refused or
+                // reset died in the handshake.
+                || (https && !lower.contains("refused") && !lower.contains("reset"))
             {
                 FetchError::Tls(chain)
             } else {

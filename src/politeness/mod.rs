@@ -33,21 +33,10 @@ pub enum PollVerdict {
 pub fn base_period(source: &SourceConfig, now: DateTime<Utc>) -> Duration {
     match &source.schedule {
         Schedule::Every(d) => *d,
-        Schedule::Cron(expr) => {
-            let next_two = croner::parser::CronParser::builder()
-                .seconds(croner::parser::Seconds::Required)
-                .dom_and_dow(true)
-                .build()
-                .parse(expr)
-                .ok()
-                .and_then(|c| {
-                    let mut it = c.iter_after(now);
-                    Some((it.next()?, it.next()?))
-                });
-            next_two
-                .and_then(|(a, b)| (b - a).to_std().ok())
-                .unwrap_or(Duration::from_secs(15 * 60))
-        }
+        Schedule::Cron(_) => next_occurrence(source, now)
+            .and_then(|a| Some((a, next_occurrence(source, a)?)))
+            .and_then(|(a, b)| (b - a).to_std().ok())
+            .unwrap_or(Duration::from_secs(15 * 60)),
     }
 }
 
@@ -222,5 +211,7 @@ mod tests {
     fn cron_sources_use_the_gap_between_occurrences() {
         let s = source(Schedule::Cron("0 */15 * * * *".into()));
         assert_eq!(base_period(&s, Utc::now()), Duration::from_secs(900));
+        let s = source(Schedule::Cron("* * * * * *".into()));
+        assert_eq!(base_period(&s, Utc::now()), Duration::from_secs(1));
     }
 }

@@ -24,6 +24,17 @@ pub fn fixture(rel: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
+/// How a body is sent.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BodyKind {
+    /// All at once.
+    Whole,
+    /// One byte of `body` per `every`, cycling, for `total` bytes.
+    Trickle { every: Duration, total: usize },
+    /// `body` repeated forever, as fast as the client reads.
+    Endless,
+}
+
 /// One served document.
 #[derive(Clone, Debug)]
 pub struct Doc {
@@ -33,6 +44,9 @@ pub struct Doc {
     /// Sent as-is; a 304 answers a matching `If-None-Match`.
     pub etag: Option<String>,
     pub delay: Duration,
+    /// Extra response headers.
+    pub headers: Vec<(String, String)>,
+    pub kind: BodyKind,
 }
 
 impl Doc {
@@ -40,11 +54,10 @@ impl Doc {
     pub fn feed(content_type: &str, body: Vec<u8>) -> Doc {
         let etag = format!("\"{:x}-{}\"", fnv(&body), body.len());
         Doc {
-            status: 200,
             content_type: content_type.to_string(),
             body,
             etag: Some(etag),
-            delay: Duration::ZERO,
+            ..Doc::empty()
         }
     }
 
@@ -53,9 +66,31 @@ impl Doc {
             status,
             content_type: content_type.into(),
             body: body.as_bytes().to_vec(),
+            ..Doc::empty()
+        }
+    }
+
+    fn empty() -> Doc {
+        Doc {
+            status: 200,
+            content_type: String::new(),
+            body: Vec::new(),
             etag: None,
             delay: Duration::ZERO,
+            headers: Vec::new(),
+            kind: BodyKind::Whole,
         }
+    }
+
+    /// A redirect to `location`.
+    pub fn redirect(status: u16, location: &str) -> Doc {
+        Doc::status(status, "text/plain", "moved").header("Location", location)
+    }
+
+    /// Adds a response header.
+    pub fn header(mut self, name: &str, value: &str) -> Doc {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
     }
 }
 
@@ -72,12 +107,17 @@ struct Counters {
     conditional: AtomicUsize,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    times: Mutex<Vec<std::time::Instant>>,
+    last_headers: Mutex<HeaderMap>,
 }
 
 #[derive(Default)]
 struct Inner {
     docs: Mutex<HashMap<String, Doc>>,
     counters: Mutex<HashMap<String, Arc<Counters>>>,
+    /// Per first path segment ("section" for "section/1.atom").
+    groups: Mutex<HashMap<String, Arc<Counters>>>,
+    total: Counters,
 }
 
 /// A fixture feed server on 127.0.0.1:0.
@@ -141,6 +181,38 @@ impl FeedServer {
         self.counters(path).conditional.load(Ordering::SeqCst)
     }
 
+    /// When each request for `path` arrived.
+    pub fn hit_times(&self, path: &str) -> Vec<std::time::Instant> {
+        self.counters(path).times.lock().unwrap().clone()
+    }
+
+    /// Gaps between consecutive requests for `path`, in seconds.
+    pub fn gaps(&self, path: &str) -> Vec<f64> {
+        self.hit_times(path)
+            .windows(2)
+            .map(|w| (w[1] - w[0]).as_secs_f64())
+            .collect()
+    }
+
+    /// Headers of the last request for `path`.
+    pub fn last_headers(&self, path: &str) -> HeaderMap {
+        self.counters(path).last_headers.lock().unwrap().clone()
+    }
+
+    /// Most requests under `/{segment}/…` ever in flight at once.
+    pub fn max_in_flight_group(&self, segment: &str) -> usize {
+        let groups = self.inner.groups.lock().unwrap();
+        groups
+            .get(segment)
+            .map(|c| c.max_in_flight.load(Ordering::SeqCst))
+            .unwrap_or(0)
+    }
+
+    /// Most requests for any path ever in flight at once.
+    pub fn max_in_flight_total(&self) -> usize {
+        self.inner.total.max_in_flight.load(Ordering::SeqCst)
+    }
+
     /// Most requests for `path` ever in flight at once.
     pub fn max_in_flight(&self, path: &str) -> usize {
         self.counters(path).max_in_flight.load(Ordering::SeqCst)
@@ -161,8 +233,23 @@ async fn serve(
             .or_default(),
     );
     counters.hits.fetch_add(1, Ordering::SeqCst);
+    counters
+        .times
+        .lock()
+        .unwrap()
+        .push(std::time::Instant::now());
+    *counters.last_headers.lock().unwrap() = headers.clone();
     let now = counters.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     counters.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let group_name = path.split('/').next().unwrap_or("").to_string();
+    let group = Arc::clone(inner.groups.lock().unwrap().entry(group_name).or_default());
+    let group_now = group.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    group.max_in_flight.fetch_max(group_now, Ordering::SeqCst);
+    let total_now = inner.total.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    inner
+        .total
+        .max_in_flight
+        .fetch_max(total_now, Ordering::SeqCst);
     let doc = inner.docs.lock().unwrap().get(&path).cloned();
     let response = match doc {
         None => Response::builder()
@@ -192,12 +279,44 @@ async fn serve(
                 if let Some(etag) = &doc.etag {
                     b = b.header(header::ETAG, etag);
                 }
-                b.body(Body::from(doc.body)).unwrap()
+                for (k, v) in &doc.headers {
+                    b = b.header(k.as_str(), v.as_str());
+                }
+                b.body(body_of(doc.body, doc.kind)).unwrap()
             }
         }
     };
     counters.in_flight.fetch_sub(1, Ordering::SeqCst);
+    inner.total.in_flight.fetch_sub(1, Ordering::SeqCst);
+    group.in_flight.fetch_sub(1, Ordering::SeqCst);
     response
+}
+
+fn body_of(body: Vec<u8>, kind: BodyKind) -> Body {
+    use futures_util::stream;
+    match kind {
+        BodyKind::Whole => Body::from(body),
+        BodyKind::Trickle { every, total } => Body::from_stream(stream::unfold(0usize, move |i| {
+            let byte = body.get(i % body.len().max(1)).copied().unwrap_or(b' ');
+            async move {
+                if i >= total {
+                    return None;
+                }
+                tokio::time::sleep(every).await;
+                Some((Ok::<_, std::io::Error>(vec![byte]), i + 1))
+            }
+        })),
+        BodyKind::Endless => {
+            let chunk = bytes_of(body);
+            Body::from_stream(stream::repeat_with(move || {
+                Ok::<_, std::io::Error>(chunk.clone())
+            }))
+        }
+    }
+}
+
+fn bytes_of(body: Vec<u8>) -> axum::body::Bytes {
+    axum::body::Bytes::from(body)
 }
 
 /// The four fixture sources of the v1 scenario, served on `server`.

@@ -1,0 +1,578 @@
+//! Fetching under every HTTP behaviour a real news site shows: each fault
+//! gets a clear recorded error, the schedule follows the politeness rules
+//! (counted at the server), the daemon keeps serving and nothing stored is
+//! lost.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+
+const GOOD: &str = "wire/feed.json";
+
+/// A daemon config: `[poll]` lines, then sources `(name, url, extra lines)`;
+/// one good source is always included.
+fn config(
+    feeds: &FeedServer,
+    listen: std::net::SocketAddr,
+    db: &std::path::Path,
+    poll: &str,
+    sources: &[(&str, String, &str)],
+) -> String {
+    let mut text = format!(
+        "[storage]\npath = \"{}\"\n\n[server]\nlisten = \"{listen}\"\n\n[poll]\ntimeout = \"5s\"\n{poll}\n\n[[source]]\nname = \"good\"\nurl = \"{}\"\n",
+        db.display(),
+        feeds.url(GOOD)
+    );
+    for (name, url, extra) in sources {
+        text.push_str(&format!(
+            "\n[[source]]\nname = \"{name}\"\nurl = \"{url}\"\n{extra}\n"
+        ));
+    }
+    text
+}
+
+async fn start(feeds: &FeedServer) {
+    feeds.set(
+        GOOD,
+        Doc::feed("application/feed+json", fixture("feeds/world.json")),
+    );
+}
+
+fn source<'a>(status: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    status["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap()
+}
+
+async fn error_of(daemon: &Daemon, name: &str) -> String {
+    wait_for(
+        &format!("an error recorded for {name}"),
+        Duration::from_secs(20),
+        || async {
+            let s = status(daemon).await;
+            !source(&s, name)["last_error"].is_null()
+        },
+    )
+    .await;
+    let s = status(daemon).await;
+    source(&s, name)["last_error"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+async fn good_still_served(daemon: &Daemon) {
+    assert_eq!(get(&daemon.url("/healthz")).await.0, 200);
+    let (code, _, body) = get(&daemon.url("/sections/politics.atom")).await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        titles(&parse_feed(&body)),
+        ["Leaders meet for regional summit"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_back_off_exponentially_to_the_cap_and_recover() {
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = FeedServer::start().await;
+    start(&feeds).await;
+    feeds.set("e500", Doc::status(500, "text/plain", "oops"));
+    feeds.set("n429", Doc::status(429, "text/plain", "slow down"));
+    let db = dir.path().join("f.db");
+    let srcs = [
+        ("e500", feeds.url("e500"), ""),
+        ("n429", feeds.url("n429"), ""),
+    ];
+    let daemon = Daemon::start(dir.path(), |l| {
+        config(
+            &feeds,
+            l,
+            &db,
+            "cron = \"* * * * * *\"\nmax_backoff = \"4s\"",
+            &srcs,
+        )
+    })
+    .await;
+
+    wait_for(
+        "five attempts at the failing source",
+        Duration::from_secs(30),
+        || async { feeds.hits("e500") >= 5 },
+    )
+    .await;
+    // Every second without backoff; with it 1 s, 2 s, 4 s, 4 s (±10 %
+    // jitter, rounded up to the next one-second tick).
+    for path in ["e500", "n429"] {
+        let gaps = feeds.gaps(path);
+        for (i, expected) in [1.0, 2.0, 4.0, 4.0].iter().enumerate().take(gaps.len()) {
+            assert!(
+                gaps[i] >= expected * 0.85,
+                "{path}: gap {i} = {:.2}s, want ≥ {expected}s: {gaps:?}",
+                gaps[i]
+            );
+            assert!(
+                gaps[i] <= expected * 1.1 + 1.3,
+                "{path}: gap {i} = {:.2}s beyond the cap: {gaps:?}",
+                gaps[i]
+            );
+        }
+    }
+    let s = status(&daemon).await;
+    assert!(
+        source(&s, "e500")["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 500")
+    );
+    assert!(source(&s, "e500")["consecutive_failures"].as_u64().unwrap() >= 4);
+    assert!(
+        source(&s, "n429")["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 429")
+    );
+    assert!(!source(&s, "e500")["next_check"].is_null());
+    good_still_served(&daemon).await;
+
+    // The site comes back: the source recovers by itself.
+    feeds.set(
+        "e500",
+        Doc::feed("application/atom+xml", fixture("feeds/az.atom")),
+    );
+    wait_for("recovery", Duration::from_secs(15), || async {
+        let s = status(&daemon).await;
+        source(&s, "e500")["last_error"].is_null() && source(&s, "e500")["items"] == 2
+    })
+    .await;
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_honoured_in_seconds_and_as_a_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = FeedServer::start().await;
+    start(&feeds).await;
+    feeds.set(
+        "r429",
+        Doc::status(429, "text/plain", "slow down").header("Retry-After", "3"),
+    );
+    let date = (chrono::Utc::now() + chrono::Duration::seconds(4))
+        .to_rfc2822()
+        .replace("+0000", "GMT");
+    feeds.set(
+        "r503",
+        Doc::status(503, "text/plain", "maintenance").header("Retry-After", &date),
+    );
+    let db = dir.path().join("f.db");
+    let srcs = [
+        ("r429", feeds.url("r429"), ""),
+        ("r503", feeds.url("r503"), ""),
+    ];
+    let daemon = Daemon::start(dir.path(), |l| {
+        config(
+            &feeds,
+            l,
+            &db,
+            "cron = \"* * * * * *\"\nmax_backoff = \"1m\"",
+            &srcs,
+        )
+    })
+    .await;
+    wait_for("two attempts each", Duration::from_secs(20), || async {
+        feeds.hits("r429") >= 3 && feeds.hits("r503") >= 2
+    })
+    .await;
+    assert!(
+        feeds.gaps("r429").iter().all(|g| *g >= 2.9),
+        "429 Retry-After: 3 honoured: {:?}",
+        feeds.gaps("r429")
+    );
+    assert!(
+        feeds.gaps("r503")[0] >= 3.0,
+        "503 Retry-After date honoured: {:?}",
+        feeds.gaps("r503")
+    );
+    let s = status(&daemon).await;
+    assert!(
+        source(&s, "r429")["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("retry after 3s"),
+        "{s}"
+    );
+    daemon.stop().await;
+}
+
+/// `head` followed by `mib` MiB of spaces, gzipped without ever holding the
+/// uncompressed bytes (the test must not be the memory hog it measures).
+fn gzip_bomb(head: &[u8], mib: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(head).unwrap();
+    let spaces = vec![b' '; 1024 * 1024];
+    for _ in 0..mib {
+        e.write_all(&spaces).unwrap();
+    }
+    e.finish().unwrap()
+}
+
+/// Peak resident memory of this test process, from the kernel.
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_endless_and_trickling_bodies_are_cut_off_with_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = FeedServer::start().await;
+    start(&feeds).await;
+    // 512 MiB of spaces inside an RSS shell, about 0.5 MiB gzipped.
+    let bomb = gzip_bomb(b"<rss version=\"2.0\"><channel><title>", 512);
+    feeds.set(
+        "bomb",
+        Doc {
+            body: bomb,
+            ..Doc::status(200, "application/rss+xml", "")
+        }
+        .header("Content-Encoding", "gzip"),
+    );
+    feeds.set(
+        "endless",
+        Doc {
+            kind: BodyKind::Endless,
+            ..Doc::status(200, "application/rss+xml", &"<item>".repeat(10_000))
+        },
+    );
+    feeds.set(
+        "trickle",
+        Doc {
+            kind: BodyKind::Trickle {
+                every: Duration::from_millis(100),
+                total: 600,
+            },
+            ..Doc::status(200, "application/rss+xml", "<rss version=\"2.0\"><channel>")
+        },
+    );
+    let db = dir.path().join("f.db");
+    let srcs = [
+        ("bomb", feeds.url("bomb"), ""),
+        ("endless", feeds.url("endless"), ""),
+        ("trickle", feeds.url("trickle"), "timeout = \"2s\""),
+    ];
+    let started = std::time::Instant::now();
+    let daemon = Daemon::start(dir.path(), |l| {
+        config(
+            &feeds,
+            l,
+            &db,
+            "interval = \"1h\"\nmax_body = 1048576",
+            &srcs,
+        )
+    })
+    .await;
+    let bomb_err = error_of(&daemon, "bomb").await;
+    assert!(
+        bomb_err.contains("larger than the 1048576-byte cap"),
+        "{bomb_err}"
+    );
+    let endless_err = error_of(&daemon, "endless").await;
+    assert!(
+        endless_err.contains("larger than the 1048576-byte cap"),
+        "{endless_err}"
+    );
+    let trickle_err = error_of(&daemon, "trickle").await;
+    assert!(trickle_err.contains("timed out after 2s"), "{trickle_err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "a 60-second trickle is cut at the timeout"
+    );
+    good_still_served(&daemon).await;
+    daemon.stop().await;
+    let peak = peak_rss_mib();
+    eprintln!("peak RSS of the test process: {peak:.1} MiB");
+    assert!(
+        peak < 200.0,
+        "memory stays bounded by the cap, not the 512 MiB bomb: {peak:.1} MiB"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_loops_and_permanent_moves() {
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = FeedServer::start().await;
+    start(&feeds).await;
+    feeds.set("loop/a", Doc::redirect(302, "/loop/b"));
+    feeds.set("loop/b", Doc::redirect(307, "/loop/a"));
+    feeds.set("old.atom", Doc::redirect(301, "/new.atom"));
+    feeds.set(
+        "new.atom",
+        Doc::feed("application/atom+xml", fixture("feeds/az.atom")),
+    );
+    feeds.set("temp.atom", Doc::redirect(302, "/new.atom"));
+    let db = dir.path().join("f.db");
+    let srcs = [
+        ("looping", feeds.url("loop/a"), ""),
+        ("moved", feeds.url("old.atom"), ""),
+        ("temporary", feeds.url("temp.atom"), ""),
+    ];
+    let daemon = Daemon::start(dir.path(), |l| {
+        config(&feeds, l, &db, "interval = \"1h\"", &srcs)
+    })
+    .await;
+    let err = error_of(&daemon, "looping").await;
+    assert!(err.contains("redirect loop"), "{err}");
+    assert!(
+        err.contains("/loop/a → ") && err.contains("/loop/b → "),
+        "the loop is named: {err}"
+    );
+    wait_polled(&daemon, 4).await;
+    let s = status(&daemon).await;
+    let moved = source(&s, "moved");
+    assert!(moved["last_error"].is_null());
+    assert_eq!(moved["items"], 2, "the feed at the new place is stored");
+    assert_eq!(
+        moved["moved_to"],
+        feeds.url("new.atom"),
+        "a 301 is recorded as a suggestion"
+    );
+    assert_eq!(
+        moved["url"],
+        feeds.url("old.atom"),
+        "the config stays the source of truth"
+    );
+    assert!(
+        source(&s, "temporary")["moved_to"].is_null(),
+        "a 302 is not a move"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_content_and_wrong_charsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = FeedServer::start().await;
+    start(&feeds).await;
+    let page = format!(
+        "<!DOCTYPE html><html><head><title>News</title><link rel=\"alternate\" type=\"application/rss+xml\" href=\"{}\"></head><body>hi</body></html>",
+        "/real.rss"
+    );
+    feeds.set("page", Doc::status(200, "text/html; charset=utf-8", &page));
+    feeds.set("empty", Doc::status(200, "application/rss+xml", ""));
+    feeds.set(
+        "png",
+        Doc::status(200, "image/png", "\u{89}PNG\r\n\u{1a}\n...."),
+    );
+    // windows-1251 bytes whose prolog names no encoding: only the header does.
+    let cp1251 = String::from_utf8(fixture("feeds/ru-politics.rss"))
+        .unwrap()
+        .replace(" encoding=\"UTF-8\"", "");
+    let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(&cp1251);
+    feeds.set(
+        "header-charset",
+        Doc::feed(
+            "application/rss+xml; charset=windows-1251",
+            bytes.into_owned(),
+        ),
+    );
+    let amp = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>T & J</title><item><title>Tom & Jerry</title><link>https://e.org/tj?a=1&b=2</link></item></channel></rss>";
+    feeds.set(
+        "bare-amp",
+        Doc::feed("application/rss+xml", amp.as_bytes().to_vec()),
+    );
+    let db = dir.path().join("f.db");
+    let srcs = [
+        ("page", feeds.url("page"), ""),
+        ("empty", feeds.url("empty"), ""),
+        ("png", feeds.url("png"), ""),
+        (
+            "header-charset",
+            feeds.url("header-charset"),
+            "section = \"Кириллица\"",
+        ),
+        ("bare-amp", feeds.url("bare-amp"), "section = \"Amp\""),
+    ];
+    let daemon = Daemon::start(dir.path(), |l| {
+        config(&feeds, l, &db, "interval = \"1h\"", &srcs)
+    })
+    .await;
+    let err = error_of(&daemon, "page").await;
+    assert!(err.contains("got text/html"), "{err}");
+    assert!(
+        err.contains(&format!("links to a feed at {}", feeds.url("real.rss"))),
+        "{err}"
+    );
+    assert!(error_of(&daemon, "empty").await.contains("empty body"));
+    assert!(error_of(&daemon, "png").await.contains("image/png"));
+    wait_polled(&daemon, 6).await;
+    let (_, _, body) = get(&daemon.url("/sections/кириллица.atom")).await;
+    let t = titles(&parse_feed(&body));
+    assert!(
+        t.contains(&"Совет Федерации одобрил закон о выборах".to_string()),
+        "charset from the header: {t:?}"
+    );
+    let (_, _, body) = get(&daemon.url("/sections/amp.atom")).await;
+    let feed = parse_feed(&body);
+    assert_eq!(titles(&feed), ["Tom & Jerry"], "a bare & is repaired");
+    assert_eq!(feed.entries[0].links[0].href, "https://e.org/tj?a=1&b=2");
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_failures_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = FeedServer::start().await;
+    start(&feeds).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let db = dir.path().join("f.db");
+    let srcs = [
+        ("dns", "http://feedmerge-test.invalid/rss".to_string(), ""),
+        ("refused", format!("http://{closed}/rss"), ""),
+        // A plain-HTTP server spoken to over TLS.
+        ("tls", format!("https://{}/{GOOD}", feeds.addr), ""),
+    ];
+    let daemon = Daemon::start(dir.path(), |l| {
+        config(&feeds, l, &db, "interval = \"1h\"", &srcs)
+    })
+    .await;
+    let dns = error_of(&daemon, "dns").await;
+    assert!(dns.starts_with("DNS lookup failed"), "{dns}");
+    let refused = error_of(&daemon, "refused").await;
+    assert!(refused.starts_with("connection failed"), "{refused}");
+    let tls = error_of(&daemon, "tls").await;
+    assert!(tls.starts_with("TLS failed"), "{tls}");
+    good_still_served(&daemon).await;
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_polls_only_sources_that_are_due() {
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = FeedServer::start().await;
+    start(&feeds).await;
+    feeds.set(
+        "a.atom",
+        Doc::feed("application/atom+xml", fixture("feeds/az.atom")),
+    );
+    feeds.set(
+        "late.atom",
+        Doc::feed("application/atom+xml", fixture("feeds/az.atom")),
+    );
+    let db = dir.path().join("f.db");
+    let first = [("a", feeds.url("a.atom"), "")];
+    let daemon = Daemon::start(dir.path(), |l| {
+        config(&feeds, l, &db, "interval = \"1h\"", &first)
+    })
+    .await;
+    wait_polled(&daemon, 2).await;
+    daemon.stop().await;
+    assert_eq!((feeds.hits(GOOD), feeds.hits("a.atom")), (1, 1));
+
+    // Restart with one new source: only it is due.
+    let second = [
+        ("a", feeds.url("a.atom"), ""),
+        ("late", feeds.url("late.atom"), ""),
+    ];
+    let daemon = Daemon::start(dir.path(), |l| {
+        config(&feeds, l, &db, "interval = \"1h\"", &second)
+    })
+    .await;
+    wait_polled(&daemon, 3).await;
+    // All initial ticks ran before the new source was polled.
+    assert_eq!(feeds.hits("late.atom"), 1);
+    assert_eq!(
+        (feeds.hits(GOOD), feeds.hits("a.atom")),
+        (1, 1),
+        "no burst of requests after a restart"
+    );
+    let s = status(&daemon).await;
+    let next: chrono::DateTime<chrono::Utc> = source(&s, "a")["next_check"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        next > chrono::Utc::now() + chrono::Duration::minutes(55),
+        "next check persisted an hour out: {next}"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_site_limit_and_per_source_request_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = FeedServer::start().await;
+    start(&feeds).await;
+    for i in 0..5 {
+        let mut d = Doc::feed("application/atom+xml", fixture("feeds/az.atom"));
+        d.delay = Duration::from_millis(400);
+        feeds.set(&format!("section/{i}.atom"), d);
+    }
+    feeds.set(
+        "private.rss",
+        Doc::feed("application/rss+xml", fixture("feeds/ru-politics.rss")),
+    );
+    // SAFETY: set before the daemon reads it; no other thread reads this variable.
+    unsafe { std::env::set_var("FEEDMERGE_TEST_PASSWORD", "s3cret") };
+    let auth = "auth = { username = \"reader\", password_env = \"FEEDMERGE_TEST_PASSWORD\" }\nuser_agent = \"NewsBot/2\"\nheaders = { \"X-Api-Key\" = \"k-123\" }";
+    // Through an HTTP proxy (the fixture server itself): the host name does not resolve, so only the proxy can reach it.
+    let proxied = format!("proxy = \"http://{}\"", feeds.addr);
+    let mut srcs: Vec<(&str, String, &str)> = Vec::new();
+    let names = ["s0", "s1", "s2", "s3", "s4"];
+    for (i, name) in names.iter().enumerate() {
+        srcs.push((name, feeds.url(&format!("section/{i}.atom")), ""));
+    }
+    srcs.push(("private", feeds.url("private.rss"), auth));
+    srcs.push((
+        "proxied",
+        "http://feeds.example.invalid/az/news.atom".to_string(),
+        &proxied,
+    ));
+    feeds.set(
+        "az/news.atom",
+        Doc::feed("application/atom+xml", fixture("feeds/az.atom")),
+    );
+    let db = dir.path().join("f.db");
+    let daemon = Daemon::start(dir.path(), |l| {
+        config(&feeds, l, &db, "interval = \"1h\"\nper_host = 2", &srcs)
+    })
+    .await;
+    wait_polled(&daemon, 8).await;
+    // Five slow section feeds of one site: two at a time, never all at once.
+    assert_eq!(
+        feeds.max_in_flight_group("section"),
+        2,
+        "at most per_host requests to one site"
+    );
+    let h = feeds.last_headers("private.rss");
+    assert_eq!(h["user-agent"], "NewsBot/2");
+    assert_eq!(h["x-api-key"], "k-123");
+    assert_eq!(
+        h["authorization"], "Basic cmVhZGVyOnMzY3JldA==",
+        "reader:s3cret from the environment"
+    );
+    let default_ua = feeds.last_headers(GOOD)["user-agent"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        default_ua.starts_with(&format!("feedmerge/{}", env!("CARGO_PKG_VERSION"))),
+        "{default_ua}"
+    );
+    let s = status(&daemon).await;
+    assert!(source(&s, "proxied")["last_error"].is_null(), "{s}");
+    assert_eq!(source(&s, "proxied")["items"], 2);
+    daemon.stop().await;
+}
