@@ -344,10 +344,7 @@ impl Pipeline {
             .stale_reported
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if reported
-            .get(&source.name)
-            .is_some_and(|last| now - *last < STALE_REPEAT)
-        {
+        if !stale_report_due(reported.get(&source.name).copied(), now) {
             return;
         }
         reported.insert(source.name.clone(), now);
