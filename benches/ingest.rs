@@ -114,7 +114,7 @@ fn is_rss(feed: usize) -> bool {
 fn base_link(feed: usize, item: usize) -> String {
     format!(
         "https://news{}.example/{}/{feed}/{item}",
-        feed % 50,
+        feed % SITES,
         SLUGS[(feed + item) % SLUGS.len()]
     )
 }
@@ -182,7 +182,7 @@ fn item_html(r: &mut Lcg, feed: usize, item: usize) -> String {
 /// The document of feed `feed`, the same bytes on every call.
 fn feed_body(feed: usize) -> String {
     let rss = is_rss(feed);
-    let site = format!("https://news{}.example/", feed % 50);
+    let site = format!("https://news{}.example/", feed % SITES);
     let updated = feed_date(feed);
     let mut out = String::with_capacity(ITEMS * 2700 + 1024);
     if rss {
@@ -266,42 +266,26 @@ fn feed_body(feed: usize) -> String {
     out
 }
 
+/// Request counters of the bench's server: requests, 304s, body bytes and
+/// nanoseconds spent generating bodies.
 #[derive(Default)]
-struct Server {
-    requests: AtomicU64,
-    not_modified: AtomicU64,
-    bytes: AtomicU64,
-    gen_nanos: AtomicU64,
-}
-
-#[derive(Clone, Copy)]
-struct ServerSnap {
-    requests: u64,
-    not_modified: u64,
-    bytes: u64,
-    gen_nanos: u64,
-}
+struct Server([AtomicU64; 4]);
+type ServerSnap = [u64; 4];
+const REQS: usize = 0;
+const NOT_MODIFIED: usize = 1;
+const BYTES: usize = 2;
+const GEN_NANOS: usize = 3;
 
 impl Server {
-    fn snap(&self) -> ServerSnap {
-        ServerSnap {
-            requests: self.requests.load(Relaxed),
-            not_modified: self.not_modified.load(Relaxed),
-            bytes: self.bytes.load(Relaxed),
-            gen_nanos: self.gen_nanos.load(Relaxed),
-        }
+    fn add(&self, counter: usize, n: u64) {
+        self.0[counter].fetch_add(n, Relaxed);
     }
-}
-
-impl std::ops::Sub for ServerSnap {
-    type Output = ServerSnap;
-    fn sub(self, o: ServerSnap) -> ServerSnap {
-        ServerSnap {
-            requests: self.requests - o.requests,
-            not_modified: self.not_modified - o.not_modified,
-            bytes: self.bytes - o.bytes,
-            gen_nanos: self.gen_nanos - o.gen_nanos,
-        }
+    fn snap(&self) -> ServerSnap {
+        self.0.each_ref().map(|c| c.load(Relaxed))
+    }
+    fn since(&self, before: ServerSnap) -> ServerSnap {
+        let now = self.snap();
+        std::array::from_fn(|i| now[i] - before[i])
     }
 }
 
@@ -310,7 +294,7 @@ async fn serve_feed(
     UrlPath(n): UrlPath<usize>,
     headers: HeaderMap,
 ) -> Response {
-    st.requests.fetch_add(1, Relaxed);
+    st.add(REQS, 1);
     if n >= FEEDS {
         return StatusCode::NOT_FOUND.into_response();
     }
@@ -324,14 +308,13 @@ async fn serve_feed(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
     if matches {
-        st.not_modified.fetch_add(1, Relaxed);
+        st.add(NOT_MODIFIED, 1);
         return (StatusCode::NOT_MODIFIED, validators).into_response();
     }
     let started = Instant::now();
     let body = feed_body(n);
-    st.gen_nanos
-        .fetch_add(started.elapsed().as_nanos() as u64, Relaxed);
-    st.bytes.fetch_add(body.len() as u64, Relaxed);
+    st.add(GEN_NANOS, started.elapsed().as_nanos() as u64);
+    st.add(BYTES, body.len() as u64);
     let ct = if is_rss(n) {
         "application/rss+xml; charset=utf-8"
     } else {
@@ -424,7 +407,7 @@ impl Phase {
             wall,
             start_mib: m.rss_mib,
             peak_mib: status_mib("VmHWM"),
-            served: server.snap() - m.served,
+            served: server.since(m.served),
             cpu: cpu - m.cpu.0,
             writer_cpu: writer - m.cpu.1,
         };
@@ -807,9 +790,9 @@ async fn run() {
             p.name,
             p.wall.as_secs_f64(),
             TOTAL as f64 / p.wall.as_secs_f64(),
-            p.served.requests,
-            p.served.not_modified,
-            p.served.gen_nanos as f64 / 1e6,
+            p.served[REQS],
+            p.served[NOT_MODIFIED],
+            p.served[GEN_NANOS] as f64 / 1e6,
             p.cpu,
             p.writer_cpu,
             p.start_mib,

@@ -107,6 +107,20 @@ async fn poll_prints_one_line_per_source_and_export_prints_the_merged_feed() {
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["items"].as_array().unwrap().len(), 5);
 
+    // `status`: one line per source, failing ones first.
+    let cfg = config.clone();
+    let (ok, out, _) = tokio::task::spawn_blocking(move || feedmerge(&cfg, &["status"]))
+        .await
+        .unwrap();
+    assert!(ok);
+    let rows: Vec<&str> = out.lines().collect();
+    assert!(rows[0].starts_with("SOURCE"), "{out}");
+    assert!(
+        rows[1].starts_with("broken") && rows[1].contains("HTTP 500"),
+        "{out}"
+    );
+    assert_eq!(rows.len(), 6, "{out}");
+
     let cfg = config.clone();
     let (ok, _, err) =
         tokio::task::spawn_blocking(move || feedmerge(&cfg, &["export", "--feed", "nope"]))

@@ -319,11 +319,22 @@ async fn redirects_loops_and_permanent_moves() {
         Doc::feed("application/atom+xml", fixture("feeds/az.atom")),
     );
     feeds.set("temp.atom", Doc::redirect(302, "/new.atom"));
+    for i in 0..6 {
+        feeds.set(
+            &format!("hop/{i}"),
+            Doc::redirect(302, &format!("/hop/{}", i + 1)),
+        );
+    }
+    feeds.set(
+        "hop/6",
+        Doc::feed("application/atom+xml", fixture("feeds/az.atom")),
+    );
     let db = dir.path().join("f.db");
     let srcs = [
         ("looping", feeds.url("loop/a"), ""),
         ("moved", feeds.url("old.atom"), ""),
         ("temporary", feeds.url("temp.atom"), ""),
+        ("far", feeds.url("hop/0"), ""),
     ];
     let daemon = Daemon::start(dir.path(), |l| {
         config(&feeds, l, &db, "interval = \"1h\"", &srcs)
@@ -335,7 +346,10 @@ async fn redirects_loops_and_permanent_moves() {
         err.contains("/loop/a → ") && err.contains("/loop/b → "),
         "the loop is named: {err}"
     );
-    wait_polled(&daemon, 4).await;
+    let far = error_of(&daemon, "far").await;
+    assert!(far.contains("more than 5 redirects"), "{far}");
+    assert_eq!(feeds.hits("hop/6"), 0);
+    wait_polled(&daemon, 5).await;
     let s = status(&daemon).await;
     let moved = source(&s, "moved");
     assert!(moved["last_error"].is_null());
