@@ -457,7 +457,7 @@ struct RoundStats {
 async fn poll_round(pipeline: &Pipeline) -> (Duration, RoundStats) {
     let started = Instant::now();
     let mut set = JoinSet::new();
-    for source in pipeline.config.sources.iter().cloned() {
+    for source in pipeline.config.sources.clone() {
         let pipeline = pipeline.clone();
         set.spawn(async move { pipeline.poll(&source).await });
     }
@@ -679,6 +679,7 @@ async fn run() {
     let (r2_wall, r2) = poll_round(&pipeline).await;
     measure("round 2: unchanged", r2_wall, s, &server);
     let after_r2 = db_bytes(&db_path);
+    #[allow(clippy::drop_non_drop)] // ends the closure's borrows of `phases`
     drop(measure);
 
     if ok != FEEDS || ok304 != FEEDS {

@@ -80,6 +80,8 @@ pub struct Pipeline {
     fetcher: Fetcher,
     /// Global cap on fetches in flight.
     permits: Arc<Semaphore>,
+    /// Told after every write that changed stories (caches, WebSub).
+    pub changes: crate::changes::Changes,
 }
 
 impl Pipeline {
@@ -95,6 +97,7 @@ impl Pipeline {
             store,
             fetcher,
             permits,
+            changes: crate::changes::Changes::new(),
         })
     }
 
@@ -201,7 +204,25 @@ impl Pipeline {
                 };
             }
         };
-        match self.store.record_poll(&source.name, now, record).await {
+        let touched = match &record {
+            PollRecord::Fetched { items, .. } => {
+                let mut names: Vec<String> =
+                    items.iter().flat_map(|i| i.sections.clone()).collect();
+                names.sort();
+                names.dedup();
+                names
+            }
+            _ => Vec::new(),
+        };
+        let written = self.store.record_poll(&source.name, now, record).await;
+        if let Ok(summary) = &written
+            && summary.new_stories + summary.merged + summary.updated > 0
+        {
+            // An edit can change a story in sections other sources gave it.
+            let sections = (summary.updated == 0).then_some(touched);
+            self.changes.publish(sections);
+        }
+        match written {
             Ok(summary) => match outcome_without_summary {
                 Some((status, items)) => PollOutcome::Stored {
                     status,

@@ -13,7 +13,11 @@ fn feedmerge(config: &std::path::Path, args: &[&str]) -> (bool, String, String) 
         .env("RUST_LOG", "warn")
         .output()
         .expect("run feedmerge");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -23,46 +27,91 @@ async fn poll_prints_one_line_per_source_and_export_prints_the_merged_feed() {
     serve_standard_fixtures(&feeds);
     feeds.set("broken", Doc::status(500, "text/plain", "oops"));
     let db = dir.path().join("cli.db");
-    let extra = format!("\n[[source]]\nname = \"broken\"\nurl = \"{}\"\n", feeds.url("broken"));
+    let extra = format!(
+        "\n[[source]]\nname = \"broken\"\nurl = \"{}\"\n",
+        feeds.url("broken")
+    );
     let config = dir.path().join("feedmerge.toml");
-    std::fs::write(&config, standard_config(&feeds, "127.0.0.1:0".parse().unwrap(), &db, &extra)).unwrap();
+    std::fs::write(
+        &config,
+        standard_config(&feeds, "127.0.0.1:0".parse().unwrap(), &db, &extra),
+    )
+    .unwrap();
 
     let cfg = config.clone();
-    let (ok, out, err) = tokio::task::spawn_blocking(move || feedmerge(&cfg, &["poll"])).await.unwrap();
+    let (ok, out, err) = tokio::task::spawn_blocking(move || feedmerge(&cfg, &["poll"]))
+        .await
+        .unwrap();
     assert!(ok, "one failing source is not a failed run: {err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 5, "{out}");
     assert!(lines[0].starts_with("ru-all: ok 200, 3 items:"), "{out}");
-    assert!(lines[1].starts_with("ru-politics: ok 200, 2 items:"), "{out}");
+    assert!(
+        lines[1].starts_with("ru-politics: ok 200, 2 items:"),
+        "{out}"
+    );
     // Sources poll concurrently, so either may meet the shared story first.
-    assert_eq!(out.matches(" 1 merged").count(), 1, "the shared story is merged once: {out}");
+    assert_eq!(
+        out.matches(" 1 merged").count(),
+        1,
+        "the shared story is merged once: {out}"
+    );
     assert!(lines[4].starts_with("broken: FAILED: HTTP 500"), "{out}");
 
     // A second poll costs 304s.
     let cfg = config.clone();
-    let (_, out, _) = tokio::task::spawn_blocking(move || feedmerge(&cfg, &["poll"])).await.unwrap();
-    assert!(out.lines().take(4).all(|l| l.contains("not modified (304)")), "{out}");
+    let (_, out, _) = tokio::task::spawn_blocking(move || feedmerge(&cfg, &["poll"]))
+        .await
+        .unwrap();
+    assert!(
+        out.lines()
+            .take(4)
+            .all(|l| l.contains("not modified (304)")),
+        "{out}"
+    );
 
     let cfg = config.clone();
     let (ok, out, err) = tokio::task::spawn_blocking(move || {
-        feedmerge(&cfg, &["export", "--section", "politics", "--format", "rss", "--limit", "2"])
+        feedmerge(
+            &cfg,
+            &[
+                "export",
+                "--section",
+                "politics",
+                "--format",
+                "rss",
+                "--limit",
+                "2",
+            ],
+        )
     })
     .await
     .unwrap();
     assert!(ok, "{err}");
     let feed = parse_feed(&out);
-    assert_eq!(titles(&feed), ["Госдума приняла бюджет на 2025 год", "Leaders meet for regional summit"]);
+    assert_eq!(
+        titles(&feed),
+        [
+            "Госдума приняла бюджет на 2025 год",
+            "Leaders meet for regional summit"
+        ]
+    );
 
     let cfg = config.clone();
-    let (ok, out, _) = tokio::task::spawn_blocking(move || feedmerge(&cfg, &["export", "--feed", "politika", "--format", "json"]))
-        .await
-        .unwrap();
+    let (ok, out, _) = tokio::task::spawn_blocking(move || {
+        feedmerge(&cfg, &["export", "--feed", "politika", "--format", "json"])
+    })
+    .await
+    .unwrap();
     assert!(ok);
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["items"].as_array().unwrap().len(), 5);
 
     let cfg = config.clone();
-    let (ok, _, err) = tokio::task::spawn_blocking(move || feedmerge(&cfg, &["export", "--feed", "nope"])).await.unwrap();
+    let (ok, _, err) =
+        tokio::task::spawn_blocking(move || feedmerge(&cfg, &["export", "--feed", "nope"]))
+            .await
+            .unwrap();
     assert!(!ok);
     assert!(err.contains("no such feed: nope"), "{err}");
 }

@@ -63,6 +63,8 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX story_sections_by_story ON story_sections(story_id);
     ",
+    // 2: enclosures (JSON list of {url, mime_type, length}) for issue 5.
+    "ALTER TABLE stories ADD COLUMN enclosures TEXT NOT NULL DEFAULT '[]';",
 ];
 
 /// The newest schema version this binary knows.
