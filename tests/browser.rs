@@ -154,9 +154,18 @@ async fn pages_render_in_chromium_at_phone_and_desktop_widths() {
     );
     assert!(index.contains(">Политика</a>") && index.contains("sources.opml"));
     let (_, _, page2) = get(&daemon.url(PAGES[2].1)).await;
+    let older = hrefs(&page2)
+        .into_iter()
+        .find(|h| h.contains("before="))
+        .expect("an Older stories link");
+    let (_, _, later) = get(&daemon.url(&older)).await;
     assert!(
-        page2.contains("Older stories") && page2.contains("Newest"),
-        "pager on a later page"
+        later.contains("Newest"),
+        "a later page links back to the newest"
+    );
+    assert!(
+        later.contains("Совет Федерации одобрил закон о выборах"),
+        "page 2 holds stories 3-4"
     );
     daemon.stop().await;
 }
