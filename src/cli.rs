@@ -3,7 +3,7 @@
 use crate::config::{self, Config};
 use crate::daemon;
 use crate::export::{self, Format};
-use crate::feeds::{self, Target};
+use crate::feeds::{self, FeedRequest, Target};
 use crate::pipeline::{Pipeline, PollOutcome};
 use crate::store::Store;
 use clap::{Parser, Subcommand};
@@ -32,10 +32,11 @@ pub enum Command {
     Check,
     /// Poll every source once, store, print one line per source, exit.
     Poll,
-    /// Print a merged feed to stdout, from what is stored.
+    /// Print a merged feed to stdout, from what is stored; with `--all
+    /// --out DIR`, write every feed and page as a static site.
     Export {
         /// A section (any spelling or alias).
-        #[arg(long, conflicts_with = "feed", required_unless_present = "feed")]
+        #[arg(long, conflicts_with_all = ["feed", "all"], required_unless_present_any = ["feed", "all"])]
         section: Option<String>,
         /// A configured [[feed]].
         #[arg(long)]
@@ -46,6 +47,18 @@ pub enum Command {
         /// At most this many entries (1-500).
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..=500))]
         limit: Option<u16>,
+        /// Every section and named feed, in all formats plus HTML pages.
+        #[arg(long, conflicts_with = "feed", requires = "out")]
+        all: bool,
+        /// Folder for `--all` (files are replaced atomically).
+        #[arg(long, value_name = "DIR", requires = "all")]
+        out: Option<PathBuf>,
+    },
+    /// Print `[[source]]` TOML for each feed in an OPML file (to append to
+    /// the config); skipped outlines are listed on stderr.
+    ImportOpml {
+        /// The OPML file (a feed reader's export).
+        file: PathBuf,
     },
     /// Show every source's health, failing ones first.
     Status,
@@ -54,6 +67,11 @@ pub enum Command {
 /// Runs the parsed command line.
 pub async fn main(cli: Cli) -> ExitCode {
     let path = config::resolve_path(cli.config);
+    if let Command::ImportOpml { file } = &cli.command {
+        // The config is optional here: when it loads, its sources are not
+        // repeated; a new user may have none yet.
+        return import_opml(file, Config::load(&path).ok().as_ref());
+    }
     let config = match Config::load(&path) {
         Ok(c) => c,
         Err(e) => {
@@ -79,16 +97,25 @@ pub async fn main(cli: Cli) -> ExitCode {
             feed,
             format,
             limit,
+            all,
+            out,
         } => {
+            if let (true, Some(out)) = (all, out) {
+                return export_site(config, &out).await;
+            }
             let target = match (section, feed) {
                 (Some(s), _) => Target::Section(s),
                 (None, Some(f)) => Target::Named(f),
-                (None, None) => unreachable!("clap requires --section or --feed"),
+                (None, None) => {
+                    eprintln!("feedmerge: export needs --section, --feed or --all --out DIR");
+                    return ExitCode::from(2);
+                }
             };
             let format = Format::from_name(&format).unwrap_or(Format::Atom);
             export_cmd(config, target, format, limit.map(usize::from)).await
         }
         Command::Status => status(config).await,
+        Command::ImportOpml { .. } => ExitCode::SUCCESS,
     }
 }
 
@@ -168,13 +195,73 @@ async fn export_cmd(
             return ExitCode::FAILURE;
         }
     };
-    match feeds::build(&config, store.as_ref(), &target, format, limit).await {
+    let req = FeedRequest {
+        limit,
+        ..FeedRequest::default()
+    };
+    match feeds::build(&config, store.as_ref(), &target, format, &req).await {
         Ok(doc) => {
             println!("{}", export::render(&doc, format));
             ExitCode::SUCCESS
         }
         Err(e) => {
             eprintln!("feedmerge: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn export_site(config: Config, out: &std::path::Path) -> ExitCode {
+    let store = match daemon::open_store(&config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("feedmerge: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match export::site::write_all(&config, store.as_ref(), out).await {
+        Ok(report) => {
+            for skipped in &report.skipped {
+                eprintln!("feedmerge: skipped {skipped}");
+            }
+            println!("{}: wrote {} files", out.display(), report.written.len());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("feedmerge: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn import_opml(file: &std::path::Path, config: Option<&Config>) -> ExitCode {
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("feedmerge: cannot read {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    match crate::opml::import(&bytes, config) {
+        Ok(result) => {
+            println!(
+                "# {} sources imported from {}",
+                result.imported,
+                file.display()
+            );
+            print!("{}", result.toml);
+            for reason in &result.skipped {
+                eprintln!("skipped {reason}");
+            }
+            eprintln!(
+                "{} imported, {} skipped",
+                result.imported,
+                result.skipped.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("feedmerge: {}: {e}", file.display());
             ExitCode::FAILURE
         }
     }

@@ -72,10 +72,12 @@ pub async fn run(
     let tracker = TaskTracker::new();
 
     let addr = listener.local_addr()?;
-    let state = AppState {
-        config: Arc::clone(&config),
-        store: Arc::clone(&store),
-    };
+    let state = AppState::new(Arc::clone(&config), Arc::clone(&store));
+    // Cached renders are dropped as polls change stories; the hub is told.
+    let followers = [
+        Some(state.cache.follow(&pipeline.changes)),
+        crate::websub::follow(Arc::clone(&config), Arc::clone(&store), &pipeline.changes),
+    ];
     let server_cancel = cancel.clone();
     let server = tokio::spawn(server::serve(listener, state, async move {
         server_cancel.cancelled().await
@@ -97,6 +99,9 @@ pub async fn run(
         tracing::warn!("polls still running after the drain timeout; abandoning them");
     }
     let served = server.await;
+    for task in followers.into_iter().flatten() {
+        task.abort();
+    }
     drop(store);
     // Queued writes finish before the writer thread exits.
     let closing = Arc::clone(&sqlite);

@@ -6,6 +6,8 @@
 //! running one poll through all stages, `feeds` choosing the stories of a
 //! merged feed, and `server`/`cli` as the two front doors.
 
+pub mod cache;
+pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod daemon;
@@ -15,6 +17,7 @@ pub mod fetch;
 pub mod model;
 pub mod normalize;
 pub mod notify;
+pub mod opml;
 pub mod parse;
 pub mod pipeline;
 pub mod politeness;
@@ -22,3 +25,5 @@ pub mod scheduler;
 pub mod server;
 pub mod status;
 pub mod store;
+pub mod web;
+pub mod websub;

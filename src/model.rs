@@ -40,9 +40,25 @@ pub struct Item {
     pub updated: Option<DateTime<Utc>>,
     /// Language of the item or its feed (`xml:lang`, `<language>`).
     pub language: Option<String>,
+    /// Attached media (podcast audio, images), in document order.
+    pub enclosures: Vec<Enclosure>,
     /// Hash over every field above that a subscriber sees; an unchanged hash
     /// means a re-sent item costs no write.
     pub content_hash: String,
+}
+
+/// A media file attached to an item (RSS `<enclosure>`, Atom
+/// `link rel="enclosure"`, Media RSS `media:content`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Enclosure {
+    /// Absolute URL of the file.
+    pub url: String,
+    /// MIME type, when the feed gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    /// Size in bytes, when the feed gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u64>,
 }
 
 /// Where a story came from, for Atom `source` / RSS `source`.
@@ -70,6 +86,9 @@ pub struct Story {
     pub authors: Vec<String>,
     pub categories: Vec<String>,
     pub language: Option<String>,
+    /// Attached media, carried to Atom `link rel="enclosure"`, RSS
+    /// `<enclosure>` and JSON Feed `attachments`.
+    pub enclosures: Vec<Enclosure>,
     /// The feed's date, or the first-seen time when it had none.
     pub published: DateTime<Utc>,
     /// When the story last changed (an edit), else `published`.
@@ -93,4 +112,24 @@ pub struct FeedDoc {
     pub updated: DateTime<Utc>,
     /// Newest first.
     pub stories: Vec<Story>,
+    /// RFC 5005 §3: the next (older) page, when there is one.
+    pub next_url: Option<String>,
+    /// WebSub hub to advertise with `rel="hub"`, when configured.
+    pub hub_url: Option<String>,
+}
+
+impl FeedDoc {
+    /// The language every story shares, for `xml:lang`/`<language>`; `None`
+    /// when stories differ, any lacks one, or there are none.
+    pub fn shared_language(&self) -> Option<&str> {
+        let first = self.stories.first()?.language.as_deref()?;
+        self.stories
+            .iter()
+            .all(|s| {
+                s.language
+                    .as_deref()
+                    .is_some_and(|l| l.eq_ignore_ascii_case(first))
+            })
+            .then_some(first)
+    }
 }

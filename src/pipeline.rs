@@ -89,6 +89,8 @@ pub struct Pipeline {
     hosts: Arc<HostLimiter>,
     /// When each stale source was last reported at ERROR.
     stale_reported: Arc<Mutex<HashMap<String, DateTime<Utc>>>>,
+    /// Told after every write that changed stories (caches, WebSub).
+    pub changes: crate::changes::Changes,
 }
 
 /// How often a source that stays stale is reported again.
@@ -117,6 +119,7 @@ impl Pipeline {
             permits,
             hosts,
             stale_reported: Arc::default(),
+            changes: crate::changes::Changes::new(),
         })
     }
 
@@ -242,13 +245,31 @@ impl Pipeline {
             PollResult::NotModified => Ok(None),
             PollResult::Failed { error, .. } => Err(error.clone()),
         };
+        let touched = match &result {
+            PollResult::Fetched { items, .. } => {
+                let mut names: Vec<String> =
+                    items.iter().flat_map(|i| i.sections.clone()).collect();
+                names.sort();
+                names.dedup();
+                names
+            }
+            _ => Vec::new(),
+        };
         let record = PollRecord {
             at: now,
             next_check,
             moved_to,
             result,
         };
-        let outcome = match (self.store.record_poll(&source.name, record).await, shown) {
+        let written = self.store.record_poll(&source.name, record).await;
+        if let Ok(summary) = &written
+            && summary.new_stories + summary.merged + summary.updated > 0
+        {
+            // An edit can change a story in sections other sources gave it.
+            let sections = (summary.updated == 0).then_some(touched);
+            self.changes.publish(sections);
+        }
+        let outcome = match (written, shown) {
             (Err(e), _) => self.store_failed(source, e),
             (Ok(summary), Ok(Some((status, items)))) => PollOutcome::Stored {
                 status,

@@ -27,6 +27,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Public base URL for self links (no trailing slash), if configured.
     pub base_url: Option<String>,
+    /// WebSub hub advertised in feeds and pinged after polls that change them.
+    pub websub_hub: Option<String>,
     /// Fetch settings shared by all sources.
     pub fetch: FetchSettings,
     /// Section aliases.
@@ -116,6 +118,13 @@ pub struct FeedConfig {
     pub sections: Vec<String>,
     /// Entries per document.
     pub limit: usize,
+    /// A story is kept only if its title or summary matches one of these
+    /// (none: every story).
+    pub include: Vec<regex::Regex>,
+    /// A story whose title or summary matches any of these is dropped.
+    pub exclude: Vec<regex::Regex>,
+    /// Only stories from these sources (none: any source).
+    pub sources: Vec<String>,
 }
 
 impl Config {

@@ -17,6 +17,7 @@ pub(crate) struct RawStorage {
 pub(crate) struct RawServer {
     pub listen: Option<String>,
     pub base_url: Option<String>,
+    pub websub_hub: Option<String>,
 }
 
 /// `[poll]`: defaults for every source.
@@ -77,4 +78,10 @@ pub(crate) struct RawFeed {
     pub title: Option<String>,
     pub sections: Vec<String>,
     pub limit: Option<u64>,
+    #[serde(default)]
+    pub include: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    #[serde(default)]
+    pub sources: Vec<String>,
 }

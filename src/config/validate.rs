@@ -205,6 +205,23 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         );
     }
 
+    let websub_hub = server.websub_hub.clone();
+    if let Some(h) = &websub_hub
+        && !matches!(
+            url::Url::parse(h)
+                .map(|u| u.scheme().to_string())
+                .as_deref(),
+            Ok("http" | "https")
+        )
+    {
+        let at = cx.key_offset(&server_span, "websub_hub");
+        cx.problem(
+            "server.websub_hub",
+            Some(at),
+            format!("`{h}` is not an http(s) URL"),
+        );
+    }
+
     let default_schedule = schedule(
         &mut cx,
         "poll",
@@ -445,11 +462,26 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
                 "must be between 1 and 500",
             );
         }
+        let include = regexes(&mut cx, &key, &span, "include", &raw.include);
+        let exclude = regexes(&mut cx, &key, &span, "exclude", &raw.exclude);
+        for s in &raw.sources {
+            if !names.contains(s) {
+                let at = cx.key_offset(&span, "sources");
+                cx.problem(
+                    format!("{key}.sources"),
+                    Some(at),
+                    format!("`{s}` is not the name of a [[source]]"),
+                );
+            }
+        }
         feed_configs.push(FeedConfig {
             title: raw.title.unwrap_or_else(|| raw.name.clone()),
             name: raw.name,
             sections: canon,
             limit: limit.clamp(1, 500) as usize,
+            include,
+            exclude,
+            sources: raw.sources,
         });
     }
 
@@ -462,6 +494,7 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         storage_path,
         listen,
         base_url,
+        websub_hub,
         fetch: FetchSettings {
             max_body,
             concurrency: concurrency as usize,
@@ -473,6 +506,39 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         sources: source_configs,
         feeds: feed_configs,
     })
+}
+
+/// Compiles `[[feed]] include`/`exclude`; a bad pattern is a problem with
+/// the regex crate's own explanation. Case-insensitive (Unicode), since
+/// headlines capitalise words at random.
+fn regexes(
+    cx: &mut Ctx<'_>,
+    key: &str,
+    span: &std::ops::Range<usize>,
+    field: &str,
+    patterns: &[String],
+) -> Vec<regex::Regex> {
+    let mut out = Vec::new();
+    for p in patterns {
+        match regex::RegexBuilder::new(p)
+            .case_insensitive(true)
+            .size_limit(1 << 20)
+            .build()
+        {
+            Ok(r) => out.push(r),
+            Err(e) => {
+                let at = cx.key_offset(span, field);
+                let reason = e.to_string();
+                let reason = reason.lines().last().unwrap_or("invalid").trim();
+                cx.problem(
+                    format!("{key}.{field}"),
+                    Some(at),
+                    format!("`{p}` is not a valid regex: {reason}"),
+                );
+            }
+        }
+    }
+    out
 }
 
 fn check_name(

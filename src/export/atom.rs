@@ -18,7 +18,14 @@ pub(crate) fn render(doc: &FeedDoc) -> String {
     if let Some(home) = &doc.home_url {
         links.push(link("alternate", home, Some("text/html")));
     }
+    if let Some(next) = &doc.next_url {
+        links.push(link("next", next, Some("application/atom+xml")));
+    }
+    if let Some(hub) = &doc.hub_url {
+        links.push(link("hub", hub, None));
+    }
     let feed = Feed {
+        lang: doc.shared_language().and_then(language_tag),
         title: Text::plain(xml_text(&doc.title)),
         id: xml_text(&doc.id),
         // Set explicitly: the crate's default is the epoch.
@@ -60,6 +67,12 @@ fn entry(story: &Story) -> Entry {
     let mut links = Vec::new();
     if let Some(href) = &story.link {
         links.push(link("alternate", href, None));
+    }
+    for e in &story.enclosures {
+        links.push(Link {
+            length: e.length.map(|n| n.to_string()),
+            ..link("enclosure", &e.url, e.mime_type.as_deref())
+        });
     }
 
     // RFC 4287 §4.1.1: an entry without an alternate link MUST have content.
@@ -177,7 +190,12 @@ mod tests {
             assert_eq!(entry.updated, Some(story.updated));
             let terms: Vec<_> = entry.categories.iter().map(|c| c.term.as_str()).collect();
             assert_eq!(terms, story.categories);
-            let alternates: Vec<_> = entry.links.iter().map(|l| l.href.as_str()).collect();
+            let alternates: Vec<_> = entry
+                .links
+                .iter()
+                .filter(|l| l.rel.as_deref() != Some("enclosure"))
+                .map(|l| l.href.as_str())
+                .collect();
             assert_eq!(alternates, story.link.as_slice());
         }
         let full = &feed.entries[0];

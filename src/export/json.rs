@@ -17,7 +17,28 @@ struct JsonFeed<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     home_page_url: Option<&'a str>,
     feed_url: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<JsonHub<'a>>,
     items: Vec<JsonItem<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonHub<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonAttachment<'a> {
+    url: &'a str,
+    mime_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size_in_bytes: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -40,6 +61,8 @@ struct JsonItem<'a> {
     authors: Vec<JsonAuthor<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     language: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<JsonAttachment<'a>>,
     #[serde(rename = "_feedmerge")]
     feedmerge: Extension<'a>,
 }
@@ -73,6 +96,17 @@ pub(crate) fn render(doc: &FeedDoc) -> String {
         title: &doc.title,
         home_page_url: doc.home_url.as_deref(),
         feed_url: &doc.self_url,
+        next_url: doc.next_url.as_deref(),
+        language: doc.shared_language().and_then(language_tag),
+        hubs: doc
+            .hub_url
+            .as_deref()
+            .map(|url| JsonHub {
+                kind: "WebSub",
+                url,
+            })
+            .into_iter()
+            .collect(),
         items: doc.stories.iter().map(item).collect(),
     };
     serde_json::to_string(&feed)
@@ -102,6 +136,17 @@ fn item(story: &Story) -> JsonItem<'_> {
             .map(|name| JsonAuthor { name })
             .collect(),
         language: story.language.as_deref().and_then(language_tag),
+        // JSON Feed requires mime_type on attachments; an unknown type is
+        // honestly "some bytes".
+        attachments: story
+            .enclosures
+            .iter()
+            .map(|e| JsonAttachment {
+                url: &e.url,
+                mime_type: e.mime_type.as_deref().unwrap_or("application/octet-stream"),
+                size_in_bytes: e.length,
+            })
+            .collect(),
         feedmerge: Extension {
             source: source(&story.source),
         },
@@ -132,7 +177,7 @@ fn rfc3339(d: chrono::DateTime<chrono::Utc>) -> String {
 /// Cheap HTML-to-text for already-sanitized HTML: drops tags, decodes the
 /// common and numeric entities, collapses whitespace. Not a general HTML
 /// parser, and needs not be: upstream sanitizing left only plain markup.
-fn html_to_text(html: &str) -> String {
+pub(crate) fn html_to_text(html: &str) -> String {
     let mut text = String::with_capacity(html.len());
     let mut rest = html;
     while let Some(i) = rest.find(['<', '&']) {
@@ -216,7 +261,12 @@ mod tests {
             assert_eq!(entry.updated, Some(story.updated));
             let terms: Vec<_> = entry.categories.iter().map(|c| c.term.as_str()).collect();
             assert_eq!(terms, story.categories);
-            let links: Vec<_> = entry.links.iter().map(|l| l.href.as_str()).collect();
+            let links: Vec<_> = entry
+                .links
+                .iter()
+                .filter(|l| l.media_type.is_none())
+                .map(|l| l.href.as_str())
+                .collect();
             assert_eq!(links, story.link.as_slice());
         }
         let names: Vec<_> = feed.entries[0]

@@ -9,8 +9,11 @@
 mod atom;
 mod json;
 mod rss;
+pub mod site;
 
 use chrono::{DateTime, NaiveDate, Utc};
+
+pub(crate) use json::html_to_text;
 
 use crate::model::{FeedDoc, SourceRef};
 
@@ -182,6 +185,11 @@ pub(crate) mod tests {
             authors: vec!["Иван Петров".into(), "Anna Smith".into()],
             categories: vec!["Политика".into(), "Бюджет".into()],
             language: Some("ru".into()),
+            enclosures: vec![crate::model::Enclosure {
+                url: "https://a.example.ru/audio/1.mp3".into(),
+                mime_type: Some("audio/mpeg".into()),
+                length: Some(123_456),
+            }],
             published: at(2025, 3, 14, 9, 30),
             updated: at(2025, 3, 14, 10, 5),
             source: source_a(),
@@ -199,6 +207,7 @@ pub(crate) mod tests {
             authors: vec![],
             categories: vec!["Экономика".into()],
             language: None,
+            enclosures: vec![],
             published: at(2025, 3, 13, 18, 0),
             updated: at(2025, 3, 13, 18, 0),
             source: source_b(),
@@ -213,6 +222,8 @@ pub(crate) mod tests {
             home_url: Some("https://feeds.example.org/".into()),
             updated: stories.iter().map(|s| s.updated).max().unwrap_or_default(),
             stories,
+            next_url: None,
+            hub_url: None,
         }
     }
 
@@ -373,6 +384,47 @@ pub(crate) mod tests {
             "CDATA split intact"
         );
         assert!(json.contains(r"\u0000"), "JSON keeps the text, escaped");
+    }
+
+    #[test]
+    fn paging_hub_language_and_enclosures_in_every_format() {
+        let mut doc = sample_doc();
+        doc.stories[1].language = Some("RU".into());
+        doc.next_url = Some("https://feeds.example.org/politics.atom?before=1.2".into());
+        doc.hub_url = Some("https://hub.example.org/".into());
+        let [atom, rss, json] = render_all_and_parse(&doc);
+        assert!(
+            atom.contains(r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="ru""#),
+            "{atom}"
+        );
+        assert!(atom.contains(
+            r#"<link href="https://feeds.example.org/politics.atom?before=1.2" rel="next""#
+        ));
+        assert!(atom.contains(r#"<link href="https://hub.example.org/" rel="hub"/>"#));
+        assert!(atom.contains(
+            r#"<link href="https://a.example.ru/audio/1.mp3" rel="enclosure" type="audio/mpeg" length="123456"/>"#
+        ));
+        assert!(rss.contains("<language>ru</language>"));
+        assert!(
+            rss.contains(r#"rel="next""#)
+                && rss.contains(r#"<atom:link href="https://hub.example.org/" rel="hub"/>"#)
+        );
+        assert!(rss.contains(r#"<enclosure url="https://a.example.ru/audio/1.mp3" length="123456" type="audio/mpeg"/>"#));
+        let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+        assert_eq!(
+            v["next_url"],
+            "https://feeds.example.org/politics.atom?before=1.2"
+        );
+        assert_eq!(v["language"], "ru");
+        assert_eq!(v["hubs"][0]["type"], "WebSub");
+        assert_eq!(v["items"][0]["attachments"][0]["size_in_bytes"], 123456);
+
+        // Mixed languages: none claimed for the whole feed.
+        doc.stories[1].language = Some("en".into());
+        let [atom, rss, json] = render_all_and_parse(&doc);
+        assert!(!atom.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang"));
+        assert!(!rss.contains("<language>"));
+        assert!(!json.contains(r#""language":"ru","hubs""#));
     }
 
     #[test]

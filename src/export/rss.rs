@@ -11,7 +11,7 @@ use ::rss::extension::dublincore::DublinCoreExtension;
 use ::rss::{Category, Channel, Guid, Item, Source};
 use chrono::{DateTime, Utc};
 
-use super::{clamp_date, source_label, utf8, xml_text};
+use super::{clamp_date, language_tag, source_label, utf8, xml_text};
 use crate::model::{FeedDoc, Story};
 
 /// Renders `doc` as an RSS 2.0 document.
@@ -25,13 +25,22 @@ pub(crate) fn render(doc: &FeedDoc) -> String {
         // rather than claiming the epoch.
         pub_date: doc.stories.iter().map(|s| s.published).max().map(rfc822),
         generator: Some(format!("feedmerge {}", env!("CARGO_PKG_VERSION"))),
+        language: doc.shared_language().and_then(language_tag),
         atom_ext: Some(AtomExtension {
-            links: vec![Link {
-                href: xml_text(&doc.self_url),
-                rel: "self".into(),
-                mime_type: Some("application/rss+xml".into()),
+            links: [
+                Some(("self", doc.self_url.as_str())),
+                doc.next_url.as_deref().map(|u| ("next", u)),
+                doc.hub_url.as_deref().map(|u| ("hub", u)),
+            ]
+            .into_iter()
+            .flatten()
+            .map(|(rel, href)| Link {
+                href: xml_text(href),
+                rel: rel.into(),
+                mime_type: (rel != "hub").then(|| "application/rss+xml".into()),
                 ..Link::default()
-            }],
+            })
+            .collect(),
         }),
         items: doc.stories.iter().map(item).collect(),
         ..Channel::default()
@@ -75,6 +84,13 @@ fn item(story: &Story) -> Item {
             permalink: false,
         }),
         pub_date: Some(rfc822(story.published)),
+        // RSS allows one enclosure per item, with url, length and type all
+        // required; 0 is the customary "length unknown".
+        enclosure: story.enclosures.first().map(|e| ::rss::Enclosure {
+            url: xml_text(&e.url),
+            length: e.length.unwrap_or(0).to_string(),
+            mime_type: xml_text(e.mime_type.as_deref().unwrap_or("application/octet-stream")),
+        }),
         source: Some(Source {
             url: xml_text(&story.source.feed_url),
             title: Some(xml_text(source_label(&story.source))),

@@ -57,6 +57,12 @@ pub fn content_hash(item: &Item) -> String {
         }
         h.update([0]);
     }
+    // Hashed only when present, so items stored before enclosures were
+    // kept keep their hash and are not rewritten as edits.
+    for e in &item.enclosures {
+        h.update(e.url.as_bytes());
+        h.update([2]);
+    }
     h.update(
         item.published
             .map(|d| d.timestamp())

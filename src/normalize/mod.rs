@@ -2,6 +2,7 @@
 //! source, identity across sources, canonical link, sections, plain-text
 //! titles and sanitized HTML.
 
+mod enclosures;
 pub mod html;
 pub mod identity;
 pub mod link;
@@ -170,6 +171,7 @@ fn normalize_entry(
         published,
         updated,
         language,
+        enclosures: enclosures::of_entry(entry, base),
         content_hash: String::new(),
     };
     item.content_hash = identity::content_hash(&item);

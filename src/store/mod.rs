@@ -93,13 +93,39 @@ pub struct WriteSummary {
 }
 
 /// Which stories to read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StoryQuery {
     /// Folded section keys (see `normalize::sections::fold`); a story in any
     /// of them matches.
     pub section_keys: Vec<String>,
     /// At most this many, newest first.
     pub limit: usize,
+    /// Only stories strictly older than this position (paging).
+    pub before: Option<Cursor>,
+    /// Only stories published at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    /// Only stories first delivered by one of these sources (empty: any).
+    pub sources: Vec<String>,
+}
+
+/// A story's position in every feed's order (newest first): its fixed sort
+/// date, then a per-store sequence number that breaks ties. Stable for the
+/// life of the story, so a page boundary never moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cursor {
+    /// `published`, in seconds since the epoch.
+    pub published: i64,
+    /// Store-assigned sequence, unique per story.
+    pub seq: i64,
+}
+
+/// Story count and freshness of a set of sections, for the index page.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FeedStats {
+    /// Distinct stories in any of the sections.
+    pub stories: u64,
+    /// Latest `updated` among them.
+    pub updated: Option<DateTime<Utc>>,
 }
 
 /// A source's health, for `/status` and logs.
@@ -111,6 +137,8 @@ pub struct SourceStatus {
     pub url: String,
     /// Feed title as last seen.
     pub title: Option<String>,
+    /// The site's home page, as the feed last gave it.
+    pub site_url: Option<String>,
     /// Last poll attempt.
     pub last_attempt: Option<DateTime<Utc>>,
     /// Last poll that got a 200 or 304.
@@ -147,6 +175,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<WriteSummary, StoreError>;
     /// Stories matching `query`, newest first.
     async fn stories(&self, query: &StoryQuery) -> Result<Vec<Story>, StoreError>;
+    /// Like [`Store::stories`], each with its paging position.
+    async fn story_page(&self, query: &StoryQuery) -> Result<Vec<(Cursor, Story)>, StoreError>;
+    /// Every section some stored story carries: (folded key, display name).
+    async fn stored_sections(&self) -> Result<Vec<(String, String)>, StoreError>;
+    /// Count and freshness of the stories in any of `section_keys`.
+    async fn feed_stats(&self, section_keys: &[String]) -> Result<FeedStats, StoreError>;
     /// Display name of a section that some stored story carries, by folded key.
     async fn stored_section(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Health of every registered source.

@@ -7,7 +7,8 @@ mod schema;
 mod write;
 
 use super::{
-    PollRecord, PollState, SourceSpec, SourceStatus, Store, StoreError, StoryQuery, WriteSummary,
+    Cursor, FeedStats, PollRecord, PollState, SourceSpec, SourceStatus, Store, StoreError,
+    StoryQuery, WriteSummary,
 };
 use crate::model::Story;
 use async_trait::async_trait;
@@ -168,6 +169,20 @@ impl Store for SqliteStore {
     async fn stories(&self, query: &StoryQuery) -> Result<Vec<Story>, StoreError> {
         let query = query.clone();
         self.read(move |conn| read::stories(conn, &query)).await
+    }
+
+    async fn story_page(&self, query: &StoryQuery) -> Result<Vec<(Cursor, Story)>, StoreError> {
+        let query = query.clone();
+        self.read(move |conn| read::story_page(conn, &query)).await
+    }
+
+    async fn stored_sections(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.read(read::stored_sections).await
+    }
+
+    async fn feed_stats(&self, section_keys: &[String]) -> Result<FeedStats, StoreError> {
+        let keys = section_keys.to_vec();
+        self.read(move |conn| read::feed_stats(conn, &keys)).await
     }
 
     async fn stored_section(&self, key: &str) -> Result<Option<String>, StoreError> {

@@ -1,13 +1,15 @@
 //! Reads, on pooled read-only connections.
 
-use super::super::{PollState, SourceStatus, StoreError, StoryQuery};
+use super::super::{Cursor, FeedStats, PollState, SourceStatus, StoreError, StoryQuery};
 use crate::fetch::Validators;
 use crate::model::{SourceRef, Story};
 use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 
 const STORY_COLUMNS: &str = "s.uid, s.title, s.link, s.summary, s.content, s.authors, s.categories,
-     s.language, s.published, s.updated, src.name, COALESCE(src.config_title, src.title), src.url, src.site_url";
+     s.language, s.published, s.updated, src.name, COALESCE(src.config_title, src.title), src.url, src.site_url,
+     s.enclosures";
 
 pub(super) fn poll_state(conn: &Connection, source: &str) -> Result<PollState, StoreError> {
     let v = conn
@@ -28,38 +30,85 @@ pub(super) fn poll_state(conn: &Connection, source: &str) -> Result<PollState, S
 }
 
 pub(super) fn stories(conn: &Connection, q: &StoryQuery) -> Result<Vec<Story>, StoreError> {
-    let limit = q.limit as i64;
-    let sql = match q.section_keys.len() {
-        0 => format!(
-            "SELECT {STORY_COLUMNS} FROM stories s JOIN sources src ON src.id = s.source_id
-             ORDER BY s.published DESC, s.id DESC LIMIT ?1"
+    Ok(story_page(conn, q)?.into_iter().map(|(_, s)| s).collect())
+}
+
+/// Stories newest first with their positions. The position columns follow
+/// the table that orders the scan, so SQLite walks an index in order and
+/// stops after `limit` rows, however many stories a section holds.
+pub(super) fn story_page(
+    conn: &Connection,
+    q: &StoryQuery,
+) -> Result<Vec<(Cursor, Story)>, StoreError> {
+    let mut params: Vec<Value> = Vec::new();
+    let (from, pos, mut conds) = match q.section_keys.len() {
+        0 => (
+            "stories s JOIN sources src ON src.id = s.source_id".to_string(),
+            ("s.published", "s.id"),
+            Vec::new(),
         ),
         // The hot path: the section index is already in feed order.
-        1 => format!(
-            "SELECT {STORY_COLUMNS} FROM story_sections ss
-               JOIN stories s ON s.id = ss.story_id
-               JOIN sources src ON src.id = s.source_id
-             WHERE ss.section_key = ?2
-             ORDER BY ss.published DESC, ss.story_id DESC LIMIT ?1"
-        ),
-        n => format!(
-            "SELECT {STORY_COLUMNS} FROM stories s JOIN sources src ON src.id = s.source_id
-             WHERE s.id IN (SELECT story_id FROM story_sections WHERE section_key IN ({}))
-             ORDER BY s.published DESC, s.id DESC LIMIT ?1",
-            (2..n + 2)
-                .map(|i| format!("?{i}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        1 => {
+            params.push(Value::Text(q.section_keys[0].clone()));
+            (
+                "story_sections ss JOIN stories s ON s.id = ss.story_id
+                 JOIN sources src ON src.id = s.source_id"
+                    .to_string(),
+                ("ss.published", "ss.story_id"),
+                vec!["ss.section_key = ?".to_string()],
+            )
+        }
+        n => {
+            params.extend(q.section_keys.iter().cloned().map(Value::Text));
+            (
+                "stories s JOIN sources src ON src.id = s.source_id".to_string(),
+                ("s.published", "s.id"),
+                vec![format!(
+                    "s.id IN (SELECT story_id FROM story_sections WHERE section_key IN ({}))",
+                    placeholders(n)
+                )],
+            )
+        }
     };
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let params = std::iter::once(rusqlite::types::Value::Integer(limit)).chain(
-        q.section_keys
-            .iter()
-            .map(|k| rusqlite::types::Value::Text(k.clone())),
+    if let Some(c) = q.before {
+        conds.push(format!("({}, {}) < (?, ?)", pos.0, pos.1));
+        params.push(Value::Integer(c.published));
+        params.push(Value::Integer(c.seq));
+    }
+    if let Some(since) = q.since {
+        conds.push(format!("{} >= ?", pos.0));
+        params.push(Value::Integer(since.timestamp()));
+    }
+    if !q.sources.is_empty() {
+        conds.push(format!("src.name IN ({})", placeholders(q.sources.len())));
+        params.extend(q.sources.iter().cloned().map(Value::Text));
+    }
+    let filter = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    params.push(Value::Integer(q.limit.try_into().unwrap_or(i64::MAX)));
+    let sql = format!(
+        "SELECT {STORY_COLUMNS}, {p}, {i} FROM {from} {filter}
+         ORDER BY {p} DESC, {i} DESC LIMIT ?",
+        p = pos.0,
+        i = pos.1
     );
-    let rows = stmt.query_map(params_from_iter(params), story_from_row)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(params), |r| {
+        let story = story_from_row(r)?;
+        let cursor = Cursor {
+            published: r.get(15)?,
+            seq: r.get(16)?,
+        };
+        Ok((cursor, story))
+    })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
 }
 
 fn story_from_row(r: &Row<'_>) -> rusqlite::Result<Story> {
@@ -73,6 +122,7 @@ fn story_from_row(r: &Row<'_>) -> rusqlite::Result<Story> {
         authors: list(r.get(5)?),
         categories: list(r.get(6)?),
         language: r.get(7)?,
+        enclosures: serde_json::from_str(&r.get::<_, String>(14)?).unwrap_or_default(),
         published: time(r.get(8)?),
         updated: time(r.get(9)?),
         source: SourceRef {
@@ -95,11 +145,37 @@ pub(super) fn stored_section(conn: &Connection, key: &str) -> Result<Option<Stri
         .optional()?)
 }
 
+pub(super) fn stored_sections(conn: &Connection) -> Result<Vec<(String, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT section_key, MIN(name) FROM story_sections GROUP BY section_key ORDER BY section_key",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+pub(super) fn feed_stats(conn: &Connection, keys: &[String]) -> Result<FeedStats, StoreError> {
+    if keys.is_empty() {
+        return Ok(FeedStats::default());
+    }
+    let sql = format!(
+        "SELECT COUNT(*), MAX(s.updated) FROM stories s WHERE s.id IN
+           (SELECT story_id FROM story_sections WHERE section_key IN ({}))",
+        placeholders(keys.len())
+    );
+    let (count, updated): (i64, Option<i64>) = conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(keys), |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(FeedStats {
+        stories: count.try_into().unwrap_or(0),
+        updated: updated.map(time),
+    })
+}
+
 pub(super) fn source_status(conn: &Connection) -> Result<Vec<SourceStatus>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT name, url, COALESCE(config_title, title), last_attempt, last_success, last_status, last_error,
                 consecutive_failures, (SELECT COUNT(*) FROM items i WHERE i.source_id = sources.id),
-                failing_since, next_check_at, moved_to
+                failing_since, next_check_at, moved_to, site_url
          FROM sources ORDER BY name",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -118,6 +194,7 @@ pub(super) fn source_status(conn: &Connection) -> Result<Vec<SourceStatus>, Stor
             failing_since: r.get::<_, Option<i64>>(9)?.map(time),
             next_check: r.get::<_, Option<i64>>(10)?.map(time),
             moved_to: r.get(11)?,
+            site_url: r.get(12)?,
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)

@@ -69,6 +69,8 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sources ADD COLUMN failing_since INTEGER;
     ALTER TABLE sources ADD COLUMN moved_to TEXT;
     ",
+    // 3: enclosures (JSON list of {url, mime_type, length}): podcasts, images.
+    "ALTER TABLE stories ADD COLUMN enclosures TEXT NOT NULL DEFAULT '[]';",
 ];
 
 /// The newest schema version this binary knows.

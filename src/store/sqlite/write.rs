@@ -127,7 +127,8 @@ fn store_item(
             tx.prepare_cached(
                 "UPDATE stories SET title = ?2, link = COALESCE(?3, link), summary = ?4, content = ?5,
                      authors = ?6, categories = ?7, language = COALESCE(?8, language),
-                     updated = CASE WHEN ?9 > updated THEN ?9 ELSE MAX(updated, ?10) END
+                     updated = CASE WHEN ?9 > updated THEN ?9 ELSE MAX(updated, ?10) END,
+                     enclosures = ?11
                  WHERE id = ?1",
             )?
             .execute(params![
@@ -140,7 +141,8 @@ fn store_item(
                 json(&item.categories),
                 item.language,
                 claimed,
-                now
+                now,
+                enclosures_json(&item.enclosures)
             ])?;
             tx.prepare_cached(
                 "UPDATE items SET content_hash = ?3 WHERE source_id = ?1 AND item_key = ?2",
@@ -171,8 +173,8 @@ fn store_item(
                         .max(published);
                     tx.prepare_cached(
                         "INSERT INTO stories (story_key, uid, source_id, title, link, summary, content,
-                             authors, categories, language, published, updated, first_seen)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                             authors, categories, language, published, updated, first_seen, enclosures)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                          RETURNING id",
                     )?
                     .query_row(
@@ -189,7 +191,8 @@ fn store_item(
                             item.language,
                             published,
                             updated,
-                            now
+                            now,
+                            enclosures_json(&item.enclosures)
                         ],
                         |r| r.get(0),
                     )?
@@ -227,6 +230,10 @@ fn add_sections(tx: &Transaction<'_>, story_id: i64, names: &[String]) -> Result
         insert.execute(params![story_id, sections::fold(name), name])?;
     }
     Ok(())
+}
+
+fn enclosures_json(list: &[crate::model::Enclosure]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".to_string())
 }
 
 fn json(list: &[String]) -> String {

@@ -1,0 +1,242 @@
+//! Rendered feeds and pages kept in memory, keyed by request path and
+//! query, and dropped when a poll changes the sections they draw from.
+//!
+//! Each entry carries everything a conditional or repeated request needs
+//! (body, ETag, Last-Modified, Cache-Control), so a hit touches neither the
+//! store nor a renderer.
+
+use crate::changes::{Change, Changes};
+use crate::normalize::sections::fold;
+use axum::http::HeaderValue;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// Distinct requests kept. Filters make the key space open-ended; when it
+/// fills, everything is dropped at once (cheap, and hot feeds refill in one
+/// render each) rather than tracking recency on every hit.
+const CAPACITY: usize = 4096;
+
+/// One rendered response body with its validators.
+#[derive(Debug)]
+pub struct Rendered {
+    /// The body, shared by every hit.
+    pub body: Bytes,
+    /// `Content-Type`.
+    pub content_type: HeaderValue,
+    /// Weak ETag over the body: equal bodies, equal tags, whatever the
+    /// render time (no rendered field depends on the clock).
+    pub etag: HeaderValue,
+    /// The newest story change in the body, whole seconds.
+    pub modified: DateTime<Utc>,
+    /// `Last-Modified` (`modified` as an HTTP date).
+    pub last_modified: HeaderValue,
+    /// `Cache-Control`.
+    pub cache_control: HeaderValue,
+}
+
+impl Rendered {
+    /// Wraps a freshly rendered body.
+    pub fn new(
+        body: impl Into<Bytes>,
+        content_type: &'static str,
+        modified: DateTime<Utc>,
+        max_age: Duration,
+    ) -> Rendered {
+        let body = body.into();
+        let hash = Sha256::digest(&body);
+        let hex: String = hash[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let modified = DateTime::from_timestamp(modified.timestamp().max(0), 0).unwrap_or_default();
+        Rendered {
+            etag: header(format!("W/\"{hex}\"")),
+            last_modified: header(http_date(modified)),
+            modified,
+            cache_control: header(format!("public, max-age={}", max_age.as_secs())),
+            content_type: HeaderValue::from_static(content_type),
+            body,
+        }
+    }
+}
+
+fn header(s: String) -> HeaderValue {
+    // Only ASCII we formatted ourselves reaches here.
+    HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+pub fn http_date(d: DateTime<Utc>) -> String {
+    d.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+struct Entry {
+    rendered: Arc<Rendered>,
+    /// Folded section keys; empty means "any change drops it".
+    keys: Vec<String>,
+}
+
+/// The cache. Share it behind an `Arc`.
+#[derive(Default)]
+pub struct FeedCache {
+    entries: RwLock<HashMap<String, Entry>>,
+    /// Bumped by every invalidation, so a render that read the store before
+    /// a change cannot be stored after it.
+    generation: AtomicU64,
+}
+
+impl FeedCache {
+    /// An empty cache.
+    pub fn new() -> FeedCache {
+        FeedCache::default()
+    }
+
+    /// The entry for `key`, if cached.
+    pub fn get(&self, key: &str) -> Option<Arc<Rendered>> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        entries.get(key).map(|e| Arc::clone(&e.rendered))
+    }
+
+    /// Read before rendering; pass to [`FeedCache::insert`].
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Stores a render unless a change arrived since `generation` was read.
+    /// `section_keys` empty: dropped by any change.
+    pub fn insert(
+        &self,
+        key: String,
+        generation: u64,
+        rendered: Arc<Rendered>,
+        section_keys: Vec<String>,
+    ) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        // Checked under the lock invalidation also takes: no interleaving
+        // can leave a stale entry behind.
+        if self.generation.load(Ordering::SeqCst) != generation {
+            return;
+        }
+        if entries.len() >= CAPACITY && !entries.contains_key(&key) {
+            entries.clear();
+        }
+        entries.insert(
+            key,
+            Entry {
+                rendered,
+                keys: section_keys,
+            },
+        );
+    }
+
+    /// Drops what `change` makes stale.
+    pub fn invalidate(&self, change: &Change) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        match &change.sections {
+            None => entries.clear(),
+            Some(names) => {
+                let changed: Vec<String> = names.iter().map(|n| fold(n)).collect();
+                entries.retain(|_, e| {
+                    !e.keys.is_empty() && !e.keys.iter().any(|k| changed.contains(k))
+                });
+            }
+        }
+    }
+
+    /// Drops everything (used when notices were missed).
+    pub fn clear(&self) {
+        self.invalidate(&Change {
+            generation: 0,
+            sections: None,
+        });
+    }
+
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.entries.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Subscribes to `changes` and invalidates until the notifier is gone.
+    pub fn follow(self: &Arc<Self>, changes: &Changes) -> tokio::task::JoinHandle<()> {
+        let mut rx = changes.subscribe();
+        let cache = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(change) => cache.invalidate(&change),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => cache.clear(),
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered(body: &str) -> Arc<Rendered> {
+        Arc::new(Rendered::new(
+            body.to_string(),
+            "text/plain",
+            DateTime::UNIX_EPOCH,
+            Duration::from_secs(60),
+        ))
+    }
+
+    #[test]
+    fn etag_follows_the_body_only() {
+        assert_eq!(rendered("a").etag, rendered("a").etag);
+        assert_ne!(rendered("a").etag, rendered("b").etag);
+        assert_eq!(rendered("a").last_modified, "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(rendered("a").cache_control, "public, max-age=60");
+    }
+
+    #[test]
+    fn changes_drop_only_the_sections_they_touch() {
+        let cache = FeedCache::new();
+        let g = cache.generation();
+        cache.insert(
+            "/sections/a.atom".into(),
+            g,
+            rendered("a"),
+            vec!["политика".into()],
+        );
+        cache.insert(
+            "/sections/b.atom".into(),
+            g,
+            rendered("b"),
+            vec!["sport".into()],
+        );
+        cache.insert("/".into(), g, rendered("index"), vec![]);
+        cache.invalidate(&Change {
+            generation: 1,
+            sections: Some(vec!["ПОЛИТИКА".into()]),
+        });
+        assert!(cache.get("/sections/a.atom").is_none());
+        assert!(cache.get("/sections/b.atom").is_some());
+        assert!(
+            cache.get("/").is_none(),
+            "pages over every section always go"
+        );
+        // A render that started before the change is not stored.
+        cache.insert(
+            "/sections/a.atom".into(),
+            g,
+            rendered("stale"),
+            vec!["политика".into()],
+        );
+        assert!(cache.get("/sections/a.atom").is_none());
+        cache.clear();
+        assert!(cache.is_empty());
+    }
+}

@@ -1,0 +1,93 @@
+//! Conditional GET (RFC 9110 §13): a cached render answers 304 when the
+//! client's `If-None-Match` or `If-Modified-Since` shows it has it already.
+
+use crate::cache::Rendered;
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+use chrono::DateTime;
+
+/// The response for `r` given the request's headers: 304 with validators
+/// and no body, or 200 with the body.
+pub(super) fn respond(headers: &HeaderMap, r: &Rendered) -> Response<Body> {
+    let fresh = match headers.get(header::IF_NONE_MATCH) {
+        // If-None-Match wins over If-Modified-Since when both are sent.
+        Some(inm) => etag_matches(inm, &r.etag),
+        None => headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+            .is_some_and(|since| r.modified.timestamp() <= since.timestamp()),
+    };
+    let (status, body) = if fresh {
+        (StatusCode::NOT_MODIFIED, Body::empty())
+    } else {
+        (StatusCode::OK, Body::from(r.body.clone()))
+    };
+    let mut res = Response::new(body);
+    *res.status_mut() = status;
+    let h = res.headers_mut();
+    h.insert(header::ETAG, r.etag.clone());
+    h.insert(header::LAST_MODIFIED, r.last_modified.clone());
+    h.insert(header::CACHE_CONTROL, r.cache_control.clone());
+    if !fresh {
+        h.insert(header::CONTENT_TYPE, r.content_type.clone());
+    }
+    res
+}
+
+/// Weak comparison (§8.8.3.2) against a list of tags or `*`.
+fn etag_matches(inm: &HeaderValue, ours: &HeaderValue) -> bool {
+    let Ok(list) = inm.to_str() else {
+        return false;
+    };
+    let Ok(ours) = ours.to_str() else {
+        return false;
+    };
+    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    let ours = opaque(ours);
+    list.split(',')
+        .any(|t| t.trim() == "*" || opaque(t) == ours)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use std::time::Duration;
+
+    fn rendered() -> Rendered {
+        let at = chrono::Utc
+            .with_ymd_and_hms(2025, 3, 14, 9, 30, 0)
+            .single()
+            .expect("valid");
+        Rendered::new("body", "text/plain", at, Duration::from_secs(60))
+    }
+
+    fn with(name: header::HeaderName, value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, HeaderValue::from_str(value).expect("ascii"));
+        h
+    }
+
+    #[test]
+    fn validators_answer_304() {
+        let r = rendered();
+        let tag = r.etag.to_str().expect("ascii").to_string();
+        let strong = tag.trim_start_matches("W/").to_string();
+        for inm in [tag.as_str(), strong.as_str(), "*", &format!("\"x\", {tag}")] {
+            let res = respond(&with(header::IF_NONE_MATCH, inm), &r);
+            assert_eq!(res.status(), StatusCode::NOT_MODIFIED, "{inm}");
+        }
+        let res = respond(&with(header::IF_NONE_MATCH, "\"other\""), &r);
+        assert_eq!(res.status(), StatusCode::OK);
+
+        let same = with(header::IF_MODIFIED_SINCE, "Fri, 14 Mar 2025 09:30:00 GMT");
+        assert_eq!(respond(&same, &r).status(), StatusCode::NOT_MODIFIED);
+        let older = with(header::IF_MODIFIED_SINCE, "Fri, 14 Mar 2025 09:29:59 GMT");
+        assert_eq!(respond(&older, &r).status(), StatusCode::OK);
+        assert_eq!(
+            respond(&with(header::IF_MODIFIED_SINCE, "garbage"), &r).status(),
+            StatusCode::OK
+        );
+    }
+}
