@@ -62,6 +62,15 @@ impl Rendered {
     }
 }
 
+impl Rendered {
+    /// The same response with `Last-Modified` set to `modified`.
+    fn restamped(mut self, modified: DateTime<Utc>) -> Rendered {
+        self.modified = modified;
+        self.last_modified = header(http_date(modified));
+        self
+    }
+}
+
 fn header(s: String) -> HeaderValue {
     // Only ASCII we formatted ourselves reaches here.
     HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
@@ -82,6 +91,15 @@ struct Entry {
 #[derive(Default)]
 pub struct FeedCache {
     entries: RwLock<HashMap<String, Entry>>,
+    /// Per key, the last body's ETag and when that body first appeared.
+    /// Outlives invalidation: `Last-Modified` must move whenever the body
+    /// does (a newly found story with an old date changes the body but not
+    /// the newest story date), and stay put when a re-render is identical.
+    seen: RwLock<HashMap<String, (HeaderValue, DateTime<Utc>)>>,
+    /// One render per key at a time: after a poll invalidates a popular
+    /// feed, the concurrent misses wait for a single render instead of
+    /// each running their own.
+    rendering: std::sync::Mutex<HashMap<String, std::sync::Weak<tokio::sync::Mutex<()>>>>,
     /// Bumped by every invalidation, so a render that read the store before
     /// a change cannot be stored after it.
     generation: AtomicU64,
@@ -97,6 +115,46 @@ impl FeedCache {
     pub fn get(&self, key: &str) -> Option<Arc<Rendered>> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         entries.get(key).map(|e| Arc::clone(&e.rendered))
+    }
+
+    /// Sets `Last-Modified` of a fresh render of `key`: unchanged since the
+    /// last identical body, else now (or the newest story date, if later),
+    /// so `If-Modified-Since` never answers 304 for a changed body.
+    pub fn settle(&self, key: &str, rendered: Rendered) -> Rendered {
+        let mut seen = self.seen.write().unwrap_or_else(|e| e.into_inner());
+        if let Some((etag, since)) = seen.get(key)
+            && *etag == rendered.etag
+        {
+            let since = *since;
+            return rendered.restamped(since);
+        }
+        let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_default();
+        let modified = rendered.modified.max(now);
+        if seen.len() >= CAPACITY * 4 {
+            seen.clear();
+        }
+        seen.insert(key.to_string(), (rendered.etag.clone(), modified));
+        rendered.restamped(modified)
+    }
+
+    /// Waits until no other request is rendering `key`, and holds that right
+    /// until the guard drops. Check [`FeedCache::get`] again after it.
+    pub async fn render_guard(&self, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut map = self.rendering.lock().unwrap_or_else(|e| e.into_inner());
+            if map.len() > CAPACITY {
+                map.retain(|_, w| w.strong_count() > 0);
+            }
+            match map.get(key).and_then(std::sync::Weak::upgrade) {
+                Some(l) => l,
+                None => {
+                    let l = Arc::new(tokio::sync::Mutex::new(()));
+                    map.insert(key.to_string(), Arc::downgrade(&l));
+                    l
+                }
+            }
+        };
+        lock.lock_owned().await
     }
 
     /// Read before rendering; pass to [`FeedCache::insert`].
@@ -199,6 +257,48 @@ mod tests {
         assert_ne!(rendered("a").etag, rendered("b").etag);
         assert_eq!(rendered("a").last_modified, "Thu, 01 Jan 1970 00:00:00 GMT");
         assert_eq!(rendered("a").cache_control, "public, max-age=60");
+    }
+
+    #[test]
+    fn last_modified_moves_with_the_body_and_only_with_it() {
+        let cache = FeedCache::new();
+        let first = cache.settle(
+            "k",
+            Rendered::new(
+                "a",
+                "text/plain",
+                DateTime::UNIX_EPOCH,
+                Duration::from_secs(60),
+            ),
+        );
+        assert!(
+            first.modified > DateTime::UNIX_EPOCH,
+            "a body never seen is new now"
+        );
+        let again = cache.settle(
+            "k",
+            Rendered::new(
+                "a",
+                "text/plain",
+                DateTime::UNIX_EPOCH,
+                Duration::from_secs(60),
+            ),
+        );
+        assert_eq!(
+            again.modified, first.modified,
+            "an identical re-render keeps its date"
+        );
+        let other = cache.settle(
+            "k",
+            Rendered::new(
+                "b",
+                "text/plain",
+                DateTime::UNIX_EPOCH,
+                Duration::from_secs(60),
+            ),
+        );
+        assert!(other.modified >= first.modified);
+        assert_ne!(other.etag, first.etag);
     }
 
     #[test]

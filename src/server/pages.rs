@@ -57,6 +57,11 @@ async fn serve_target(
     if let Some(hit) = st.cache.get(key) {
         return respond(&headers, &hit);
     }
+    let _rendering = st.cache.render_guard(key).await;
+    // Someone else may have rendered it while we waited.
+    if let Some(hit) = st.cache.get(key) {
+        return respond(&headers, &hit);
+    }
     let generation = st.cache.generation();
     // A known extension asks for a feed; anything else is the HTML page of
     // a name that may itself contain dots.
@@ -98,11 +103,9 @@ async fn serve_target(
         ),
         None => (web::feed_page(&st.config, &sel), HTML),
     };
-    let rendered = Arc::new(Rendered::new(
-        body,
-        content_type,
-        modified,
-        max_age(&st.config, &sel),
+    let rendered = Arc::new(st.cache.settle(
+        key,
+        Rendered::new(body, content_type, modified, max_age(&st.config, &sel)),
     ));
     st.cache.insert(
         key.to_string(),
@@ -124,11 +127,14 @@ pub(super) async fn index(State(st): State<AppState>, uri: Uri, headers: HeaderM
         Ok(listing) => {
             let modified = listing.updated().unwrap_or(DateTime::UNIX_EPOCH);
             let body = web::index::render(&st.config, &listing);
-            let rendered = Arc::new(Rendered::new(
-                body,
-                HTML,
-                modified,
-                shortest_interval(&st.config, |_| true),
+            let rendered = Arc::new(st.cache.settle(
+                key,
+                Rendered::new(
+                    body,
+                    HTML,
+                    modified,
+                    shortest_interval(&st.config, |_| true),
+                ),
             ));
             // Keyed on no section: any change may move a count.
             st.cache.insert(
