@@ -153,6 +153,14 @@ impl Pipeline {
 
     async fn poll_inner(&self, source: &SourceConfig) -> (PollOutcome, DateTime<Utc>) {
         let max_backoff = self.config.fetch.max_backoff;
+        // Site slot first, then a global one: waiting for a busy site must
+        // not hold a global slot other sites could use. The site slot covers
+        // the request; the global one the whole poll, so at most
+        // `concurrency` bodies are ever in memory being parsed or written —
+        // a thousand sources due at once queue here instead of all holding
+        // their documents (bounded memory, and no thread pile-up on 2 cores).
+        let site = self.hosts.acquire(&source.url, source.per_host).await;
+        let _global = self.permits.acquire().await;
         let state = match self.store.poll_state(&source.name).await {
             Ok(v) => v,
             Err(e) => {
@@ -168,16 +176,11 @@ impl Pipeline {
                 return (self.store_failed(source, e), next);
             }
         };
-        let fetched = {
-            // Site slot first, then a global one: waiting for a busy site
-            // must not hold a global slot other sites could use. Both are
-            // held only while the request runs.
-            let _site = self.hosts.acquire(&source.url, source.per_host).await;
-            let _global = self.permits.acquire().await;
-            self.fetcher
-                .fetch(&RequestOptions::for_source(source, &state.validators))
-                .await
-        };
+        let fetched = self
+            .fetcher
+            .fetch(&RequestOptions::for_source(source, &state.validators))
+            .await;
+        drop(site);
         let now = Utc::now();
         let failure = |retry_after| PollVerdict::Failure {
             consecutive: state.consecutive_failures + 1,

@@ -24,6 +24,10 @@ pub enum StoreError {
     /// A query failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The transaction holding these writes failed to commit (disk full, I/O
+    /// error); nothing of it was stored.
+    #[error("database commit failed: {0}")]
+    Commit(String),
     /// The writer thread is gone (shutdown or a crash).
     #[error("database writer has stopped")]
     WriterGone,

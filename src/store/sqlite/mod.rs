@@ -5,6 +5,7 @@
 mod read;
 mod schema;
 mod write;
+mod writer;
 
 use super::{
     Cursor, FeedStats, PollRecord, PollState, SourceSpec, SourceStatus, Store, StoreError,
@@ -15,21 +16,19 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::Semaphore;
+use writer::Writer;
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
-
-/// Read connections kept open between requests.
+/// Read connections, at most: each holds its own page cache, so a burst of
+/// reads waits for a connection instead of opening hundreds.
 const READ_POOL: usize = 8;
-/// Writes queued before callers wait: backpressure instead of unbounded memory.
-const WRITE_QUEUE: usize = 64;
 
 /// The SQLite store. Cheap to share behind an `Arc`.
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<Option<mpsc::Sender<Job>>>,
-    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    writer: Writer,
     readers: Arc<Mutex<Vec<Connection>>>,
+    read_slots: Arc<Semaphore>,
 }
 
 impl SqliteStore {
@@ -48,59 +47,35 @@ impl SqliteStore {
         // never consistency; FULL would fsync every source's transaction.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // A larger page cache and rarer automatic checkpoints: a poll burst
+        // rewrites the same index pages many times, and each checkpoint
+        // copies them back to the database file again.
+        conn.pragma_update(None, "cache_size", -8192)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         schema::migrate(&mut conn)?;
 
-        let (tx, mut rx) = mpsc::channel::<Job>(WRITE_QUEUE);
-        let thread = std::thread::Builder::new()
-            .name("feedmerge-sqlite-writer".into())
-            .spawn(move || {
-                // Runs until every sender is dropped, so queued writes finish.
-                while let Some(job) = rx.blocking_recv() {
-                    job(&mut conn);
-                }
-                let _ = conn.pragma_update(None, "wal_checkpoint", "TRUNCATE");
-            })
-            .map_err(|e| open_err(e.to_string()))?;
+        let writer = Writer::start(conn).map_err(|e| open_err(e.to_string()))?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
-            writer: Mutex::new(Some(tx)),
-            writer_thread: Mutex::new(Some(thread)),
+            writer,
             readers: Arc::new(Mutex::new(Vec::new())),
+            read_slots: Arc::new(Semaphore::new(READ_POOL)),
         })
     }
 
     /// Stops accepting writes, lets queued ones finish, and waits for the
     /// writer thread. Later writes fail with [`StoreError::WriterGone`].
     pub fn close(&self) {
-        self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(t) = self
-            .writer_thread
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            let _ = t.join();
-        }
+        self.writer.close();
     }
 
-    /// Runs `f` on the writer thread and waits for its result.
+    /// Runs `f` on the writer thread and waits until its writes committed.
     async fn write<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
-        let sender = self
-            .writer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-            .ok_or(StoreError::WriterGone)?;
-        let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            let _ = tx.send(f(conn));
-        });
-        sender.send(job).await.map_err(|_| StoreError::WriterGone)?;
-        rx.await.map_err(|_| StoreError::WriterGone)?
+        self.writer.run(f).await
     }
 
     /// Runs `f` on a pooled read connection in a blocking task.
@@ -110,7 +85,13 @@ impl SqliteStore {
     ) -> Result<R, StoreError> {
         let pool = Arc::clone(&self.readers);
         let path = self.path.clone();
+        // The semaphore is never closed.
+        let slot = Arc::clone(&self.read_slots)
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
         tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let pooled = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
             let conn = match pooled {
                 Some(c) => c,
@@ -118,9 +99,7 @@ impl SqliteStore {
             };
             let result = f(&conn);
             let mut pool = pool.lock().unwrap_or_else(|e| e.into_inner());
-            if pool.len() < READ_POOL {
-                pool.push(conn);
-            }
+            pool.push(conn);
             result
         })
         .await

@@ -27,7 +27,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE stories (
         id          INTEGER PRIMARY KEY,
         story_key   TEXT NOT NULL UNIQUE,
-        uid         TEXT NOT NULL UNIQUE,
+        uid         TEXT NOT NULL,
         source_id   INTEGER NOT NULL REFERENCES sources(id),
         title       TEXT NOT NULL,
         link        TEXT,
@@ -61,7 +61,6 @@ const MIGRATIONS: &[&str] = &[
         name        TEXT NOT NULL,
         PRIMARY KEY (section_key, published, story_id)
     ) WITHOUT ROWID;
-    CREATE INDEX story_sections_by_story ON story_sections(story_id);
     ",
     // 2: source health: when the failure streak began, and where permanent
     // redirects lead.

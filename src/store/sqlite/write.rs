@@ -5,13 +5,13 @@
 use super::super::{PollRecord, PollResult, SourceSpec, StoreError, WriteSummary};
 use crate::model::Item;
 use crate::normalize::{identity, sections};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 pub(super) fn register_sources(
     conn: &mut Connection,
     sources: &[SourceSpec],
 ) -> Result<(), StoreError> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     {
         let mut upsert = tx.prepare_cached(
             "INSERT INTO sources (name, url, config_title) VALUES (?1, ?2, ?3)
@@ -37,7 +37,7 @@ pub(super) fn record_poll(
 ) -> Result<WriteSummary, StoreError> {
     let now = record.at.timestamp();
     let next = record.next_check.timestamp();
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     let source_id: i64 = tx
         .prepare_cached("SELECT id FROM sources WHERE name = ?1")?
         .query_row([source], |r| r.get(0))
@@ -104,7 +104,7 @@ pub(super) fn record_poll(
 }
 
 fn store_item(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     source_id: i64,
     now: i64,
     item: &Item,
@@ -148,54 +148,62 @@ fn store_item(
                 "UPDATE items SET content_hash = ?3 WHERE source_id = ?1 AND item_key = ?2",
             )?
             .execute(params![source_id, item.key, item.content_hash])?;
-            add_sections(tx, story_id, &item.sections)?;
+            if !item.sections.is_empty() {
+                let published: i64 = tx
+                    .prepare_cached("SELECT published FROM stories WHERE id = ?1")?
+                    .query_row([story_id], |r| r.get(0))?;
+                add_sections(tx, story_id, published, &item.sections)?;
+            }
             summary.updated += 1;
         }
         None => {
-            let existing: Option<i64> = tx
-                .prepare_cached("SELECT id FROM stories WHERE story_key = ?1")?
-                .query_row([&item.story_key], |r| r.get(0))
+            let published = item.published.map(|d| d.timestamp()).unwrap_or(now);
+            let updated = item
+                .updated
+                .map(|d| d.timestamp())
+                .unwrap_or(published)
+                .max(published);
+            // Insert first and look up only on conflict: new stories (the
+            // common case on a busy first poll) cost one statement, not two.
+            let inserted: Option<(i64, i64)> = tx
+                .prepare_cached(
+                    "INSERT INTO stories (story_key, uid, source_id, title, link, summary, content,
+                         authors, categories, language, published, updated, first_seen, enclosures)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                     ON CONFLICT(story_key) DO NOTHING
+                     RETURNING id, published",
+                )?
+                .query_row(
+                    params![
+                        item.story_key,
+                        identity::story_uid(&item.story_key),
+                        source_id,
+                        item.title,
+                        item.link,
+                        item.summary,
+                        item.content,
+                        json(&item.authors),
+                        json(&item.categories),
+                        item.language,
+                        published,
+                        updated,
+                        now,
+                        enclosures_json(&item.enclosures)
+                    ],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
                 .optional()?;
-            let story_id = match existing {
+            let (story_id, published) = match inserted {
+                Some(row) => {
+                    summary.new_stories += 1;
+                    row
+                }
                 // The same story from another source (or another identity in
                 // this one): it only adds its sections.
-                Some(id) => {
-                    summary.merged += 1;
-                    id
-                }
                 None => {
-                    summary.new_stories += 1;
-                    let published = item.published.map(|d| d.timestamp()).unwrap_or(now);
-                    let updated = item
-                        .updated
-                        .map(|d| d.timestamp())
-                        .unwrap_or(published)
-                        .max(published);
-                    tx.prepare_cached(
-                        "INSERT INTO stories (story_key, uid, source_id, title, link, summary, content,
-                             authors, categories, language, published, updated, first_seen, enclosures)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-                         RETURNING id",
-                    )?
-                    .query_row(
-                        params![
-                            item.story_key,
-                            identity::story_uid(&item.story_key),
-                            source_id,
-                            item.title,
-                            item.link,
-                            item.summary,
-                            item.content,
-                            json(&item.authors),
-                            json(&item.categories),
-                            item.language,
-                            published,
-                            updated,
-                            now,
-                            enclosures_json(&item.enclosures)
-                        ],
-                        |r| r.get(0),
-                    )?
+                    summary.merged += 1;
+                    tx.prepare_cached("SELECT id, published FROM stories WHERE story_key = ?1")?
+                        .query_row([&item.story_key], |r| Ok((r.get(0)?, r.get(1)?)))?
                 }
             };
             tx.prepare_cached(
@@ -210,7 +218,7 @@ fn store_item(
                 item.guid,
                 now
             ])?;
-            add_sections(tx, story_id, &item.sections)?;
+            add_sections(tx, story_id, published, &item.sections)?;
         }
     }
     Ok(())
@@ -218,16 +226,21 @@ fn store_item(
 
 /// Adds sections to a story; the story's fixed `published` is copied so the
 /// section index alone orders a section feed.
-fn add_sections(tx: &Transaction<'_>, story_id: i64, names: &[String]) -> Result<(), StoreError> {
+fn add_sections(
+    tx: &Connection,
+    story_id: i64,
+    published: i64,
+    names: &[String],
+) -> Result<(), StoreError> {
     if names.is_empty() {
         return Ok(());
     }
     let mut insert = tx.prepare_cached(
         "INSERT OR IGNORE INTO story_sections (section_key, published, story_id, name)
-         SELECT ?2, published, id, ?3 FROM stories WHERE id = ?1",
+         VALUES (?2, ?4, ?1, ?3)",
     )?;
     for name in names {
-        insert.execute(params![story_id, sections::fold(name), name])?;
+        insert.execute(params![story_id, sections::fold(name), name, published])?;
     }
     Ok(())
 }
