@@ -5,6 +5,7 @@
 pub mod html;
 pub mod identity;
 pub mod link;
+pub mod mojibake;
 pub mod sections;
 
 use crate::model::Item;
@@ -64,7 +65,7 @@ pub fn normalize(parsed: &ParsedFeed, cx: &NormalizeContext<'_>) -> NormalizedFe
             .iter()
             .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
             .and_then(|l| link::canonical_link(&l.href, base.as_ref())),
-        language: feed.language.clone().filter(|l| !l.trim().is_empty()),
+        language: feed.language.as_deref().and_then(language_tag),
     };
     let mut seen = std::collections::HashSet::new();
     let mut items = Vec::with_capacity(feed.entries.len());
@@ -107,7 +108,7 @@ fn normalize_entry(
         .content
         .as_ref()
         .and_then(|c| c.body.as_deref())
-        .and_then(|body| sanitizer.clean(body));
+        .and_then(|body| sanitizer.clean(&mojibake::fix(body)));
 
     let mut categories: Vec<String> = Vec::new();
     let terms = entry
@@ -116,7 +117,7 @@ fn normalize_entry(
         .flat_map(|c| std::iter::once(c.term.as_str()).chain(c.label.as_deref()))
         .chain(extra_categories.iter().map(String::as_str));
     for term in terms {
-        let term = html::to_text(term);
+        let term = html::to_text(&mojibake::fix(term));
         if !term.is_empty()
             && !categories
                 .iter()
@@ -144,10 +145,14 @@ fn normalize_entry(
     let authors: Vec<String> = entry
         .authors
         .iter()
-        .filter_map(|p| p.name.as_deref().map(html::to_text))
+        .filter_map(|p| p.name.as_deref().map(|n| html::to_text(&mojibake::fix(n))))
         .filter(|n| !n.is_empty())
         .collect();
-    let language = entry.language.clone().or_else(|| meta.language.clone());
+    let language = entry
+        .language
+        .as_deref()
+        .and_then(language_tag)
+        .or_else(|| meta.language.clone());
 
     let key = identity::item_key(
         guid.as_deref(),
@@ -177,16 +182,23 @@ fn normalize_entry(
 }
 
 fn text_of(t: &Text) -> String {
-    html::to_text(&t.content)
+    html::to_text(&mojibake::fix(&t.content))
 }
 
 fn html_of(t: &Text, sanitizer: &html::Sanitizer) -> Option<String> {
+    let raw = mojibake::fix(&t.content);
     if t.content_type.essence().to_string() == "text/plain" {
-        let plain = escape_text(&html::to_text(&t.content));
+        let plain = escape_text(&html::to_text(&raw));
         (!plain.is_empty()).then_some(plain)
     } else {
-        sanitizer.clean(&t.content)
+        sanitizer.clean(&raw)
     }
+}
+
+/// A language tag in BCP 47 spelling (`en_US` → `en-US`); `None` when blank.
+fn language_tag(raw: &str) -> Option<String> {
+    let tag = raw.trim();
+    (!tag.is_empty()).then(|| tag.replace('_', "-"))
 }
 
 /// Plain text made safe to embed as HTML.

@@ -1,8 +1,10 @@
 //! Decode: turns raw body bytes into UTF-8 text feed-rs can trust.
 //!
-//! Precedence: a byte-order mark, then the HTTP `charset`, then the XML
-//! prolog's `encoding`, then a statistical guess (chardetng) for bytes that
-//! are not UTF-8 and declare nothing. The prolog is rewritten to say UTF-8 so
+//! Precedence: a byte-order mark (UTF-8/16/32), then the byte pattern of
+//! `<?` in UTF-16/32 (XML 1.0 appendix F), then the HTTP `charset`, then the
+//! XML prolog's `encoding`, then a statistical guess (chardetng) for bytes
+//! that are not UTF-8 and declare nothing. UTF-32, which encoding_rs lacks,
+//! is decoded here. The prolog is rewritten to say UTF-8 so
 //! feed-rs does not decode a second time.
 
 use encoding_rs::{Encoding, UTF_8};
@@ -39,8 +41,11 @@ pub fn decode(
     http_charset: Option<&str>,
     forced: Option<&'static Encoding>,
 ) -> Decoded {
-    if let Some((enc, bom_len)) = Encoding::for_bom(body) {
-        return finish(enc, &body[bom_len..]);
+    if let Some((wide, skip)) = sniff_wide(body) {
+        return match wide {
+            Wide::Utf16(enc) => finish(enc, &body[skip..]),
+            Wide::Utf32 { big_endian } => finish_utf32(&body[skip..], big_endian),
+        };
     }
     if let Some(enc) = forced {
         return finish(enc, body);
@@ -83,6 +88,52 @@ fn finish(enc: &'static Encoding, bytes: &[u8]) -> Decoded {
     Decoded {
         text,
         encoding: enc.name(),
+    }
+}
+
+/// A wide encoding recognised from the first bytes.
+enum Wide {
+    Utf16(&'static Encoding),
+    Utf32 { big_endian: bool },
+}
+
+/// Recognises a BOM (UTF-8 counts too, as UTF-16 of sorts: it beats every
+/// declaration) or the `<?`/`<` pattern of UTF-16/32 without one. Returns the
+/// encoding and how many bytes of BOM to skip.
+fn sniff_wide(body: &[u8]) -> Option<(Wide, usize)> {
+    let head: [u8; 4] = body.get(..4)?.try_into().ok()?;
+    Some(match head {
+        [0, 0, 0xFE, 0xFF] => (Wide::Utf32 { big_endian: true }, 4),
+        [0xFF, 0xFE, 0, 0] => (Wide::Utf32 { big_endian: false }, 4),
+        [0, 0, 0, b'<'] => (Wide::Utf32 { big_endian: true }, 0),
+        [b'<', 0, 0, 0] => (Wide::Utf32 { big_endian: false }, 0),
+        [0xEF, 0xBB, 0xBF, _] => (Wide::Utf16(UTF_8), 3),
+        [0xFE, 0xFF, ..] => (Wide::Utf16(encoding_rs::UTF_16BE), 2),
+        [0xFF, 0xFE, ..] => (Wide::Utf16(encoding_rs::UTF_16LE), 2),
+        [0, b'<', 0, b'?' | b'r' | b'f' | b'R' | b'!'] => (Wide::Utf16(encoding_rs::UTF_16BE), 0),
+        [b'<', 0, b'?' | b'r' | b'f' | b'R' | b'!', 0] => (Wide::Utf16(encoding_rs::UTF_16LE), 0),
+        _ => return None,
+    })
+}
+
+/// UTF-32, which encoding_rs does not support; invalid units become U+FFFD.
+fn finish_utf32(bytes: &[u8], big_endian: bool) -> Decoded {
+    let mut text: String = bytes
+        .chunks(4)
+        .map(|c| {
+            let unit = match (<[u8; 4]>::try_from(c), big_endian) {
+                (Ok(b), true) => u32::from_be_bytes(b),
+                (Ok(b), false) => u32::from_le_bytes(b),
+                (Err(_), _) => 0xFFFD,
+            };
+            char::from_u32(unit).unwrap_or('\u{FFFD}')
+        })
+        .collect();
+    rewrite_prolog(&mut text);
+    strip_illegal_xml_chars(&mut text);
+    Decoded {
+        text,
+        encoding: if big_endian { "UTF-32BE" } else { "UTF-32LE" },
     }
 }
 
@@ -196,6 +247,33 @@ mod tests {
             None,
         );
         assert!(d.text.contains("Политика"));
+    }
+
+    #[test]
+    fn utf16_and_utf32_are_recognised_with_or_without_bom() {
+        let xml = "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss><channel><title>Год</title></channel></rss>";
+        let utf16be: Vec<u8> = xml.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let utf16le: Vec<u8> = xml.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let utf32be: Vec<u8> = xml
+            .chars()
+            .flat_map(|c| u32::from(c).to_be_bytes())
+            .collect();
+        let mut utf32le_bom = vec![0xFF, 0xFE, 0, 0];
+        utf32le_bom.extend(xml.chars().flat_map(|c| u32::from(c).to_le_bytes()));
+        for (body, name) in [
+            (utf16be, "UTF-16BE"),
+            (utf16le, "UTF-16LE"),
+            (utf32be, "UTF-32BE"),
+            (utf32le_bom, "UTF-32LE"),
+        ] {
+            let d = decode(&body, None, None);
+            assert_eq!(d.encoding, name);
+            assert!(d.text.contains("<title>Год</title>"), "{name}: {}", d.text);
+            assert!(
+                d.text
+                    .starts_with(r#"<?xml version="1.0" encoding="UTF-8"?>"#)
+            );
+        }
     }
 
     #[test]

@@ -77,10 +77,15 @@ pub fn parse(body: &[u8], opts: ParseOptions<'_>) -> Result<ParsedFeed, ParseErr
     if let Some(what) = error::not_a_feed(text, opts.content_type) {
         return Err(what);
     }
+    // Old formats feed-rs does not read, upgraded before the first attempt.
+    let upgraded = repair::upgrade_atom03(text).or_else(|| repair::upgrade_rss090(text));
+    let text = upgraded.as_deref().unwrap_or(text);
     let (feed, repaired) = match feed_rs_parse(text, &opts) {
         Ok(feed) => (feed, false),
         Err(first) if text.starts_with('<') => {
             let retry = repair::fix_rss_version(text);
+            let current = retry.as_deref().unwrap_or(text);
+            let retry = repair::lowercase_hex_refs(current).or(retry);
             let current = retry.as_deref().unwrap_or(text);
             let retry = repair::escape_bare_ampersands(current).or(retry);
             match retry {
@@ -126,4 +131,17 @@ fn feed_rs_parse(
         .timestamp_parser(move |raw| dates::parse_date(raw, tz))
         .build()
         .parse(text.as_bytes())
+}
+
+/// The base URL of a response for relative links: its final URL after
+/// redirects, or the `Content-Location` it names (resolved against that URL),
+/// which servers use to say where the document really lives.
+pub fn base_url(final_url: &str, content_location: Option<&str>) -> String {
+    match (url::Url::parse(final_url), content_location) {
+        (Ok(base), Some(loc)) => base
+            .join(loc.trim())
+            .map(String::from)
+            .unwrap_or_else(|_| final_url.to_string()),
+        _ => final_url.to_string(),
+    }
 }
