@@ -49,6 +49,9 @@ pub struct ParsedFeed {
     pub format: Format,
     /// `dc:subject`/`media:category` terms per entry, in entry order.
     pub extra_categories: Vec<Vec<String>>,
+    /// Per entry, the `xml:base` in effect at its content (empty when the
+    /// document uses none): the base for URLs inside that content.
+    pub content_bases: Vec<Option<String>>,
     /// Encoding the body was read as.
     pub encoding: &'static str,
     /// Whether a repair (bare `&`, rss version) was needed.
@@ -108,10 +111,16 @@ pub fn parse(body: &[u8], opts: ParseOptions<'_>) -> Result<ParsedFeed, ParseErr
     } else {
         extras::extra_categories(text)
     };
+    let content_bases = if format == Format::Json {
+        Vec::new()
+    } else {
+        extras::content_bases(text, opts.base_url)
+    };
     Ok(ParsedFeed {
         feed,
         format,
         extra_categories,
+        content_bases,
         encoding: decoded.encoding,
         repaired,
     })

@@ -132,7 +132,13 @@ impl Env {
             .iter()
             .map(|it| {
                 let title = Some(V::Text(it.title.clone())).filter(|_| !it.title.is_empty());
-                let summary = it.summary.as_ref().map(|s| V::Html(s.clone()));
+                // feedparser fills `summary` from the content when an entry
+                // has none; so does its `description` alias.
+                let summary = it
+                    .summary
+                    .as_ref()
+                    .or(it.content.as_ref())
+                    .map(|s| V::Html(s.clone()));
                 let detail = |name: &str, v: &Option<V>| {
                     v.clone().map(|v| {
                         obj(
