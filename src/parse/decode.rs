@@ -162,18 +162,37 @@ fn prolog_encoding(body: &[u8]) -> Option<&str> {
     rest.find(quote).map(|e| &rest[..e])
 }
 
-/// Replaces a leading XML declaration with one that says UTF-8.
+/// Replaces a leading XML declaration with one that says UTF-8, and drops
+/// any later one: XML allows a declaration only at the start, and quick-xml
+/// (inside feed-rs) panics on a second one that names an encoding.
 fn rewrite_prolog(text: &mut String) {
     let start = text.len() - text.trim_start().len();
-    if !text[start..].starts_with("<?xml") {
-        return;
+    let mut from = start;
+    if is_xml_decl(&text[start..])
+        && let Some(end) = text[start..].find("?>")
+    {
+        let decl = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
+        text.replace_range(start..start + end + 2, decl);
+        from = start + decl.len();
     }
-    if let Some(end) = text[start..].find("?>") {
-        text.replace_range(
-            start..start + end + 2,
-            r#"<?xml version="1.0" encoding="UTF-8"?>"#,
-        );
+    while let Some(at) = find_xml_decl(&text[from..]).map(|a| a + from) {
+        let end = text[at..].find("?>").map_or(text.len(), |e| at + e + 2);
+        text.replace_range(at..end, "");
+        from = at;
     }
+}
+
+/// Whether `s` starts with an XML declaration (`<?xml` then space or `?`),
+/// not a processing instruction such as `<?xml-stylesheet`.
+fn is_xml_decl(s: &str) -> bool {
+    s.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("<?xml"))
+        && s[5..].starts_with(|c: char| c.is_ascii_whitespace() || c == '?')
+}
+
+fn find_xml_decl(s: &str) -> Option<usize> {
+    s.match_indices("<?")
+        .map(|(i, _)| i)
+        .find(|&i| is_xml_decl(&s[i..]))
 }
 
 /// Removes characters XML 1.0 forbids (C0 controls other than tab, newline
@@ -274,6 +293,19 @@ mod tests {
                     .starts_with(r#"<?xml version="1.0" encoding="UTF-8"?>"#)
             );
         }
+    }
+
+    #[test]
+    fn a_second_xml_declaration_is_dropped() {
+        let d = decode(
+            br#"<?xml version="1.0"?><rss><?xml version="1.0" encoding="windows-1251"?><channel/><?xml-stylesheet href="s.xsl"?></rss>"#,
+            None,
+            None,
+        );
+        assert_eq!(
+            d.text,
+            r#"<?xml version="1.0" encoding="UTF-8"?><rss><channel/><?xml-stylesheet href="s.xsl"?></rss>"#
+        );
     }
 
     #[test]
