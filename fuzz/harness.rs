@@ -68,7 +68,8 @@ const TOKENS: &[&str] = &[
     "'",
 ];
 
-const CONTENT_TYPES: &[Option<&str>] = &[
+/// Content types inputs are served with (charset handling differs).
+pub const CONTENT_TYPES: &[Option<&str>] = &[
     None,
     Some("text/xml"),
     Some("text/xml; charset=windows-1251"),
