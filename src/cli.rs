@@ -62,10 +62,30 @@ pub enum Command {
     },
     /// Show every source's health, failing ones first.
     Status,
+    /// Parse one feed (file or URL) as a poll would and print it as JSON;
+    /// stores nothing and needs no config.
+    Inspect {
+        /// A file path or an http(s) URL.
+        target: String,
+        /// Base URL for relative links [default: the URL fetched]
+        #[arg(long, value_name = "URL")]
+        base: Option<String>,
+        /// Zone for dates without an offset (IANA name) [default: UTC]
+        #[arg(long, value_name = "ZONE")]
+        timezone: Option<String>,
+    },
 }
 
 /// Runs the parsed command line.
 pub async fn main(cli: Cli) -> ExitCode {
+    if let Command::Inspect {
+        target,
+        base,
+        timezone,
+    } = &cli.command
+    {
+        return inspect(target, base.as_deref(), timezone.as_deref()).await;
+    }
     let path = config::resolve_path(cli.config);
     if let Command::ImportOpml { file } = &cli.command {
         // The config is optional here: when it loads, its sources are not
@@ -116,6 +136,26 @@ pub async fn main(cli: Cli) -> ExitCode {
         }
         Command::Status => status(config).await,
         Command::ImportOpml { .. } => ExitCode::SUCCESS,
+        Command::Inspect { .. } => unreachable!("handled before the config is loaded"),
+    }
+}
+
+async fn inspect(target: &str, base: Option<&str>, timezone: Option<&str>) -> ExitCode {
+    match crate::inspect::inspect_target(target, base, timezone).await {
+        Ok(report) => match serde_json::to_string_pretty(&report) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("feedmerge: inspect: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(e) => {
+            eprintln!("feedmerge: inspect: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -14,6 +14,7 @@ pub mod daemon;
 pub mod export;
 pub mod feeds;
 pub mod fetch;
+pub mod inspect;
 pub mod model;
 pub mod normalize;
 pub mod notify;

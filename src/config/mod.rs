@@ -54,6 +54,19 @@ pub struct FetchSettings {
     pub stale_after: Duration,
 }
 
+impl Default for FetchSettings {
+    /// The defaults a config without `[poll]` keys gets.
+    fn default() -> FetchSettings {
+        FetchSettings {
+            max_body: validate::DEFAULT_MAX_BODY,
+            concurrency: validate::DEFAULT_CONCURRENCY as usize,
+            user_agent: crate::fetch::default_user_agent(),
+            max_backoff: validate::DEFAULT_MAX_BACKOFF,
+            stale_after: validate::DEFAULT_STALE_AFTER,
+        }
+    }
+}
+
 /// Basic auth for a source; the password is read from the environment at
 /// request time so it never sits in the config file.
 #[derive(Debug, Clone, PartialEq, Eq)]

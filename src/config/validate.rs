@@ -17,11 +17,11 @@ use toml::de::{DeTable, DeValue};
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(15 * 60);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
-const DEFAULT_CONCURRENCY: u64 = 16;
+pub(super) const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
+pub(super) const DEFAULT_CONCURRENCY: u64 = 16;
 const DEFAULT_FEED_LIMIT: u64 = 50;
-const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
-const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
+pub(super) const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+pub(super) const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
 const DEFAULT_PER_HOST: u64 = 2;
 /// Polling faster than this is abusive to publishers and never needed for news.
 const MIN_INTERVAL: Duration = Duration::from_secs(10);

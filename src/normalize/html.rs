@@ -4,6 +4,7 @@
 //! nothing executable may pass.
 
 use ammonia::{Builder, UrlRelative};
+use std::borrow::Cow;
 use std::collections::HashSet;
 use url::Url;
 
@@ -91,9 +92,37 @@ const TAGS: &[&str] = &[
     "video",
 ];
 
-/// URL schemes allowed in `href`/`src`; `javascript:`, `vbscript:` and
-/// `data:` are absent on purpose.
-const SCHEMES: &[&str] = &["http", "https", "mailto", "tel", "ftp", "magnet", "xmpp"];
+/// URL schemes allowed in `href`/`src`; `javascript:` and `vbscript:` are
+/// absent on purpose. `data:` passes ammonia's check only so that
+/// [`filter_attribute`] can keep it where it is safe (`img src` with a raster
+/// image type) and drop it everywhere else.
+const SCHEMES: &[&str] = &[
+    "http", "https", "mailto", "tel", "ftp", "magnet", "xmpp", "data",
+];
+
+/// Image types a `data:` URL in `img src` may carry. SVG is left out: it can
+/// hold script, and some readers render it inline.
+const DATA_IMAGE_TYPES: &[&str] = &[
+    "image/png",
+    "image/gif",
+    "image/jpeg",
+    "image/jpg",
+    "image/webp",
+    "image/avif",
+    "image/bmp",
+];
+
+/// Presentational attributes kept on any allowed element: they cannot run
+/// script, load anything or carry CSS, and old feeds lay out tables and
+/// images with them. (`style`, `class`, `id` and URL-valued attributes such
+/// as `cite`/`longdesc` stay out.)
+#[rustfmt::skip]
+const GENERIC_ATTRIBUTES: &[&str] = &[
+    "abbr", "align", "alt", "axis", "bgcolor", "border", "cellpadding", "cellspacing", "char",
+    "charoff", "clear", "color", "colspan", "compact", "datetime", "dir", "face", "headers",
+    "height", "hreflang", "hspace", "label", "lang", "noshade", "nowrap", "reversed", "rowspan",
+    "scope", "size", "span", "start", "summary", "title", "valign", "value", "vspace", "width",
+];
 
 /// A sanitizer bound to one document's base URL (reuse it for all items of
 /// one poll: building one costs more than cleaning a short summary).
@@ -113,6 +142,7 @@ impl Sanitizer {
                     .collect(),
             )
             .url_schemes(SCHEMES.iter().copied().collect::<HashSet<_>>())
+            .generic_attributes(GENERIC_ATTRIBUTES.iter().copied().collect())
             .add_tag_attributes(
                 "img",
                 [
@@ -131,15 +161,74 @@ impl Sanitizer {
             Some(b) => UrlRelative::RewriteWithBase(b.clone()),
             None => UrlRelative::PassThrough,
         });
+        let base = base.cloned();
+        builder.attribute_filter(move |element, attribute, value| {
+            filter_attribute(element, attribute, value, base.as_ref())
+        });
         Sanitizer { builder }
     }
 
-    /// Sanitized HTML; `None` when nothing visible is left.
+    /// Sanitized HTML; `None` when nothing visible is left. Lazy images get
+    /// their real URL first.
     pub fn clean(&self, html: &str) -> Option<String> {
-        let cleaned = self.builder.clean(html).to_string();
+        let html = super::lazy::promote(html);
+        let cleaned = self.builder.clean(&html).to_string();
         let trimmed = cleaned.trim();
         (!trimmed.is_empty()).then(|| trimmed.to_string())
     }
+}
+
+/// The last word on an attribute ammonia already allowed: `data:` URLs only
+/// as raster images in `img src`, and `srcset` candidates resolved against
+/// the base with anything but http(s) dropped (ammonia treats `srcset` as
+/// plain text, so without this `javascript:` would pass inside it).
+fn filter_attribute<'u>(
+    element: &str,
+    attribute: &str,
+    value: &'u str,
+    base: Option<&Url>,
+) -> Option<Cow<'u, str>> {
+    let trimmed = value.trim_start();
+    // `get` rather than slicing: the value may start with any character.
+    if let Some(rest) = trimmed
+        .get(..5)
+        .filter(|p| p.eq_ignore_ascii_case("data:"))
+        .and_then(|_| trimmed.get(5..))
+    {
+        let media = rest.split([';', ',']).next().unwrap_or("");
+        let ok = element == "img"
+            && attribute == "src"
+            && DATA_IMAGE_TYPES
+                .iter()
+                .any(|t| media.eq_ignore_ascii_case(t));
+        return ok.then_some(Cow::Borrowed(value));
+    }
+    if attribute != "srcset" {
+        return Some(Cow::Borrowed(value));
+    }
+    let kept: Vec<String> = value
+        .split(',')
+        .filter_map(|candidate| {
+            let mut parts = candidate.split_whitespace();
+            let url = parts.next()?;
+            let descriptor: Vec<&str> = parts.collect();
+            let absolute = match Url::parse(url) {
+                Ok(u) => u,
+                Err(url::ParseError::RelativeUrlWithoutBase) => match base {
+                    Some(b) => b.join(url).ok()?,
+                    None => return Some(candidate.trim().to_string()),
+                },
+                Err(_) => return None,
+            };
+            matches!(absolute.scheme(), "http" | "https").then(|| {
+                std::iter::once(absolute.as_str())
+                    .chain(descriptor.iter().copied())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+        })
+        .collect();
+    (!kept.is_empty()).then(|| Cow::Owned(kept.join(", ")))
 }
 
 /// Plain text of a field that may hold markup or entities (titles, author
@@ -198,6 +287,53 @@ mod tests {
             out.contains(r#"src="https://news.example.az/ru/img/a.png""#),
             "{out}"
         );
+    }
+
+    #[test]
+    fn data_urls_survive_only_as_raster_images_in_img_src() {
+        let out = clean(
+            r#"<img src="data:image/png;base64,iVBORw0KGgo="><img src="data:image/svg+xml,<svg/>"><a href="data:text/html,x">a</a><img src="x.png" srcset="data:image/png;base64,AA 2x">"#,
+        );
+        assert!(
+            out.contains(r#"<img src="data:image/png;base64,iVBORw0KGgo=">"#),
+            "{out}"
+        );
+        assert!(!out.contains("svg"), "{out}");
+        assert!(!out.contains("data:text"), "{out}");
+        assert!(!out.contains("srcset"), "{out}");
+    }
+
+    #[test]
+    fn srcset_candidates_are_resolved_and_scripts_dropped() {
+        let out =
+            clean(r#"<img src="a.png" srcset="a.png 1x, javascript:alert(1) 2x, /b.png 3x">"#);
+        assert!(
+            out.contains(
+                r#"srcset="https://news.example.az/ru/a.png 1x, https://news.example.az/b.png 3x""#
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn lazy_images_get_their_real_source() {
+        let out = clean(r#"<img src="/img/placeholder.gif" data-src="/photos/1.jpg" alt="A">"#);
+        assert_eq!(
+            out,
+            r#"<img src="https://news.example.az/photos/1.jpg" alt="A">"#
+        );
+    }
+
+    #[test]
+    fn style_is_removed_with_its_css() {
+        let out = clean(r#"<p style="background:url(javascript:x)">a</p><style>p{}</style>"#);
+        assert_eq!(out, "<p>a</p>");
+    }
+
+    #[test]
+    fn non_ascii_attribute_values_are_fine() {
+        let out = clean(r#"<img src="a.png" alt="Нажмите для просмотра">"#);
+        assert!(out.contains("Нажмите"), "{out}");
     }
 
     #[test]

@@ -46,8 +46,9 @@ pub fn canonical_link(raw: &str, base: Option<&Url>) -> Option<String> {
 /// Whether a guid is a URL (and so names the same story as that link).
 pub fn is_url_shaped(guid: &str) -> bool {
     let g = guid.trim_start();
-    g.len() > 8
-        && (g[..8].eq_ignore_ascii_case("https://") || g[..7].eq_ignore_ascii_case("http://"))
+    // `get`, not slicing: the 7th/8th byte may sit inside a character.
+    let starts = |p: &str| g.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
+    g.len() > 8 && (starts("https://") || starts("http://"))
 }
 
 #[cfg(test)]
@@ -125,5 +126,8 @@ mod tests {
         assert!(is_url_shaped("HTTP://e.org/a"));
         assert!(!is_url_shaped("12345"));
         assert!(!is_url_shaped("tag:e.org,2024:1"));
+        // Found by fuzzing: a multi-byte character across byte 7 or 8.
+        assert!(!is_url_shaped("http:’/example.com/"));
+        assert!(!is_url_shaped("http:/ő/guid.example.com/"));
     }
 }

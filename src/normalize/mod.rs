@@ -5,7 +5,9 @@
 mod enclosures;
 pub mod html;
 pub mod identity;
+pub mod lazy;
 pub mod link;
+pub mod mojibake;
 pub mod sections;
 
 use crate::model::Item;
@@ -65,17 +67,35 @@ pub fn normalize(parsed: &ParsedFeed, cx: &NormalizeContext<'_>) -> NormalizedFe
             .iter()
             .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
             .and_then(|l| link::canonical_link(&l.href, base.as_ref())),
-        language: feed.language.clone().filter(|l| !l.trim().is_empty()),
+        language: feed.language.as_deref().and_then(language_tag),
     };
     let mut seen = std::collections::HashSet::new();
     let mut items = Vec::with_capacity(feed.entries.len());
+    // Sanitizers for entries whose content sits under another xml:base;
+    // usually none, rarely more than one or two per document.
+    let mut rebased: Vec<(String, html::Sanitizer)> = Vec::new();
     for (i, entry) in feed.entries.iter().enumerate() {
         let extra = parsed
             .extra_categories
             .get(i)
             .map(Vec::as_slice)
             .unwrap_or(&[]);
-        let item = normalize_entry(entry, extra, &meta, base.as_ref(), &sanitizer, cx);
+        let entry_base = parsed.content_bases.get(i).cloned().flatten();
+        let sanitizer = match entry_base {
+            Some(b) if Some(b.as_str()) != base.as_ref().map(Url::as_str) => {
+                let at = match rebased.iter().position(|(k, _)| *k == b) {
+                    Some(at) => at,
+                    None => {
+                        let url = Url::parse(&b).ok();
+                        rebased.push((b, html::Sanitizer::new(url.as_ref())));
+                        rebased.len() - 1
+                    }
+                };
+                &rebased[at].1
+            }
+            _ => &sanitizer,
+        };
+        let item = normalize_entry(entry, extra, &meta, base.as_ref(), sanitizer, cx);
         // A feed that repeats an id keeps its first occurrence: the one a
         // reader would have shown.
         if seen.insert(item.key.clone()) {
@@ -108,7 +128,7 @@ fn normalize_entry(
         .content
         .as_ref()
         .and_then(|c| c.body.as_deref())
-        .and_then(|body| sanitizer.clean(body));
+        .and_then(|body| sanitizer.clean(&mojibake::fix(body)));
 
     let mut categories: Vec<String> = Vec::new();
     let terms = entry
@@ -117,7 +137,7 @@ fn normalize_entry(
         .flat_map(|c| std::iter::once(c.term.as_str()).chain(c.label.as_deref()))
         .chain(extra_categories.iter().map(String::as_str));
     for term in terms {
-        let term = html::to_text(term);
+        let term = html::to_text(&mojibake::fix(term));
         if !term.is_empty()
             && !categories
                 .iter()
@@ -145,10 +165,14 @@ fn normalize_entry(
     let authors: Vec<String> = entry
         .authors
         .iter()
-        .filter_map(|p| p.name.as_deref().map(html::to_text))
+        .filter_map(|p| p.name.as_deref().map(|n| html::to_text(&mojibake::fix(n))))
         .filter(|n| !n.is_empty())
         .collect();
-    let language = entry.language.clone().or_else(|| meta.language.clone());
+    let language = entry
+        .language
+        .as_deref()
+        .and_then(language_tag)
+        .or_else(|| meta.language.clone());
 
     let key = identity::item_key(
         guid.as_deref(),
@@ -179,16 +203,23 @@ fn normalize_entry(
 }
 
 fn text_of(t: &Text) -> String {
-    html::to_text(&t.content)
+    html::to_text(&mojibake::fix(&t.content))
 }
 
 fn html_of(t: &Text, sanitizer: &html::Sanitizer) -> Option<String> {
+    let raw = mojibake::fix(&t.content);
     if t.content_type.essence().to_string() == "text/plain" {
-        let plain = escape_text(&html::to_text(&t.content));
+        let plain = escape_text(&html::to_text(&raw));
         (!plain.is_empty()).then_some(plain)
     } else {
-        sanitizer.clean(&t.content)
+        sanitizer.clean(&raw)
     }
+}
+
+/// A language tag in BCP 47 spelling (`en_US` → `en-US`); `None` when blank.
+fn language_tag(raw: &str) -> Option<String> {
+    let tag = raw.trim();
+    (!tag.is_empty()).then(|| tag.replace('_', "-"))
 }
 
 /// Plain text made safe to embed as HTML.
@@ -196,4 +227,72 @@ fn escape_text(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{ParseOptions, parse};
+    use chrono::TimeZone;
+
+    fn items(xml: &str, now: DateTime<Utc>) -> Vec<Item> {
+        let parsed = parse(
+            xml.as_bytes(),
+            ParseOptions {
+                content_type: None,
+                base_url: Some("https://e.org/feed"),
+                timezone: chrono_tz::Tz::Europe__Moscow,
+                encoding: None,
+            },
+        )
+        .expect("parses");
+        let sections = SectionMap::default();
+        let cx = NormalizeContext {
+            source: "t",
+            source_section: None,
+            sections: &sections,
+            base_url: Some("https://e.org/feed"),
+            now,
+        };
+        normalize(&parsed, &cx).items
+    }
+
+    #[test]
+    fn dates_more_than_a_day_ahead_fall_back_to_first_seen() {
+        let now = Utc.with_ymd_and_hms(2024, 8, 9, 12, 0, 0).unwrap();
+        let xml = r#"<rss version="2.0"><channel><title>t</title>
+            <item><guid>far</guid><title>a</title><pubDate>Mon, 12 Aug 2024 12:00:00 +0000</pubDate></item>
+            <item><guid>near</guid><title>b</title><pubDate>Sat, 10 Aug 2024 06:00:00 +0000</pubDate></item>
+            <item><guid>ru</guid><title>c</title><pubDate>Пт, 09 авг 2024 14:24:00 MSK</pubDate></item>
+        </channel></rss>"#;
+        let got = items(xml, now);
+        // None: the store then records the first-seen time (the poll's clock).
+        assert_eq!(got[0].published, None, "three days ahead is distrusted");
+        assert_eq!(got[0].updated, None);
+        assert_eq!(
+            got[1].published,
+            Utc.with_ymd_and_hms(2024, 8, 10, 6, 0, 0).single()
+        );
+        assert_eq!(
+            got[2].published,
+            Utc.with_ymd_and_hms(2024, 8, 9, 11, 24, 0).single()
+        );
+    }
+
+    #[test]
+    fn content_urls_resolve_against_xml_base() {
+        let xml = r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="http://any.test/"><title>t</title>
+            <entry><id>1</id><title>x</title><content type="html">&lt;a href="p/1"&gt;one&lt;/a&gt;</content></entry>
+            <entry xml:base="/other/"><id>2</id><title>y</title><content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><img src="i.png"/><script>x()</script></div></content></entry>
+        </feed>"#;
+        let got = items(xml, Utc::now());
+        let c0 = got[0].content.as_deref().unwrap_or_default();
+        assert!(c0.contains(r#"href="http://any.test/p/1""#), "{c0}");
+        let c1 = got[1].content.as_deref().unwrap_or_default();
+        assert!(c1.contains(r#"src="http://any.test/other/i.png""#), "{c1}");
+        assert!(
+            !c1.contains("script"),
+            "xhtml content is sanitized too: {c1}"
+        );
+    }
 }

@@ -1,8 +1,10 @@
 //! Decode: turns raw body bytes into UTF-8 text feed-rs can trust.
 //!
-//! Precedence: a byte-order mark, then the HTTP `charset`, then the XML
-//! prolog's `encoding`, then a statistical guess (chardetng) for bytes that
-//! are not UTF-8 and declare nothing. The prolog is rewritten to say UTF-8 so
+//! Precedence: a byte-order mark (UTF-8/16/32), then the byte pattern of
+//! `<?` in UTF-16/32 (XML 1.0 appendix F), then the HTTP `charset`, then the
+//! XML prolog's `encoding`, then a statistical guess (chardetng) for bytes
+//! that are not UTF-8 and declare nothing. UTF-32, which encoding_rs lacks,
+//! is decoded here. The prolog is rewritten to say UTF-8 so
 //! feed-rs does not decode a second time.
 
 use encoding_rs::{Encoding, UTF_8};
@@ -39,8 +41,11 @@ pub fn decode(
     http_charset: Option<&str>,
     forced: Option<&'static Encoding>,
 ) -> Decoded {
-    if let Some((enc, bom_len)) = Encoding::for_bom(body) {
-        return finish(enc, &body[bom_len..]);
+    if let Some((wide, skip)) = sniff_wide(body) {
+        return match wide {
+            Wide::Utf16(enc) => finish(enc, &body[skip..]),
+            Wide::Utf32 { big_endian } => finish_utf32(&body[skip..], big_endian),
+        };
     }
     if let Some(enc) = forced {
         return finish(enc, body);
@@ -86,6 +91,52 @@ fn finish(enc: &'static Encoding, bytes: &[u8]) -> Decoded {
     }
 }
 
+/// A wide encoding recognised from the first bytes.
+enum Wide {
+    Utf16(&'static Encoding),
+    Utf32 { big_endian: bool },
+}
+
+/// Recognises a BOM (UTF-8 counts too, as UTF-16 of sorts: it beats every
+/// declaration) or the `<?`/`<` pattern of UTF-16/32 without one. Returns the
+/// encoding and how many bytes of BOM to skip.
+fn sniff_wide(body: &[u8]) -> Option<(Wide, usize)> {
+    let head: [u8; 4] = body.get(..4)?.try_into().ok()?;
+    Some(match head {
+        [0, 0, 0xFE, 0xFF] => (Wide::Utf32 { big_endian: true }, 4),
+        [0xFF, 0xFE, 0, 0] => (Wide::Utf32 { big_endian: false }, 4),
+        [0, 0, 0, b'<'] => (Wide::Utf32 { big_endian: true }, 0),
+        [b'<', 0, 0, 0] => (Wide::Utf32 { big_endian: false }, 0),
+        [0xEF, 0xBB, 0xBF, _] => (Wide::Utf16(UTF_8), 3),
+        [0xFE, 0xFF, ..] => (Wide::Utf16(encoding_rs::UTF_16BE), 2),
+        [0xFF, 0xFE, ..] => (Wide::Utf16(encoding_rs::UTF_16LE), 2),
+        [0, b'<', 0, b'?' | b'r' | b'f' | b'R' | b'!'] => (Wide::Utf16(encoding_rs::UTF_16BE), 0),
+        [b'<', 0, b'?' | b'r' | b'f' | b'R' | b'!', 0] => (Wide::Utf16(encoding_rs::UTF_16LE), 0),
+        _ => return None,
+    })
+}
+
+/// UTF-32, which encoding_rs does not support; invalid units become U+FFFD.
+fn finish_utf32(bytes: &[u8], big_endian: bool) -> Decoded {
+    let mut text: String = bytes
+        .chunks(4)
+        .map(|c| {
+            let unit = match (<[u8; 4]>::try_from(c), big_endian) {
+                (Ok(b), true) => u32::from_be_bytes(b),
+                (Ok(b), false) => u32::from_le_bytes(b),
+                (Err(_), _) => 0xFFFD,
+            };
+            char::from_u32(unit).unwrap_or('\u{FFFD}')
+        })
+        .collect();
+    rewrite_prolog(&mut text);
+    strip_illegal_xml_chars(&mut text);
+    Decoded {
+        text,
+        encoding: if big_endian { "UTF-32BE" } else { "UTF-32LE" },
+    }
+}
+
 fn looks_single_byte(bytes: &[u8]) -> bool {
     bytes.len() >= 2 && bytes[0] != 0 && bytes[1] != 0
 }
@@ -111,18 +162,37 @@ fn prolog_encoding(body: &[u8]) -> Option<&str> {
     rest.find(quote).map(|e| &rest[..e])
 }
 
-/// Replaces a leading XML declaration with one that says UTF-8.
+/// Replaces a leading XML declaration with one that says UTF-8, and drops
+/// any later one: XML allows a declaration only at the start, and quick-xml
+/// (inside feed-rs) panics on a second one that names an encoding.
 fn rewrite_prolog(text: &mut String) {
     let start = text.len() - text.trim_start().len();
-    if !text[start..].starts_with("<?xml") {
-        return;
+    let mut from = start;
+    if is_xml_decl(&text[start..])
+        && let Some(end) = text[start..].find("?>")
+    {
+        let decl = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
+        text.replace_range(start..start + end + 2, decl);
+        from = start + decl.len();
     }
-    if let Some(end) = text[start..].find("?>") {
-        text.replace_range(
-            start..start + end + 2,
-            r#"<?xml version="1.0" encoding="UTF-8"?>"#,
-        );
+    while let Some(at) = find_xml_decl(&text[from..]).map(|a| a + from) {
+        let end = text[at..].find("?>").map_or(text.len(), |e| at + e + 2);
+        text.replace_range(at..end, "");
+        from = at;
     }
+}
+
+/// Whether `s` starts with an XML declaration (`<?xml` then space or `?`),
+/// not a processing instruction such as `<?xml-stylesheet`.
+fn is_xml_decl(s: &str) -> bool {
+    s.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("<?xml"))
+        && s[5..].starts_with(|c: char| c.is_ascii_whitespace() || c == '?')
+}
+
+fn find_xml_decl(s: &str) -> Option<usize> {
+    s.match_indices("<?")
+        .map(|(i, _)| i)
+        .find(|&i| is_xml_decl(&s[i..]))
 }
 
 /// Removes characters XML 1.0 forbids (C0 controls other than tab, newline
@@ -196,6 +266,46 @@ mod tests {
             None,
         );
         assert!(d.text.contains("Политика"));
+    }
+
+    #[test]
+    fn utf16_and_utf32_are_recognised_with_or_without_bom() {
+        let xml = "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss><channel><title>Год</title></channel></rss>";
+        let utf16be: Vec<u8> = xml.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let utf16le: Vec<u8> = xml.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let utf32be: Vec<u8> = xml
+            .chars()
+            .flat_map(|c| u32::from(c).to_be_bytes())
+            .collect();
+        let mut utf32le_bom = vec![0xFF, 0xFE, 0, 0];
+        utf32le_bom.extend(xml.chars().flat_map(|c| u32::from(c).to_le_bytes()));
+        for (body, name) in [
+            (utf16be, "UTF-16BE"),
+            (utf16le, "UTF-16LE"),
+            (utf32be, "UTF-32BE"),
+            (utf32le_bom, "UTF-32LE"),
+        ] {
+            let d = decode(&body, None, None);
+            assert_eq!(d.encoding, name);
+            assert!(d.text.contains("<title>Год</title>"), "{name}: {}", d.text);
+            assert!(
+                d.text
+                    .starts_with(r#"<?xml version="1.0" encoding="UTF-8"?>"#)
+            );
+        }
+    }
+
+    #[test]
+    fn a_second_xml_declaration_is_dropped() {
+        let d = decode(
+            br#"<?xml version="1.0"?><rss><?xml version="1.0" encoding="windows-1251"?><channel/><?xml-stylesheet href="s.xsl"?></rss>"#,
+            None,
+            None,
+        );
+        assert_eq!(
+            d.text,
+            r#"<?xml version="1.0" encoding="UTF-8"?><rss><channel/><?xml-stylesheet href="s.xsl"?></rss>"#
+        );
     }
 
     #[test]

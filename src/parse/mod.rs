@@ -49,6 +49,9 @@ pub struct ParsedFeed {
     pub format: Format,
     /// `dc:subject`/`media:category` terms per entry, in entry order.
     pub extra_categories: Vec<Vec<String>>,
+    /// Per entry, the `xml:base` in effect at its content (empty when the
+    /// document uses none): the base for URLs inside that content.
+    pub content_bases: Vec<Option<String>>,
     /// Encoding the body was read as.
     pub encoding: &'static str,
     /// Whether a repair (bare `&`, rss version) was needed.
@@ -79,10 +82,15 @@ pub fn parse(body: &[u8], opts: ParseOptions<'_>) -> Result<ParsedFeed, ParseErr
     if let Some(what) = error::not_a_feed(text, opts.content_type) {
         return Err(what);
     }
+    // Old formats feed-rs does not read, upgraded before the first attempt.
+    let upgraded = repair::upgrade_atom03(text).or_else(|| repair::upgrade_rss090(text));
+    let text = upgraded.as_deref().unwrap_or(text);
     let (feed, repaired) = match feed_rs_parse(text, &opts) {
         Ok(feed) => (feed, false),
         Err(first) if text.starts_with('<') => {
             let retry = repair::fix_rss_version(text);
+            let current = retry.as_deref().unwrap_or(text);
+            let retry = repair::lowercase_hex_refs(current).or(retry);
             let current = retry.as_deref().unwrap_or(text);
             let retry = repair::escape_bare_ampersands(current).or(retry);
             match retry {
@@ -105,10 +113,16 @@ pub fn parse(body: &[u8], opts: ParseOptions<'_>) -> Result<ParsedFeed, ParseErr
     } else {
         extras::extra_categories(text)
     };
+    let content_bases = if format == Format::Json {
+        Vec::new()
+    } else {
+        extras::content_bases(text, opts.base_url)
+    };
     Ok(ParsedFeed {
         feed,
         format,
         extra_categories,
+        content_bases,
         encoding: decoded.encoding,
         repaired,
     })
@@ -119,13 +133,37 @@ fn feed_rs_parse(
     opts: &ParseOptions<'_>,
 ) -> Result<Feed, feed_rs::parser::ParseFeedError> {
     let tz = opts.timezone;
-    feed_rs::parser::Builder::new()
-        .base_uri(opts.base_url)
-        .sanitize_content(false)
-        // feed-rs's own ids hash the title (an edited headline would become
-        // a new story) or are random UUIDs; identity is normalize's job.
-        .id_generator(|_, _, _| NO_ID.to_string())
-        .timestamp_parser(move |raw| dates::parse_date(raw, tz))
-        .build()
-        .parse(text.as_bytes())
+    let parse = || {
+        feed_rs::parser::Builder::new()
+            .base_uri(opts.base_url)
+            .sanitize_content(false)
+            // feed-rs's own ids hash the title (an edited headline would become
+            // a new story) or are random UUIDs; identity is normalize's job.
+            .id_generator(|_, _, _| NO_ID.to_string())
+            .timestamp_parser(move |raw| dates::parse_date(raw, tz))
+            .build()
+            .parse(text.as_bytes())
+    };
+    // feed-rs and quick-xml are third-party code on hostile input: a panic
+    // there (fuzzing found one, now avoided in decode) must cost one feed,
+    // not the caller. The closure only reads `text`, so unwinding leaves
+    // nothing half-changed.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)).unwrap_or_else(|_| {
+        Err(feed_rs::parser::ParseFeedError::IoError(
+            std::io::Error::other("the XML parser crashed on this document"),
+        ))
+    })
+}
+
+/// The base URL of a response for relative links: its final URL after
+/// redirects, or the `Content-Location` it names (resolved against that URL),
+/// which servers use to say where the document really lives.
+pub fn base_url(final_url: &str, content_location: Option<&str>) -> String {
+    match (url::Url::parse(final_url), content_location) {
+        (Ok(base), Some(loc)) => base
+            .join(loc.trim())
+            .map(String::from)
+            .unwrap_or_else(|_| final_url.to_string()),
+        _ => final_url.to_string(),
+    }
 }

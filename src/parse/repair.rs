@@ -49,6 +49,22 @@ fn is_reference(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric())
 }
 
+/// The RSS 0.90 namespace, which feed-rs does not read; 0.90 and 1.0 share
+/// their element names, so 0.90 reads as 1.0 once the namespace is swapped.
+pub const RSS090_NS: &str = "http://my.netscape.com/rdf/simple/0.9/";
+
+/// Rewrites RSS 0.90 as RSS 1.0. `None` when the document is not 0.90.
+pub fn upgrade_rss090(text: &str) -> Option<String> {
+    text.contains(RSS090_NS)
+        .then(|| text.replace(RSS090_NS, "http://purl.org/rss/1.0/"))
+}
+
+/// Lower-cases the `X` of hexadecimal character references (`&#X41;`),
+/// which HTML allows and quick-xml rejects.
+pub fn lowercase_hex_refs(text: &str) -> Option<String> {
+    text.contains("&#X").then(|| text.replace("&#X", "&#x"))
+}
+
 /// Gives `<rss>` the version feed-rs insists on: it recognises only `2.0`,
 /// `0.91`, `0.92` and an empty one, and calls anything else "no feed root".
 pub fn fix_rss_version(text: &str) -> Option<String> {
@@ -80,8 +96,72 @@ pub fn fix_rss_version(text: &str) -> Option<String> {
     Some(out)
 }
 
+/// The Atom 0.3 namespace, which feed-rs does not read (it finds the `feed`
+/// root, then ignores every child).
+pub const ATOM03_NS: &str = "http://purl.org/atom/ns#";
+
+/// Atom 0.3 element names and their Atom 1.0 successors.
+const ATOM03_RENAMES: &[(&str, &str)] = &[
+    ("issued", "published"),
+    ("modified", "updated"),
+    ("tagline", "subtitle"),
+    ("copyright", "rights"),
+    ("url", "uri"),
+    ("info", "feedmerge-atom03-info"),
+];
+
+/// Rewrites an Atom 0.3 document as Atom 1.0: the namespace, and the
+/// elements that were renamed. `None` when the document is not Atom 0.3.
+/// (`info` is renamed out of the way: in 0.3 it describes the feed format and
+/// must not be read as anything.)
+pub fn upgrade_atom03(text: &str) -> Option<String> {
+    if !text.contains(ATOM03_NS) {
+        return None;
+    }
+    let mut out = text.replace(ATOM03_NS, "http://www.w3.org/2005/Atom");
+    // 0.3 typed text constructs with MIME types; 1.0 (and feed-rs, which
+    // rejects the whole feed otherwise) wants the three keywords.
+    for (mime, keyword) in [
+        ("application/xhtml+xml", "xhtml"),
+        ("text/html", "html"),
+        ("text/plain", "text"),
+    ] {
+        for q in ['"', '\''] {
+            out = out.replace(
+                &format!("type={q}{mime}{q}"),
+                &format!("type=\"{keyword}\""),
+            );
+        }
+    }
+    for (old, new) in ATOM03_RENAMES {
+        for prefix in ["", "atom:"] {
+            for (open, close) in [("<", ">"), ("<", " "), ("</", ">"), ("<", "/")] {
+                let from = format!("{open}{prefix}{old}{close}");
+                if out.contains(&from) {
+                    out = out.replace(&from, &format!("{open}{prefix}{new}{close}"));
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn atom03_is_upgraded() {
+        let x = r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><tagline>t</tagline><entry><issued>2004-01-01T00:00:00Z</issued><author><url>http://e/</url></author></entry></feed>"#;
+        let up = upgrade_atom03(x).expect("is 0.3");
+        assert!(up.contains(r#"xmlns="http://www.w3.org/2005/Atom""#));
+        assert!(up.contains("<subtitle>t</subtitle>"));
+        assert!(up.contains("<published>2004-01-01T00:00:00Z</published>"));
+        assert!(up.contains("<uri>http://e/</uri>"));
+        assert_eq!(
+            upgrade_atom03("<feed xmlns=\"http://www.w3.org/2005/Atom\"/>"),
+            None
+        );
+    }
+
     use super::*;
 
     #[test]
