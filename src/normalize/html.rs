@@ -128,6 +128,9 @@ const GENERIC_ATTRIBUTES: &[&str] = &[
 /// one poll: building one costs more than cleaning a short summary).
 pub struct Sanitizer {
     builder: Builder<'static>,
+    base: Option<Url>,
+    /// Whether [`super::simple_html`] may answer first.
+    fast_path: bool,
 }
 
 impl Sanitizer {
@@ -161,18 +164,37 @@ impl Sanitizer {
             Some(b) => UrlRelative::RewriteWithBase(b.clone()),
             None => UrlRelative::PassThrough,
         });
-        let base = base.cloned();
+        let filter_base = base.cloned();
         builder.attribute_filter(move |element, attribute, value| {
-            filter_attribute(element, attribute, value, base.as_ref())
+            filter_attribute(element, attribute, value, filter_base.as_ref())
         });
-        Sanitizer { builder }
+        Sanitizer {
+            builder,
+            base: base.cloned(),
+            fast_path: true,
+        }
+    }
+
+    /// A sanitizer that always runs ammonia (to test the fast path against).
+    pub fn slow_only(base: Option<&Url>) -> Sanitizer {
+        Sanitizer {
+            fast_path: false,
+            ..Sanitizer::new(base)
+        }
     }
 
     /// Sanitized HTML; `None` when nothing visible is left. Lazy images get
     /// their real URL first.
     pub fn clean(&self, html: &str) -> Option<String> {
         let html = super::lazy::promote(html);
-        let cleaned = self.builder.clean(&html).to_string();
+        let cleaned = match self
+            .fast_path
+            .then(|| super::simple_html::clean(&html, self.base.as_ref()))
+            .flatten()
+        {
+            Some(simple) => simple,
+            None => self.builder.clean(&html).to_string(),
+        };
         let trimmed = cleaned.trim();
         (!trimmed.is_empty()).then(|| trimmed.to_string())
     }

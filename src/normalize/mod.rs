@@ -9,6 +9,7 @@ pub mod lazy;
 pub mod link;
 pub mod mojibake;
 pub mod sections;
+mod simple_html;
 
 use crate::model::Item;
 use crate::parse::{NO_ID, ParsedFeed};
