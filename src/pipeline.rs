@@ -332,8 +332,13 @@ impl Pipeline {
                 }
                 Err(e) => return Err(e.to_string()),
             };
-            let head = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]);
-            let hint = hints::feed_interval(parsed.feed.ttl, &head);
+            // The channel head, as far as it is valid UTF-8 (sy: tags are ASCII).
+            let head = &body[..body.len().min(8 * 1024)];
+            let head = match std::str::from_utf8(head) {
+                Ok(h) => h,
+                Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or(""),
+            };
+            let hint = hints::feed_interval(parsed.feed.ttl, head);
             let cx = NormalizeContext {
                 source: &source_cfg.name,
                 source_section: source_cfg.section.as_deref(),

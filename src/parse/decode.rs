@@ -50,7 +50,10 @@ pub fn decode(
     if let Some(enc) = forced {
         return finish(enc, body);
     }
-    let is_utf8 = std::str::from_utf8(body).is_ok();
+    // Validated once; the UTF-8 branches below reuse it instead of having
+    // encoding_rs validate the same bytes again.
+    let utf8 = std::str::from_utf8(body).ok();
+    let is_utf8 = utf8.is_some();
     if let Some(enc) = http_charset.and_then(encoding_for_label) {
         // A server that claims UTF-8 for bytes that are not is wrong far more
         // often than the document's own declaration: fall through to it.
@@ -63,8 +66,8 @@ pub fn decode(
     {
         return finish(enc, body);
     }
-    if is_utf8 {
-        return finish(UTF_8, body);
+    if let Some(text) = utf8 {
+        return finish_text(text.to_owned(), UTF_8);
     }
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     detector.feed(body, true);
@@ -82,7 +85,10 @@ fn finish(enc: &'static Encoding, bytes: &[u8]) -> Decoded {
         enc
     };
     let (text, _) = enc.decode_without_bom_handling(bytes);
-    let mut text = text.into_owned();
+    finish_text(text.into_owned(), enc)
+}
+
+fn finish_text(mut text: String, enc: &'static Encoding) -> Decoded {
     rewrite_prolog(&mut text);
     strip_illegal_xml_chars(&mut text);
     Decoded {
@@ -200,7 +206,13 @@ fn find_xml_decl(s: &str) -> Option<usize> {
 /// whole feed.
 pub fn strip_illegal_xml_chars(text: &mut String) {
     let illegal = |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}');
-    if text.contains(illegal) {
+    // A byte scan first (it vectorises): C0 controls are single bytes, and
+    // U+FFFE/U+FFFF both start with 0xEF 0xBF.
+    let suspicious = text
+        .bytes()
+        .any(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+        || (text.contains('\u{fffe}') || text.contains('\u{ffff}'));
+    if suspicious && text.contains(illegal) {
         text.retain(|c| !illegal(c));
     }
 }

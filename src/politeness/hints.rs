@@ -38,7 +38,7 @@ fn syndication_interval(body: &str) -> Option<Duration> {
 
 fn element_text<'a>(body: &'a str, local: &str) -> Option<&'a str> {
     // Only the channel head matters; never scan a 10 MiB body for it.
-    let head = &body[..floor_char_boundary(body, 64 * 1024)];
+    let head = &body[..floor_char_boundary(body, 8 * 1024)];
     let open = format!(":{local}>");
     let start = head.find(&open)? + open.len();
     let end = head[start..].find('<')? + start;
