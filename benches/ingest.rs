@@ -870,6 +870,8 @@ async fn run() {
 }
 
 fn main() {
+    // The same allocator settings as the `feedmerge` binary.
+    feedmerge::alloc::limit_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

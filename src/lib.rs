@@ -6,6 +6,7 @@
 //! running one poll through all stages, `feeds` choosing the stories of a
 //! merged feed, and `server`/`cli` as the two front doors.
 
+pub mod alloc;
 pub mod cache;
 pub mod changes;
 pub mod cli;
