@@ -590,3 +590,100 @@ async fn per_site_limit_and_per_source_request_options() {
     assert_eq!(source(&s, "proxied")["items"], 2);
     daemon.stop().await;
 }
+
+/// A minimal SOCKS5 proxy (no auth, CONNECT only) on 127.0.0.1:0 that
+/// counts the connections it relayed.
+async fn socks5_proxy() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let relayed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = relayed.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                let mut head = [0u8; 2];
+                client.read_exact(&mut head).await.ok()?;
+                let mut methods = vec![0u8; head[1] as usize];
+                client.read_exact(&mut methods).await.ok()?;
+                client.write_all(&[5, 0]).await.ok()?;
+                let mut req = [0u8; 4];
+                client.read_exact(&mut req).await.ok()?;
+                let target = match req[3] {
+                    1 => {
+                        let mut ip = [0u8; 6];
+                        client.read_exact(&mut ip).await.ok()?;
+                        format!(
+                            "{}.{}.{}.{}:{}",
+                            ip[0],
+                            ip[1],
+                            ip[2],
+                            ip[3],
+                            u16::from_be_bytes([ip[4], ip[5]])
+                        )
+                    }
+                    3 => {
+                        let mut len = [0u8; 1];
+                        client.read_exact(&mut len).await.ok()?;
+                        let mut name = vec![0u8; len[0] as usize + 2];
+                        client.read_exact(&mut name).await.ok()?;
+                        let port = u16::from_be_bytes([name[name.len() - 2], name[name.len() - 1]]);
+                        // Every name leads to the fixture server's host: this
+                        // proxy is the only way to reach it.
+                        let _ = String::from_utf8_lossy(&name[..name.len() - 2]);
+                        format!("127.0.0.1:{port}")
+                    }
+                    _ => return None,
+                };
+                let mut upstream = tokio::net::TcpStream::connect(target).await.ok()?;
+                client
+                    .write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0])
+                    .await
+                    .ok()?;
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::io::copy_bidirectional(&mut client, &mut upstream)
+                    .await
+                    .ok()?;
+                Some(())
+            });
+        }
+    });
+    (addr, relayed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_is_fetched_through_a_socks5_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = FeedServer::start().await;
+    start(&feeds).await;
+    feeds.set(
+        "az/news.atom",
+        Doc::feed("application/atom+xml", fixture("feeds/az.atom")),
+    );
+    let (proxy, relayed) = socks5_proxy().await;
+    // A host name only the proxy resolves (socks5h: the proxy does DNS).
+    let url = format!(
+        "http://feeds.example.invalid:{}/az/news.atom",
+        feeds.addr.port()
+    );
+    let extra = format!("proxy = \"socks5h://{proxy}\"");
+    let srcs = [("socks", url, extra.as_str())];
+    let db = dir.path().join("f.db");
+    let daemon = Daemon::start(dir.path(), |l| {
+        config(&feeds, l, &db, "interval = \"1h\"", &srcs)
+    })
+    .await;
+    wait_polled(&daemon, 2).await;
+    let s = status(&daemon).await;
+    assert!(source(&s, "socks")["last_error"].is_null(), "{s}");
+    assert_eq!(source(&s, "socks")["items"], 2);
+    assert!(
+        relayed.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+        "the request went through the proxy"
+    );
+    daemon.stop().await;
+}
