@@ -36,8 +36,8 @@ pub fn table(list: &[SourceStatus]) -> String {
             .unwrap_or("-".into())
     };
     let mut out = format!(
-        "{:<20} {:<6} {:>6} {:>5} {:<16} {}\n",
-        "SOURCE", "STATUS", "ITEMS", "FAILS", "LAST SUCCESS", "LAST ERROR"
+        "{:<20} {:<6} {:>6} {:>5} {:<16} {:<16} {}\n",
+        "SOURCE", "STATUS", "ITEMS", "FAILS", "LAST SUCCESS", "NEXT CHECK", "LAST ERROR / NOTE"
     );
     for s in rows {
         let mut note = s.last_error.clone().unwrap_or_default();
@@ -62,4 +62,48 @@ pub fn table(list: &[SourceStatus]) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(name: &str, failures: u32) -> SourceStatus {
+        SourceStatus {
+            name: name.into(),
+            url: format!("https://e.org/{name}"),
+            title: None,
+            site_url: None,
+            last_attempt: None,
+            last_success: None,
+            last_status: Some(if failures > 0 { 500 } else { 200 }),
+            last_error: (failures > 0).then(|| "HTTP 500 Internal Server Error".into()),
+            consecutive_failures: failures,
+            failing_since: None,
+            next_check: None,
+            moved_to: (name == "moved").then(|| "https://e.org/new".into()),
+            items: 3,
+        }
+    }
+
+    #[test]
+    fn the_table_lists_failing_sources_first_with_notes() {
+        let t = table(&[source("a-ok", 0), source("moved", 0), source("z-down", 3)]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(
+            lines[0].starts_with("SOURCE") && lines[0].contains("NEXT CHECK"),
+            "{t}"
+        );
+        assert!(
+            lines[1].starts_with("z-down") && lines[1].contains("HTTP 500"),
+            "{t}"
+        );
+        assert!(
+            lines[3].contains("moved permanently to https://e.org/new"),
+            "{t}"
+        );
+        let json = to_json(&source("z-down", 3));
+        assert_eq!(json["consecutive_failures"], 3);
+        assert!(json["next_check"].is_null() && json["last_success"].is_null());
+    }
 }
