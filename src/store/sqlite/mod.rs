@@ -69,6 +69,12 @@ impl SqliteStore {
     /// Stops accepting writes, lets queued ones finish, and waits for the
     /// writer thread. Later writes fail with [`StoreError::WriterGone`].
     pub fn close(&self) {
+        // Readers go first, so the writer's connection is the last one and
+        // SQLite folds the WAL back and removes it on the way out.
+        self.readers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         self.writer.close();
     }
 
