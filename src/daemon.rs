@@ -85,11 +85,9 @@ pub async fn run(
     let scheduler = Scheduler::start(pipeline, tracker.clone(), cancel.clone()).await?;
     tracing::info!(%addr, sources = config.sources.len(), db = %config.storage_path.display(), "feedmerge running");
     crate::notify::notify("READY=1");
-    let checkpoints = tokio::spawn(checkpoint_periodically(Arc::clone(&sqlite), cancel.clone()));
 
     shutdown.await;
     tracing::info!("shutting down");
-    checkpoints.abort();
     crate::notify::notify("STOPPING=1");
     cancel.cancel();
     scheduler.stop().await;
@@ -111,26 +109,6 @@ pub async fn run(
     match served {
         Ok(result) => result.map_err(DaemonError::Server),
         Err(join) => Err(DaemonError::Server(std::io::Error::other(join.to_string()))),
-    }
-}
-
-/// How often the WAL is copied back into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
-
-/// Checkpoints the WAL once a minute (passively: readers never wait), so
-/// poll bursts pay for it later instead of inside their commits.
-async fn checkpoint_periodically(store: Arc<SqliteStore>, cancel: CancellationToken) {
-    let mut ticks = tokio::time::interval(CHECKPOINT_EVERY);
-    ticks.tick().await;
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = ticks.tick() => {
-                if let Err(e) = store.checkpoint().await {
-                    tracing::warn!(error = %e, "WAL checkpoint failed; retrying in a minute");
-                }
-            }
-        }
     }
 }
 

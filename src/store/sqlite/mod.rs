@@ -2,6 +2,7 @@
 //! connection (so writes never contend for the lock), and a small pool of
 //! read connections used from blocking tasks.
 
+mod checkpointer;
 mod read;
 mod schema;
 mod write;
@@ -27,6 +28,7 @@ const READ_POOL: usize = 8;
 pub struct SqliteStore {
     path: PathBuf,
     writer: Writer,
+    checkpointer: Mutex<checkpointer::Checkpointer>,
     readers: Arc<Mutex<Vec<Connection>>>,
     read_slots: Arc<Semaphore>,
 }
@@ -47,20 +49,25 @@ impl SqliteStore {
         // never consistency; FULL would fsync every source's transaction.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        // A larger page cache and rare automatic checkpoints: a poll burst
-        // rewrites the same index pages many times, and each checkpoint
-        // copies them back to the database file again. The daemon
-        // checkpoints when writes are quiet (`checkpoint`); the automatic one
-        // only caps the WAL at about 64 MiB under sustained load.
+        // A larger page cache: a poll burst rewrites the same index pages
+        // many times. No automatic checkpoints on the writer: the
+        // checkpointer thread does them alongside (see `checkpointer`), and
+        // the WAL file is cut back to 64 MiB whenever it restarts.
         conn.pragma_update(None, "cache_size", -8192)?;
-        conn.pragma_update(None, "wal_autocheckpoint", 16_000)?;
+        // Savepoints inside a group commit journal the pages they touch;
+        // keep that sub-journal in memory rather than in a temp file.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         schema::migrate(&mut conn)?;
 
         let writer = Writer::start(conn).map_err(|e| open_err(e.to_string()))?;
+        let checkpointer = checkpointer::Checkpointer::start(path)?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
             writer,
+            checkpointer: Mutex::new(checkpointer),
             readers: Arc::new(Mutex::new(Vec::new())),
             read_slots: Arc::new(Semaphore::new(READ_POOL)),
         })
@@ -69,23 +76,17 @@ impl SqliteStore {
     /// Stops accepting writes, lets queued ones finish, and waits for the
     /// writer thread. Later writes fail with [`StoreError::WriterGone`].
     pub fn close(&self) {
-        // Readers go first, so the writer's connection is the last one and
-        // SQLite folds the WAL back and removes it on the way out.
+        // Readers and the checkpointer go first, so the writer's connection
+        // is the last one and SQLite folds the WAL back and removes it.
+        self.checkpointer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .stop();
         self.readers
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
         self.writer.close();
-    }
-
-    /// Copies the WAL back into the database without blocking readers
-    /// (`PRAGMA wal_checkpoint(PASSIVE)`); the daemon calls it when idle.
-    pub async fn checkpoint(&self) -> Result<(), StoreError> {
-        self.write(|conn| {
-            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
-            Ok(())
-        })
-        .await
     }
 
     /// Runs `f` on the writer thread and waits until its writes committed.
