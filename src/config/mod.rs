@@ -2,6 +2,7 @@
 //! stage reads. Validation collects *every* problem before refusing, so an
 //! operator fixes a broken file in one pass.
 
+mod checks;
 mod error;
 mod raw;
 mod validate;
