@@ -12,6 +12,8 @@ use toml::de::DeValue;
 /// Polling faster than this is abusive to publishers and never needed for news.
 pub(super) const MIN_INTERVAL: Duration = Duration::from_secs(10);
 
+/// Validation state: the config text (to turn spans into lines) and every
+/// problem found so far.
 pub(super) struct Ctx<'t> {
     pub(super) text: &'t str,
     pub(super) problems: Vec<ConfigProblem>,
