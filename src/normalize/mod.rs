@@ -125,11 +125,16 @@ fn normalize_entry(
         .and_then(|l| link::canonical_link(&l.href, base));
     let title = entry.title.as_ref().map(text_of).unwrap_or_default();
     let summary = entry.summary.as_ref().and_then(|s| html_of(s, sanitizer));
-    let content = entry
-        .content
-        .as_ref()
-        .and_then(|c| c.body.as_deref())
-        .and_then(|body| sanitizer.clean(&mojibake::fix(body)));
+    let content = entry.content.as_ref().and_then(|c| {
+        let body = c.body.as_deref()?;
+        if c.content_type.essence().to_string() == "text/plain" {
+            // Plain text (Atom `type="text"`): its `<` are characters.
+            let plain = escape_text(mojibake::fix(body).trim());
+            (!plain.is_empty()).then_some(plain)
+        } else {
+            sanitizer.clean(&mojibake::fix(body))
+        }
+    });
 
     let mut categories: Vec<String> = Vec::new();
     let terms = entry

@@ -83,8 +83,12 @@ pub fn parse(body: &[u8], opts: ParseOptions<'_>) -> Result<ParsedFeed, ParseErr
         return Err(what);
     }
     // Old formats feed-rs does not read, upgraded before the first attempt.
-    let upgraded = repair::upgrade_atom03(text).or_else(|| repair::upgrade_rss090(text));
+    let atom03 = repair::upgrade_atom03(text);
+    let is_atom03 = atom03.is_some();
+    let upgraded = atom03.or_else(|| repair::upgrade_rss090(text));
     let text = upgraded.as_deref().unwrap_or(text);
+    let constructs = repair::atom_text_constructs(text, is_atom03);
+    let text = constructs.as_deref().unwrap_or(text);
     let (feed, repaired) = match feed_rs_parse(text, &opts) {
         Ok(feed) => (feed, false),
         Err(first) if text.starts_with('<') => {
