@@ -32,6 +32,19 @@ pub fn escape_bare_ampersands(text: &str) -> Option<String> {
     changed.then_some(out)
 }
 
+/// Closes a document whose final end tag lacks its `>` (`</rss` at the very
+/// end), which quick-xml rejects outright.
+pub fn close_final_tag(text: &str) -> Option<String> {
+    let trimmed = text.trim_end();
+    let open = trimmed.rfind("</")?;
+    let name = &trimmed[open + 2..];
+    (!name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, ':' | '-' | '_' | '.')))
+    .then(|| format!("{trimmed}>"))
+}
+
 /// Whether `s` (the text after an `&`) starts with `name;`, `#123;` or `#x1F;`.
 fn is_reference(s: &str) -> bool {
     let Some(end) = s.find(';').filter(|e| *e <= 32) else {
@@ -392,7 +405,7 @@ pub fn atom_text_constructs(text: &str, atom03: bool) -> Option<String> {
 
 /// Whether XML content has an element child (not just text, references or
 /// CDATA).
-fn has_child_element(inner: &str) -> bool {
+pub(crate) fn has_child_element(inner: &str) -> bool {
     let mut rest = inner;
     while let Some(p) = rest.find('<') {
         let tail = &rest[p + 1..];
@@ -465,5 +478,17 @@ mod atom_construct_tests {
             "{up}"
         );
         assert_eq!(decode_base64("aGk=").as_deref(), Some(&b"hi"[..]));
+    }
+}
+
+#[cfg(test)]
+mod close_tests {
+    #[test]
+    fn an_unclosed_final_tag_is_closed() {
+        assert_eq!(
+            super::close_final_tag("<rss><channel/></rss\n").as_deref(),
+            Some("<rss><channel/></rss>")
+        );
+        assert_eq!(super::close_final_tag("<rss><channel/></rss>"), None);
     }
 }
