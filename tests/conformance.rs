@@ -43,9 +43,9 @@ const FOLDERS: &[&str] = &[
 ];
 
 /// Overall pass rate over evaluated assertions must stay at or above this
-/// (per mille). Set from what the suite reaches (559/652 = 857‰); raise it
-/// when it improves. The target is 950‰: not reached yet.
-const OVERALL_FLOOR_PERMILLE: usize = 855;
+/// (per mille). Set from what the suite reaches (628/652 = 963‰); raise it
+/// when it improves. The target is 950‰.
+const OVERALL_FLOOR_PERMILLE: usize = 960;
 /// Evaluated assertions may not shrink below this: a mapping change that
 /// turns evaluations into skips has to lower it in plain sight.
 const MIN_EVALUATED: usize = 650;

@@ -28,16 +28,23 @@ pub fn canonical_link(raw: &str, base: Option<&Url>) -> Option<String> {
         return None;
     }
     url.set_fragment(None);
-    if url.query().is_some() {
-        let kept: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(k, _)| !is_tracking_param(k))
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+    // Tracking parameters are dropped as raw `&`-separated segments; the
+    // rest of the query stays exactly as the feed spelled it (re-encoding
+    // it would turn `c` into `c=` and `url=http://…` into `url=http%3A…`).
+    if let Some(query) = url.query() {
+        let segments: Vec<&str> = query.split('&').collect();
+        let kept: Vec<&str> = segments
+            .iter()
+            .copied()
+            .filter(|seg| {
+                url::form_urlencoded::parse(seg.as_bytes())
+                    .next()
+                    .is_none_or(|(key, _)| !is_tracking_param(&key))
+            })
             .collect();
-        if kept.is_empty() {
-            url.set_query(None);
-        } else {
-            url.query_pairs_mut().clear().extend_pairs(kept);
+        if kept.len() != segments.len() {
+            let kept = kept.join("&");
+            url.set_query((!kept.is_empty()).then_some(kept.as_str()));
         }
     }
     Some(url.into())
@@ -92,6 +99,18 @@ mod tests {
         assert_eq!(
             c("https://e.org/n?utm_campaign=a").as_deref(),
             Some("https://e.org/n")
+        );
+    }
+
+    #[test]
+    fn the_query_is_kept_as_spelled() {
+        assert_eq!(
+            c("http://example/?a=1&b=2&c").as_deref(),
+            Some("http://example/?a=1&b=2&c")
+        );
+        assert_eq!(
+            c("https://e.org/r?url=http://x.org/y&utm_source=z").as_deref(),
+            Some("https://e.org/r?url=http://x.org/y")
         );
     }
 

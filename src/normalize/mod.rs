@@ -12,7 +12,7 @@ pub mod sections;
 mod simple_html;
 
 use crate::model::Item;
-use crate::parse::{NO_ID, ParsedFeed};
+use crate::parse::{EntryFallbacks, Format, NO_ID, ParsedFeed};
 use chrono::{DateTime, Duration, Utc};
 use feed_rs::model::{Entry, Text};
 use sections::SectionMap;
@@ -62,13 +62,22 @@ pub fn normalize(parsed: &ParsedFeed, cx: &NormalizeContext<'_>) -> NormalizedFe
     let base = cx.base_url.and_then(|b| Url::parse(b).ok());
     let sanitizer = html::Sanitizer::new(base.as_ref());
     let meta = FeedMeta {
-        title: feed.title.as_ref().map(text_of).filter(|t| !t.is_empty()),
+        title: feed
+            .title
+            .as_ref()
+            .map(text_of)
+            .filter(|t| !t.is_empty())
+            .or_else(|| plain_of(parsed.feed_fallbacks.title.as_deref())),
         site_url: feed
             .links
             .iter()
             .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
             .and_then(|l| link::canonical_link(&l.href, base.as_ref())),
-        language: feed.language.as_deref().and_then(language_tag),
+        language: feed
+            .language
+            .as_deref()
+            .or(parsed.feed_fallbacks.language.as_deref())
+            .and_then(language_tag),
     };
     let mut seen = std::collections::HashSet::new();
     let mut items = Vec::with_capacity(feed.entries.len());
@@ -96,7 +105,9 @@ pub fn normalize(parsed: &ParsedFeed, cx: &NormalizeContext<'_>) -> NormalizedFe
             }
             _ => &sanitizer,
         };
-        let item = normalize_entry(entry, extra, &meta, base.as_ref(), sanitizer, cx);
+        let fallbacks = parsed.fallbacks.get(i).cloned().unwrap_or_default();
+        let entry = with_fallbacks(entry, fallbacks, parsed.format);
+        let item = normalize_entry(&entry, extra, &meta, base.as_ref(), sanitizer, cx);
         // A feed that repeats an id keeps its first occurrence: the one a
         // reader would have shown.
         if seen.insert(item.key.clone()) {
@@ -125,11 +136,16 @@ fn normalize_entry(
         .and_then(|l| link::canonical_link(&l.href, base));
     let title = entry.title.as_ref().map(text_of).unwrap_or_default();
     let summary = entry.summary.as_ref().and_then(|s| html_of(s, sanitizer));
-    let content = entry
-        .content
-        .as_ref()
-        .and_then(|c| c.body.as_deref())
-        .and_then(|body| sanitizer.clean(&mojibake::fix(body)));
+    let content = entry.content.as_ref().and_then(|c| {
+        let body = c.body.as_deref()?;
+        if c.content_type.essence().to_string() == "text/plain" {
+            // Plain text (Atom `type="text"`): its `<` are characters.
+            let plain = escape_text(mojibake::fix(body).trim());
+            (!plain.is_empty()).then_some(plain)
+        } else {
+            sanitizer.clean(&mojibake::fix(body))
+        }
+    });
 
     let mut categories: Vec<String> = Vec::new();
     let terms = entry
@@ -167,6 +183,14 @@ fn normalize_entry(
         .authors
         .iter()
         .filter_map(|p| p.name.as_deref().map(|n| html::to_text(&mojibake::fix(n))))
+        // `me@example.com (Name)`: feed-rs takes the address as the email
+        // and leaves the parentheses around the name.
+        .map(
+            |n| match n.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+                Some(inner) if !inner.contains(['(', ')']) => inner.trim().to_string(),
+                _ => n,
+            },
+        )
         .filter(|n| !n.is_empty())
         .collect();
     let language = entry
@@ -201,6 +225,124 @@ fn normalize_entry(
     };
     item.content_hash = identity::content_hash(&item);
     item
+}
+
+/// feed-rs's entry with the fields it left empty filled from the side
+/// pass (`dc:*`, `dcterms:*`, `body`/`fullitem`, a permalink guid, RSS 1.0
+/// `rdf:about`, an RSS `summary` element).
+fn with_fallbacks(
+    entry: &Entry,
+    fb: EntryFallbacks,
+    format: Format,
+) -> std::borrow::Cow<'_, Entry> {
+    use feed_rs::model::{Content, Link, Person};
+    let e = entry;
+    let no_id = e.id.trim().is_empty() || e.id == NO_ID;
+    let no_title = e.title.as_ref().is_none_or(|t| t.content.trim().is_empty());
+    let no_content = e.content.as_ref().is_none_or(|c| c.body.is_none());
+    let rss = format == Format::Rss;
+    let applies = (no_id && fb.about.is_some())
+        || (no_title && fb.title.is_some())
+        || (e.authors.is_empty() && fb.author.is_some())
+        || (e.summary.is_none() && fb.description.is_some())
+        || (rss && e.content.is_none() && fb.rss_summary.is_some())
+        || (no_content && fb.content.is_some())
+        || (e.published.is_none() && fb.published.is_some())
+        || (e.updated.is_none() && fb.updated.is_some())
+        || (e.language.is_none() && fb.language.is_some())
+        || (rss && e.links.is_empty() && fb.permalink.is_some());
+    if !applies {
+        return std::borrow::Cow::Borrowed(entry);
+    }
+    let mut e = entry.clone();
+    let html_type = || "text/html".parse().expect("a valid media type");
+    let html = |s: String| Text {
+        content_type: html_type(),
+        src: None,
+        content: s,
+    };
+    if (e.id.trim().is_empty() || e.id == NO_ID)
+        && let Some(about) = fb.about
+    {
+        e.id = about;
+    }
+    if e.title.as_ref().is_none_or(|t| t.content.trim().is_empty())
+        && let Some(t) = fb.title
+    {
+        e.title = Some(html(t));
+    }
+    if e.authors.is_empty()
+        && let Some(a) = fb.author
+    {
+        e.authors.push(Person {
+            name: Some(a),
+            uri: None,
+            email: None,
+            role: None,
+        });
+    }
+    if e.summary.is_none()
+        && let Some(d) = fb.description
+    {
+        e.summary = Some(html(d));
+    }
+    if format == Format::Rss
+        && let Some((s, first)) = fb.rss_summary
+        && e.content.is_none()
+    {
+        // Both `summary` and `description`: the first is the summary, the
+        // other the full content.
+        let (summary, content) = match e.summary.take() {
+            Some(d) if first => (html(s), Some(d.content)),
+            Some(d) => (d, Some(s)),
+            None => (html(s), None),
+        };
+        e.summary = Some(summary);
+        e.content = content.map(|body| Content {
+            body: Some(body),
+            content_type: html_type(),
+            ..Default::default()
+        });
+    }
+    if e.content.as_ref().is_none_or(|c| c.body.is_none())
+        && let Some(c) = fb.content
+    {
+        e.content = Some(Content {
+            body: Some(c),
+            content_type: html_type(),
+            ..Default::default()
+        });
+    }
+    if e.published.is_none() {
+        e.published = fb.published;
+    }
+    if e.updated.is_none() {
+        e.updated = fb.updated;
+    }
+    if e.language.is_none() {
+        e.language = fb.language;
+    }
+    if format == Format::Rss
+        && e.links.is_empty()
+        && let Some(guid) = fb.permalink.filter(|g| link::is_url_shaped(g))
+    {
+        e.links.push(Link {
+            href: guid,
+            target: None,
+            rel: None,
+            media_type: None,
+            href_lang: None,
+            title: None,
+            length: None,
+        });
+    }
+    std::borrow::Cow::Owned(e)
+}
+
+/// A plain-text fallback value, as text.
+fn plain_of(raw: Option<&str>) -> Option<String> {
+    raw.map(|r| html::to_text(&mojibake::fix(r)))
+        .filter(|t| !t.is_empty())
 }
 
 fn text_of(t: &Text) -> String {

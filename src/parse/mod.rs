@@ -6,9 +6,11 @@ pub mod dates;
 pub mod decode;
 mod error;
 mod extras;
+mod fallbacks;
 pub mod repair;
 
 pub use error::ParseError;
+pub use fallbacks::{EntryFallbacks, FeedFallbacks};
 
 use chrono_tz::Tz;
 use feed_rs::model::{Feed, FeedType};
@@ -52,6 +54,11 @@ pub struct ParsedFeed {
     /// Per entry, the `xml:base` in effect at its content (empty when the
     /// document uses none): the base for URLs inside that content.
     pub content_bases: Vec<Option<String>>,
+    /// Channel-level values feed-rs does not read (`dc:title`…).
+    pub feed_fallbacks: FeedFallbacks,
+    /// Per entry, in entry order, values feed-rs does not read: normalize
+    /// uses them where feed-rs left a field empty.
+    pub fallbacks: Vec<EntryFallbacks>,
     /// Encoding the body was read as.
     pub encoding: &'static str,
     /// Whether a repair (bare `&`, rss version) was needed.
@@ -83,12 +90,20 @@ pub fn parse(body: &[u8], opts: ParseOptions<'_>) -> Result<ParsedFeed, ParseErr
         return Err(what);
     }
     // Old formats feed-rs does not read, upgraded before the first attempt.
-    let upgraded = repair::upgrade_atom03(text).or_else(|| repair::upgrade_rss090(text));
+    let atom03 = repair::upgrade_atom03(text);
+    let is_atom03 = atom03.is_some();
+    let upgraded = atom03.or_else(|| repair::upgrade_rss090(text));
     let text = upgraded.as_deref().unwrap_or(text);
+    let constructs = repair::atom_text_constructs(text, is_atom03);
+    let text = constructs.as_deref().unwrap_or(text);
+    let placeholders = fallbacks::rss1_placeholder_links(text);
+    let text = placeholders.as_deref().unwrap_or(text);
     let (feed, repaired) = match feed_rs_parse(text, &opts) {
         Ok(feed) => (feed, false),
         Err(first) if text.starts_with('<') => {
-            let retry = repair::fix_rss_version(text);
+            let retry = repair::close_final_tag(text);
+            let current = retry.as_deref().unwrap_or(text);
+            let retry = repair::fix_rss_version(current).or(retry);
             let current = retry.as_deref().unwrap_or(text);
             let retry = repair::lowercase_hex_refs(current).or(retry);
             let current = retry.as_deref().unwrap_or(text);
@@ -103,6 +118,12 @@ pub fn parse(body: &[u8], opts: ParseOptions<'_>) -> Result<ParsedFeed, ParseErr
         }
         Err(e) => return Err(ParseError::from_feed_rs(e, text)),
     };
+    let mut feed = feed;
+    if placeholders.is_some() {
+        for entry in &mut feed.entries {
+            entry.links.retain(|l| l.href != fallbacks::NO_LINK);
+        }
+    }
     let format = match feed.feed_type {
         FeedType::Atom => Format::Atom,
         FeedType::JSON => Format::Json,
@@ -118,7 +139,14 @@ pub fn parse(body: &[u8], opts: ParseOptions<'_>) -> Result<ParsedFeed, ParseErr
     } else {
         extras::content_bases(text, opts.base_url)
     };
+    let (feed_fallbacks, fallbacks) = if format == Format::Json {
+        Default::default()
+    } else {
+        fallbacks::collect(text, opts.timezone)
+    };
     Ok(ParsedFeed {
+        feed_fallbacks,
+        fallbacks,
         feed,
         format,
         extra_categories,

@@ -32,6 +32,19 @@ pub fn escape_bare_ampersands(text: &str) -> Option<String> {
     changed.then_some(out)
 }
 
+/// Closes a document whose final end tag lacks its `>` (`</rss` at the very
+/// end), which quick-xml rejects outright.
+pub fn close_final_tag(text: &str) -> Option<String> {
+    let trimmed = text.trim_end();
+    let open = trimmed.rfind("</")?;
+    let name = &trimmed[open + 2..];
+    (!name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, ':' | '-' | '_' | '.')))
+    .then(|| format!("{trimmed}>"))
+}
+
 /// Whether `s` (the text after an `&`) starts with `name;`, `#123;` or `#x1F;`.
 fn is_reference(s: &str) -> bool {
     let Some(end) = s.find(';').filter(|e| *e <= 32) else {
@@ -100,6 +113,32 @@ pub fn fix_rss_version(text: &str) -> Option<String> {
 /// root, then ignores every child).
 pub const ATOM03_NS: &str = "http://purl.org/atom/ns#";
 
+/// The default namespace of a root `<feed version="0.x">` that is neither
+/// Atom 0.3's nor 1.0's: the pre-0.3 drafts (`necho`, `echo`, `pie`…) used
+/// their own, with the same elements. The version attribute is what says
+/// the document is one of them.
+fn draft_atom_namespace(text: &str) -> Option<String> {
+    let start = text.find("<feed")?;
+    let tag = &text[start..start + text[start..].find('>')?];
+    if !tag[5..].starts_with(char::is_whitespace) {
+        return None;
+    }
+    let attr = |name: &str| {
+        let at = tag.find(&format!("{name}="))? + name.len() + 1;
+        let val = &tag[at..];
+        let q = val.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        let close = val[1..].find(q)?;
+        Some(val[1..1 + close].to_string())
+    };
+    let version = attr(" version")?;
+    let ns = attr(" xmlns")?;
+    (version.starts_with("0.")
+        && ns != ATOM03_NS
+        && ns != "http://www.w3.org/2005/Atom"
+        && !ns.is_empty())
+    .then_some(ns)
+}
+
 /// Atom 0.3 element names and their Atom 1.0 successors.
 const ATOM03_RENAMES: &[(&str, &str)] = &[
     ("issued", "published"),
@@ -115,10 +154,14 @@ const ATOM03_RENAMES: &[(&str, &str)] = &[
 /// (`info` is renamed out of the way: in 0.3 it describes the feed format and
 /// must not be read as anything.)
 pub fn upgrade_atom03(text: &str) -> Option<String> {
-    if !text.contains(ATOM03_NS) {
+    let draft = draft_atom_namespace(text);
+    if !text.contains(ATOM03_NS) && draft.is_none() {
         return None;
     }
     let mut out = text.replace(ATOM03_NS, "http://www.w3.org/2005/Atom");
+    if let Some(ns) = draft {
+        out = out.replace(&ns, "http://www.w3.org/2005/Atom");
+    }
     // 0.3 typed text constructs with MIME types; 1.0 (and feed-rs, which
     // rejects the whole feed otherwise) wants the three keywords.
     for (mime, keyword) in [
@@ -193,5 +236,259 @@ mod tests {
         );
         assert_eq!(fix_rss_version("<rss version=\"2.0\">"), None);
         assert_eq!(fix_rss_version("<rssx>"), None);
+    }
+}
+
+/// The XHTML namespace, for the wrapper given to Atom 0.3 inline markup.
+const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";
+
+/// Atom text constructs (and `content`) that [`atom_text_constructs`] looks at.
+const ATOM_CONSTRUCTS: &[&str] = &["title", "subtitle", "summary", "content", "rights"];
+
+/// Rewrites Atom text constructs feed-rs cannot read into ones it can:
+/// - base64 (Atom 0.3 `mode="base64"`, or an Atom 1.0 `type` that is a MIME
+///   type neither textual nor XML) is decoded and given as escaped HTML;
+/// - an empty `type` is dropped (plain text);
+/// - an XML MIME type on a text construct is read as `xhtml`;
+/// - Atom 0.3 inline markup (`mode="xml"`, the default, with child
+///   elements) is kept whole: 0.3 has no `div` wrapper convention, so the
+///   markup is wrapped in one that feed-rs then strips.
+///
+/// `atom03` says the document was Atom 0.3 (already upgraded). `None` when
+/// nothing needed rewriting.
+pub fn atom_text_constructs(text: &str, atom03: bool) -> Option<String> {
+    use quick_xml::events::Event;
+    use quick_xml::reader::Reader;
+    if !text.contains("http://www.w3.org/2005/Atom") {
+        return None;
+    }
+    let worth = atom03
+        || [
+            "base64",
+            "type=\"\"",
+            "type=''",
+            "application/",
+            "mode=",
+            "</link>",
+        ]
+        .iter()
+        .any(|n| text.contains(n));
+    if !worth {
+        return None;
+    }
+    let mut reader = Reader::from_str(text);
+    let mut stack: Vec<String> = Vec::new();
+    // (start, end, replacement) byte ranges, in document order.
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    loop {
+        let before = reader.buffer_position() as usize;
+        match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                let qname = e.name().as_ref().to_string();
+                let local = qname.rsplit(':').next().unwrap_or(&qname).to_string();
+                let parent_ok = stack
+                    .last()
+                    .is_some_and(|p| matches!(p.as_str(), "feed" | "entry" | "source"));
+                let prefix_ok = !qname.contains(':') || qname.starts_with("atom:");
+                let is_link = local == "link";
+                if !(parent_ok
+                    && prefix_ok
+                    && (is_link || ATOM_CONSTRUCTS.contains(&local.as_str())))
+                {
+                    stack.push(local);
+                    continue;
+                }
+                let mut ty: Option<String> = None;
+                let mut mode: Option<String> = None;
+                let mut href = false;
+                let mut others = String::new();
+                for a in e.attributes().flatten() {
+                    let key = a.key.as_ref().to_string();
+                    let raw = a.value.to_string();
+                    match key.as_str() {
+                        "type" => ty = Some(raw.trim().to_ascii_lowercase()),
+                        "mode" => mode = Some(raw.trim().to_ascii_lowercase()),
+                        "href" => {
+                            href = true;
+                            others.push_str(&format!(" {key}=\"{}\"", raw.replace('"', "&quot;")));
+                        }
+                        _ => others.push_str(&format!(" {key}=\"{}\"", raw.replace('"', "&quot;"))),
+                    }
+                }
+                let end_name = e.to_end().into_owned();
+                let Ok(span) = reader.read_to_end(end_name.name()) else {
+                    break;
+                };
+                let after = reader.buffer_position() as usize;
+                let inner = &text[span.start as usize..span.end as usize];
+                let is_xml_type =
+                    |t: &str| t.ends_with("+xml") || t.ends_with("/xml") || t == "xhtml";
+                let textual = |t: &str| {
+                    matches!(t, "text" | "html" | "xhtml")
+                        || t.starts_with("text/")
+                        || is_xml_type(t)
+                };
+                let base64 = mode.as_deref() == Some("base64")
+                    || ty.as_deref().is_some_and(|t| !t.is_empty() && !textual(t));
+                let plain = |t: &Option<String>| {
+                    matches!(t.as_deref(), None | Some("text" | "text/plain" | ""))
+                };
+                let replacement = if is_link {
+                    // A link given as text (Atom 0.3 drafts did): its href.
+                    let url = inner.trim();
+                    (!href && !url.is_empty() && !url.contains('<')).then(|| {
+                        let ty = ty
+                            .as_deref()
+                            .map(|t| format!(" type=\"{t}\""))
+                            .unwrap_or_default();
+                        format!(
+                            "<{qname}{others}{ty} href=\"{}\"/>",
+                            url.replace('"', "&quot;")
+                        )
+                    })
+                } else if base64 {
+                    decode_base64(inner)
+                        .and_then(|b| String::from_utf8(b).ok())
+                        .map(|s| {
+                            let kind = match ty.as_deref() {
+                                Some("text" | "text/plain") => "text",
+                                _ => "html",
+                            };
+                            format!(
+                                "<{qname}{others} type=\"{kind}\">{}</{qname}>",
+                                escape_xml(&s)
+                            )
+                        })
+                } else if atom03
+                    && matches!(mode.as_deref(), None | Some("xml"))
+                    && (ty.as_deref() == Some("xhtml") || plain(&ty))
+                    && has_child_element(inner)
+                {
+                    Some(format!(
+                        "<{qname}{others} type=\"xhtml\"><div xmlns=\"{XHTML_NS}\">{inner}</div></{qname}>"
+                    ))
+                } else if ty.as_deref() == Some("") {
+                    Some(format!("<{qname}{others}>{inner}</{qname}>"))
+                } else if local != "content"
+                    && ty
+                        .as_deref()
+                        .is_some_and(|t| t != "xhtml" && is_xml_type(t))
+                {
+                    Some(format!("<{qname}{others} type=\"xhtml\">{inner}</{qname}>"))
+                } else {
+                    None
+                };
+                if let Some(r) = replacement {
+                    edits.push((before, after, r));
+                }
+            }
+            Ok(Event::End(_)) => {
+                stack.pop();
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+    }
+    if edits.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut at = 0;
+    for (start, end, r) in edits {
+        out.push_str(&text[at..start]);
+        out.push_str(&r);
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    Some(out)
+}
+
+/// Whether XML content has an element child (not just text, references or
+/// CDATA).
+pub(crate) fn has_child_element(inner: &str) -> bool {
+    let mut rest = inner;
+    while let Some(p) = rest.find('<') {
+        let tail = &rest[p + 1..];
+        if tail.starts_with("![CDATA[") {
+            match tail.find("]]>") {
+                Some(e) => rest = &tail[e..],
+                None => return false,
+            }
+        } else if tail.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+            return true;
+        } else {
+            rest = tail;
+        }
+    }
+    false
+}
+
+fn escape_xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Decodes standard base64, ignoring whitespace; `None` when it is not
+/// base64.
+pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            b'=' => break,
+            c if c.is_ascii_whitespace() => continue,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod atom_construct_tests {
+    use super::*;
+
+    #[test]
+    fn base64_and_inline_markup_are_rewritten() {
+        let x = r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><title type="application/octet-stream">
+    RXhhbXBsZSA8Yj5BdG9tPC9iPg==
+  </title><summary type="">s</summary></entry></feed>"#;
+        let up = atom_text_constructs(x, false).expect("rewritten");
+        assert!(
+            up.contains(r#"<title type="html">Example &lt;b&gt;Atom&lt;/b&gt;</title>"#),
+            "{up}"
+        );
+        assert!(up.contains("<summary>s</summary>"), "{up}");
+        let x = r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><summary xml:base="b/">Example <b>Atom</b></summary></entry></feed>"#;
+        let up = atom_text_constructs(x, true).expect("rewritten");
+        assert!(
+            up.contains(r#"<summary xml:base="b/" type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">Example <b>Atom</b></div></summary>"#),
+            "{up}"
+        );
+        assert_eq!(decode_base64("aGk=").as_deref(), Some(&b"hi"[..]));
+    }
+}
+
+#[cfg(test)]
+mod close_tests {
+    #[test]
+    fn an_unclosed_final_tag_is_closed() {
+        assert_eq!(
+            super::close_final_tag("<rss><channel/></rss\n").as_deref(),
+            Some("<rss><channel/></rss>")
+        );
+        assert_eq!(super::close_final_tag("<rss><channel/></rss>"), None);
     }
 }
