@@ -139,11 +139,12 @@ pub fn parse(body: &[u8], opts: ParseOptions<'_>) -> Result<ParsedFeed, ParseErr
     } else {
         extras::content_bases(text, opts.base_url)
     };
-    let (feed_fallbacks, fallbacks) = if format == Format::Json {
-        Default::default()
-    } else {
-        fallbacks::collect(text, opts.timezone)
-    };
+    let (feed_fallbacks, fallbacks) =
+        if format != Format::Json && fallbacks_needed(&feed, format, text) {
+            fallbacks::collect(text, opts.timezone)
+        } else {
+            Default::default()
+        };
     Ok(ParsedFeed {
         feed_fallbacks,
         fallbacks,
@@ -194,4 +195,38 @@ pub fn base_url(final_url: &str, content_location: Option<&str>) -> String {
             .unwrap_or_else(|_| final_url.to_string()),
         _ => final_url.to_string(),
     }
+}
+
+/// Whether the fallback side pass could fill anything: some field feed-rs
+/// left empty, in a document that holds an element that could fill it.
+/// Most feeds need none, and skipping the pass saves a second XML read.
+/// Mirrors the conditions `normalize::with_fallbacks` applies.
+fn fallbacks_needed(feed: &Feed, format: Format, text: &str) -> bool {
+    let has = |needle: &str| text.contains(needle);
+    let rss = format == Format::Rss;
+    // What is missing, over all entries first; each needle is then searched
+    // for at most once per document.
+    let (mut id, mut title, mut author, mut summary, mut rss_summary) =
+        (false, false, false, false, false);
+    let (mut content, mut dates, mut language, mut link) = (false, false, false, false);
+    for e in &feed.entries {
+        id |= e.id.trim().is_empty() || e.id == NO_ID;
+        title |= e.title.as_ref().is_none_or(|t| t.content.trim().is_empty());
+        author |= e.authors.is_empty();
+        summary |= e.summary.is_none();
+        rss_summary |= rss && e.content.is_none();
+        content |= e.content.as_ref().is_none_or(|c| c.body.is_none());
+        dates |= e.published.is_none() || e.updated.is_none();
+        language |= e.language.is_none();
+        link |= rss && e.links.is_empty();
+    }
+    ((feed.title.is_none() || title) && has("dc:title"))
+        || ((feed.language.is_none() || language) && has("dc:language"))
+        || (id && has("rdf:about"))
+        || (author && (has("dc:creator") || has("dc:author")))
+        || (summary && (has("dc:description") || has("<description")))
+        || (rss_summary && has("<summary"))
+        || (content && (has("body") || has("<fullitem")))
+        || (dates && has("dcterms:"))
+        || (link && has("<guid"))
 }
