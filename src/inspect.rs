@@ -174,7 +174,11 @@ pub async fn inspect_target(
             .await
             .map_err(fetch_err)?;
         match response.outcome {
-            FetchOutcome::Fetched(f) => (f.body, f.content_type, Some(response.final_url)),
+            FetchOutcome::Fetched(f) => {
+                let base =
+                    crate::parse::base_url(&response.final_url, f.content_location.as_deref());
+                (f.body, f.content_type, Some(base))
+            }
             // Unconditional requests never get a 304; a server that sends
             // one anyway gave us no document.
             FetchOutcome::NotModified => {

@@ -204,7 +204,15 @@ impl Pipeline {
                 freshness,
             }) => {
                 match self
-                    .parse_and_normalize(source, body.body, body.content_type, final_url, now)
+                    .parse_and_normalize(
+                        source,
+                        body.body,
+                        body.content_type,
+                        // Relative links resolve against where the document
+                        // says it lives, else where it was fetched from.
+                        parse::base_url(&final_url, body.content_location.as_deref()),
+                        now,
+                    )
                     .await
                 {
                     Ok((feed, feed_hint)) => {

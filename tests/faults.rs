@@ -687,3 +687,35 @@ async fn a_source_is_fetched_through_a_socks5_proxy() {
     );
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relative_links_resolve_against_content_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = FeedServer::start().await;
+    start(&feeds).await;
+    let rss = "<rss version=\"2.0\"><channel><title>t</title><item><title>Relative</title><link>story.html</link><guid isPermaLink=\"false\">r1</guid></item></channel></rss>";
+    feeds.set(
+        "mirror/feed.rss",
+        Doc::feed("application/rss+xml", rss.as_bytes().to_vec())
+            .header("Content-Location", "/news/ru/feed.rss"),
+    );
+    let db = dir.path().join("f.db");
+    let srcs = [(
+        "located",
+        feeds.url("mirror/feed.rss"),
+        "section = \"Located\"",
+    )];
+    let daemon = Daemon::start(dir.path(), |l| {
+        config(&feeds, l, &db, "interval = \"1h\"", &srcs)
+    })
+    .await;
+    wait_polled(&daemon, 2).await;
+    let (_, _, body) = get(&daemon.url("/sections/located.atom")).await;
+    let feed = parse_feed(&body);
+    assert_eq!(
+        feed.entries[0].links[0].href,
+        feeds.url("news/ru/story.html"),
+        "{body}"
+    );
+    daemon.stop().await;
+}

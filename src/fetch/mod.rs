@@ -51,6 +51,9 @@ pub struct Fetched {
     pub validators: Validators,
     /// `Content-Type` header, if any.
     pub content_type: Option<String>,
+    /// `Content-Location` header, if any: where the document says it lives
+    /// (a base for its relative links).
+    pub content_location: Option<String>,
     /// Raw body bytes, decompressed but not decoded.
     pub body: Vec<u8>,
 }
@@ -229,6 +232,7 @@ impl Fetcher {
                 status: status.as_u16(),
                 validators: validators_of(&headers),
                 content_type: header_str(&headers, header::CONTENT_TYPE),
+                content_location: header_str(&headers, header::CONTENT_LOCATION),
                 body,
             }),
             final_url: url.to_string(),
