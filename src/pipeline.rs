@@ -287,19 +287,17 @@ impl Pipeline {
                 items,
                 summary,
             },
-            (Ok(_), Ok(None)) => {
-                self.stale_reported
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&source.name);
-                PollOutcome::NotModified
-            }
+            (Ok(_), Ok(None)) => PollOutcome::NotModified,
             (Ok(summary), Err(error)) => {
                 self.report_if_stale(source, &summary, &error, now);
                 PollOutcome::Failed(error)
             }
         };
-        if matches!(outcome, PollOutcome::Stored { .. }) {
+        // A success ends the streak: a later failure is reported afresh.
+        if matches!(
+            outcome,
+            PollOutcome::Stored { .. } | PollOutcome::NotModified
+        ) {
             self.stale_reported
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())

@@ -84,15 +84,12 @@ async fn pages_render_in_chromium_at_phone_and_desktop_widths() {
         eprintln!("SKIPPED pages_render_in_chromium_at_phone_and_desktop_widths: {reason}");
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let feeds = FeedServer::start().await;
-    serve_standard_fixtures(&feeds);
-    let db = dir.path().join("feedmerge.db");
-    let daemon = Daemon::start(dir.path(), |listen| {
-        standard_config(&feeds, listen, &db, "")
-    })
-    .await;
-    wait_polled(&daemon, 4).await;
+    let Standard {
+        dir: _dir,
+        feeds: _feeds,
+        db: _db,
+        daemon,
+    } = standard_daemon("feedmerge.db").await;
 
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     std::fs::create_dir_all(&shots).unwrap();

@@ -3,22 +3,6 @@
 mod common;
 
 use common::*;
-use std::process::Command;
-
-fn feedmerge(config: &std::path::Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_feedmerge"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run feedmerge");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poll_prints_one_line_per_source_and_export_prints_the_merged_feed() {
@@ -39,7 +23,7 @@ async fn poll_prints_one_line_per_source_and_export_prints_the_merged_feed() {
     .unwrap();
 
     let cfg = config.clone();
-    let (ok, out, err) = tokio::task::spawn_blocking(move || feedmerge(&cfg, &["poll"]))
+    let (ok, out, err) = tokio::task::spawn_blocking(move || run_cli(&cfg, &["poll"]))
         .await
         .unwrap();
     assert!(ok, "one failing source is not a failed run: {err}");
@@ -60,7 +44,7 @@ async fn poll_prints_one_line_per_source_and_export_prints_the_merged_feed() {
 
     // A second poll costs 304s.
     let cfg = config.clone();
-    let (_, out, _) = tokio::task::spawn_blocking(move || feedmerge(&cfg, &["poll"]))
+    let (_, out, _) = tokio::task::spawn_blocking(move || run_cli(&cfg, &["poll"]))
         .await
         .unwrap();
     assert!(
@@ -72,7 +56,7 @@ async fn poll_prints_one_line_per_source_and_export_prints_the_merged_feed() {
 
     let cfg = config.clone();
     let (ok, out, err) = tokio::task::spawn_blocking(move || {
-        feedmerge(
+        run_cli(
             &cfg,
             &[
                 "export",
@@ -99,7 +83,7 @@ async fn poll_prints_one_line_per_source_and_export_prints_the_merged_feed() {
 
     let cfg = config.clone();
     let (ok, out, _) = tokio::task::spawn_blocking(move || {
-        feedmerge(&cfg, &["export", "--feed", "politika", "--format", "json"])
+        run_cli(&cfg, &["export", "--feed", "politika", "--format", "json"])
     })
     .await
     .unwrap();
@@ -109,7 +93,7 @@ async fn poll_prints_one_line_per_source_and_export_prints_the_merged_feed() {
 
     // `status`: one line per source, failing ones first.
     let cfg = config.clone();
-    let (ok, out, _) = tokio::task::spawn_blocking(move || feedmerge(&cfg, &["status"]))
+    let (ok, out, _) = tokio::task::spawn_blocking(move || run_cli(&cfg, &["status"]))
         .await
         .unwrap();
     assert!(ok);
@@ -123,7 +107,7 @@ async fn poll_prints_one_line_per_source_and_export_prints_the_merged_feed() {
 
     let cfg = config.clone();
     let (ok, _, err) =
-        tokio::task::spawn_blocking(move || feedmerge(&cfg, &["export", "--feed", "nope"]))
+        tokio::task::spawn_blocking(move || run_cli(&cfg, &["export", "--feed", "nope"]))
             .await
             .unwrap();
     assert!(!ok);

@@ -16,15 +16,12 @@ const POLITICS_ORDER: [&str; 5] = [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn politics_section_merges_all_sources_once_newest_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let feeds = FeedServer::start().await;
-    serve_standard_fixtures(&feeds);
-    let db = dir.path().join("state/feedmerge.db");
-    let daemon = Daemon::start(dir.path(), |listen| {
-        standard_config(&feeds, listen, &db, "")
-    })
-    .await;
-    wait_polled(&daemon, 4).await;
+    let Standard {
+        dir: _dir,
+        feeds: _feeds,
+        db,
+        daemon,
+    } = standard_daemon("state/feedmerge.db").await;
     assert!(
         db.exists(),
         "database file and its missing parent folder are created"

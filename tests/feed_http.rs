@@ -57,15 +57,12 @@ async fn walk_atom(url: &str) -> (Vec<String>, usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn feeds_answer_conditional_requests_head_and_compression() {
-    let dir = tempfile::tempdir().unwrap();
-    let feeds = FeedServer::start().await;
-    serve_standard_fixtures(&feeds);
-    let db = dir.path().join("feedmerge.db");
-    let daemon = Daemon::start(dir.path(), |listen| {
-        standard_config(&feeds, listen, &db, "")
-    })
-    .await;
-    wait_polled(&daemon, 4).await;
+    let Standard {
+        dir: _dir,
+        feeds: _feeds,
+        db: _db,
+        daemon,
+    } = standard_daemon("feedmerge.db").await;
     let client = raw_client();
     let url = daemon.url("/sections/%D0%9F%D0%BE%D0%BB%D0%B8%D1%82%D0%B8%D0%BA%D0%B0.atom");
 

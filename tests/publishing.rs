@@ -5,36 +5,17 @@
 mod common;
 
 use common::*;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-fn feedmerge(config: &std::path::Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_feedmerge"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run feedmerge");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opml_out_and_in() {
-    let dir = tempfile::tempdir().unwrap();
-    let feeds = FeedServer::start().await;
-    serve_standard_fixtures(&feeds);
-    let db = dir.path().join("feedmerge.db");
-    let daemon = Daemon::start(dir.path(), |listen| {
-        standard_config(&feeds, listen, &db, "")
-    })
-    .await;
-    wait_polled(&daemon, 4).await;
+    let Standard {
+        dir,
+        feeds: _feeds,
+        db: _db,
+        daemon,
+    } = standard_daemon("feedmerge.db").await;
     let (code, ct, opml) = get(&daemon.url("/sources.opml")).await;
     assert_eq!(code, 200);
     assert!(ct.starts_with("text/x-opml"), "{ct}");
@@ -55,7 +36,7 @@ async fn opml_out_and_in() {
     let opml_file = dir.path().join("ours.opml");
     std::fs::write(&opml_file, &opml).unwrap();
     let config = dir.path().join("feedmerge.toml");
-    let (ok, out, err) = feedmerge(&config, &["import-opml", opml_file.to_str().unwrap()]);
+    let (ok, out, err) = run_cli(&config, &["import-opml", opml_file.to_str().unwrap()]);
     assert!(ok, "{err}");
     assert!(out.starts_with("# 0 sources imported"), "{out}");
     assert_eq!(err.matches("already a source").count(), 4, "{err}");
@@ -68,7 +49,7 @@ async fn opml_out_and_in() {
     let reader_file = dir.path().join("reader.opml");
     std::fs::write(&reader_file, reader).unwrap();
     let missing = dir.path().join("nothing-here.toml");
-    let (ok, out, err) = feedmerge(&missing, &["import-opml", reader_file.to_str().unwrap()]);
+    let (ok, out, err) = run_cli(&missing, &["import-opml", reader_file.to_str().unwrap()]);
     assert!(ok, "{err}");
     assert!(err.contains("\"no feed here\": no xmlUrl"), "{err}");
     // The printed TOML is a valid config once storage is added.
@@ -101,13 +82,13 @@ async fn export_all_writes_a_static_site_atomically() {
         standard_config(&feeds, "127.0.0.1:0".parse().unwrap(), &db, ""),
     )
     .unwrap();
-    let (ok, _, err) = feedmerge(&config, &["poll"]);
+    let (ok, _, err) = run_cli(&config, &["poll"]);
     assert!(ok, "{err}");
     let site = dir.path().join("site");
     std::fs::create_dir_all(site.join("sections")).unwrap();
     std::fs::write(site.join("sections/Политика.atom"), "old").unwrap();
 
-    let (ok, out, err) = feedmerge(
+    let (ok, out, err) = run_cli(
         &config,
         &["export", "--all", "--out", site.to_str().unwrap()],
     );
@@ -148,7 +129,7 @@ async fn export_all_writes_a_static_site_atomically() {
         "no temporary files left: {leftovers:?}"
     );
     assert!(
-        !feedmerge(&config, &["export", "--all"]).0,
+        !run_cli(&config, &["export", "--all"]).0,
         "--all needs --out"
     );
 }

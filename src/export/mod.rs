@@ -234,6 +234,34 @@ pub(crate) mod tests {
     /// Reads `xml` to the end with quick-xml, failing on anything a strict
     /// XML 1.0 parser would reject that quick-xml itself lets through:
     /// forbidden characters, unknown entities, unbalanced or multiple roots.
+    /// Every entry of a parsed-back feed matches its story: order, ids,
+    /// titles, dates, categories, and the links `is_story_link` keeps.
+    pub(crate) fn assert_entries_match(
+        feed: &feed_rs::model::Feed,
+        doc: &FeedDoc,
+        is_story_link: impl Fn(&feed_rs::model::Link) -> bool,
+    ) {
+        assert_eq!(feed.entries.len(), doc.stories.len());
+        for (entry, story) in feed.entries.iter().zip(&doc.stories) {
+            assert_eq!(entry.id, story.id, "order and ids survive");
+            assert_eq!(
+                entry.title.as_ref().map(|t| t.content.as_str()),
+                Some(story.title.as_str())
+            );
+            assert_eq!(entry.published, Some(story.published));
+            assert_eq!(entry.updated, Some(story.updated));
+            let terms: Vec<_> = entry.categories.iter().map(|c| c.term.as_str()).collect();
+            assert_eq!(terms, story.categories);
+            let links: Vec<_> = entry
+                .links
+                .iter()
+                .filter(|l| is_story_link(l))
+                .map(|l| l.href.as_str())
+                .collect();
+            assert_eq!(links, story.link.as_slice());
+        }
+    }
+
     pub(crate) fn assert_well_formed(xml: &str) {
         if let Some(bad) = xml.chars().find(|&c| !is_xml_char(c)) {
             panic!("XML-illegal character U+{:04X} in output", bad as u32);

@@ -59,7 +59,9 @@ impl FetchError {
         if e.is_redirect() {
             FetchError::Redirect(chain)
         } else if e.is_timeout() {
-            FetchError::Timeout(Duration::ZERO)
+            // The whole-exchange timeout is ours (`Fetcher::fetch`); what
+            // reqwest times out on its own is the connect phase.
+            FetchError::Connect(format!("timed out connecting: {chain}"))
         } else if e.is_connect() || e.is_request() {
             if lower.contains("dns")
                 || lower.contains("resolve")

@@ -533,3 +533,49 @@ pub fn titles(feed: &feed_rs::model::Feed) -> Vec<String> {
         })
         .collect()
 }
+
+/// The v1 scenario, running: a temp dir, the fixture server with the four
+/// standard feeds, and the daemon on them with every source polled once.
+pub struct Standard {
+    pub dir: tempfile::TempDir,
+    pub feeds: FeedServer,
+    /// The SQLite file (`db_name` inside `dir`).
+    pub db: PathBuf,
+    pub daemon: Daemon,
+}
+
+/// Starts [`Standard`] with the database at `db_name` inside the temp dir.
+pub async fn standard_daemon(db_name: &str) -> Standard {
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = FeedServer::start().await;
+    serve_standard_fixtures(&feeds);
+    let db = dir.path().join(db_name);
+    let daemon = Daemon::start(dir.path(), |listen| {
+        standard_config(&feeds, listen, &db, "")
+    })
+    .await;
+    wait_polled(&daemon, 4).await;
+    Standard {
+        dir,
+        feeds,
+        db,
+        daemon,
+    }
+}
+
+/// Runs the `feedmerge` binary with `--config config` and `args`; returns
+/// (success, stdout, stderr).
+pub fn run_cli(config: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedmerge"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run feedmerge");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
