@@ -6,9 +6,12 @@
 //! 1–2 categories, a date and ~2 KB of Cyrillic HTML (`<p>`, `<a href>`,
 //! `<b>`, so ammonia has work to do); about 10% of items carry another
 //! feed's link plus tracking parameters, to exercise cross-source dedup.
-//! Bodies are generated per request from the seed by a local axum server
-//! (`ETag: "v1-{n}"`, 304 on `If-None-Match`), so the corpus never sits in
-//! this process's memory.
+//! A separate server process (this binary again, with
+//! `FEEDMERGE_BENCH_SERVE` set) generates every body once, then serves them
+//! as static bytes with axum (`ETag: "v1-{n}"`, 304 on `If-None-Match`), as
+//! a real web server would. So the bench process holds only the pipeline:
+//! its peak RSS is the daemon's, and its CPU time is the pipeline's. The
+//! server's CPU is reported beside it, since both share the same cores.
 //!
 //! Two poll rounds run through `Pipeline::poll` into a real SQLite file, all
 //! 1,000 sources at once as the daemon's scheduler does at start-up: round 1
@@ -56,6 +59,8 @@ const SAMPLE: usize = 100;
 const SITES: usize = 50;
 /// Diagnostic: cap whole polls (fetch + parse + write) in flight.
 const POLL_CAP_VAR: &str = "FEEDMERGE_BENCH_POLL_CAP";
+/// Set in the child process that serves the corpus.
+const SERVE_VAR: &str = "FEEDMERGE_BENCH_SERVE";
 const PY_REFERENCE: f64 = 3_000.0;
 const TARGET_ITEMS_PER_SEC: f64 = 30_000.0;
 const TARGET_ROUND2_SECS: f64 = 0.5;
@@ -272,38 +277,32 @@ fn feed_body(feed: usize) -> String {
     out
 }
 
-/// Request counters of the bench's server: requests, 304s, body bytes and
-/// nanoseconds spent generating bodies.
+/// Counters of the server process: requests, 304s, body bytes, and its own
+/// CPU time in clock ticks (10 ms), read by the parent through `/stats`.
 #[derive(Default)]
-struct Server([AtomicU64; 4]);
+struct Counters([AtomicU64; 3]);
 type ServerSnap = [u64; 4];
 const REQS: usize = 0;
 const NOT_MODIFIED: usize = 1;
 const BYTES: usize = 2;
-const GEN_NANOS: usize = 3;
+const CPU_TICKS: usize = 3;
 
-impl Server {
-    fn add(&self, counter: usize, n: u64) {
-        self.0[counter].fetch_add(n, Relaxed);
-    }
-    fn snap(&self) -> ServerSnap {
-        self.0.each_ref().map(|c| c.load(Relaxed))
-    }
-    fn since(&self, before: ServerSnap) -> ServerSnap {
-        let now = self.snap();
-        std::array::from_fn(|i| now[i] - before[i])
-    }
+/// The server process: every body generated once up front, then served as
+/// static bytes, so serving costs about what a real web server's does.
+struct Corpus {
+    counters: Counters,
+    bodies: Vec<bytes::Bytes>,
 }
 
 async fn serve_feed(
-    State(st): State<Arc<Server>>,
+    State(st): State<Arc<Corpus>>,
     UrlPath(n): UrlPath<usize>,
     headers: HeaderMap,
 ) -> Response {
-    st.add(REQS, 1);
-    if n >= FEEDS {
+    st.counters.0[REQS].fetch_add(1, Relaxed);
+    let Some(body) = st.bodies.get(n) else {
         return StatusCode::NOT_FOUND.into_response();
-    }
+    };
     let etag = format!("\"v1-{n}\"");
     let validators = [
         (header::ETAG, etag.clone()),
@@ -314,13 +313,10 @@ async fn serve_feed(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
     if matches {
-        st.add(NOT_MODIFIED, 1);
+        st.counters.0[NOT_MODIFIED].fetch_add(1, Relaxed);
         return (StatusCode::NOT_MODIFIED, validators).into_response();
     }
-    let started = Instant::now();
-    let body = feed_body(n);
-    st.add(GEN_NANOS, started.elapsed().as_nanos() as u64);
-    st.add(BYTES, body.len() as u64);
+    st.counters.0[BYTES].fetch_add(body.len() as u64, Relaxed);
     let ct = if is_rss(n) {
         "application/rss+xml; charset=utf-8"
     } else {
@@ -330,9 +326,123 @@ async fn serve_feed(
         StatusCode::OK,
         validators,
         [(header::CONTENT_TYPE, ct)],
-        body,
+        body.clone(),
     )
         .into_response()
+}
+
+async fn serve_stats(State(st): State<Arc<Corpus>>) -> String {
+    let c = &st.counters.0;
+    let ticks = cpu_ticks("/proc/self/stat").unwrap_or(0.0);
+    format!(
+        "{} {} {} {ticks}",
+        c[REQS].load(Relaxed),
+        c[NOT_MODIFIED].load(Relaxed),
+        c[BYTES].load(Relaxed)
+    )
+}
+
+/// Entry point of the server process (`SERVE_VAR` set): generates the
+/// corpus, listens on one address per site, prints them on one line, and
+/// serves until its stdin closes (the bench exited or died).
+fn serve_main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    std::thread::spawn(|| {
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        std::process::exit(0);
+    });
+    runtime.block_on(async {
+        let corpus = Arc::new(Corpus {
+            counters: Counters::default(),
+            bodies: (0..FEEDS).map(|f| feed_body(f).into()).collect(),
+        });
+        let app = axum::Router::new()
+            .route("/feed/{n}", axum::routing::get(serve_feed))
+            .route("/stats", axum::routing::get(serve_stats))
+            .with_state(corpus);
+        // One listener per site, 127.0.0.1 to 127.0.0.50, so the pipeline's
+        // per-site cap sees the corpus's 50 sites rather than one.
+        let mut sites = Vec::new();
+        for k in 1..=SITES {
+            let Ok(listener) = tokio::net::TcpListener::bind(format!("127.0.0.{k}:0")).await else {
+                break;
+            };
+            sites.push(format!("http://{}", listener.local_addr().expect("addr")));
+            let app = app.clone();
+            tokio::spawn(async move { axum::serve(listener, app).await });
+        }
+        println!("{}", sites.join(" "));
+        std::future::pending::<()>().await;
+    });
+}
+
+/// The bench's handle on its server process.
+struct Server {
+    child: std::process::Child,
+    sites: Vec<String>,
+    client: reqwest::Client,
+}
+
+impl Server {
+    /// Starts this binary again as the server and waits for its addresses.
+    fn start() -> Server {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(std::env::current_exe().expect("own path"))
+            .env(SERVE_VAR, "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the server process");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut line)
+            .expect("server addresses");
+        let sites: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        assert!(!sites.is_empty(), "cannot listen on 127.0.0.1");
+        Server {
+            child,
+            sites,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    async fn snap(&self) -> ServerSnap {
+        let text = async {
+            let resp = self
+                .client
+                .get(format!("{}/stats", self.sites[0]))
+                .send()
+                .await;
+            resp.ok()?.text().await.ok()
+        }
+        .await
+        .unwrap_or_default();
+        let mut snap = [0; 4];
+        for (slot, v) in snap.iter_mut().zip(text.split_whitespace()) {
+            *slot = v.parse::<f64>().unwrap_or(0.0) as u64;
+        }
+        snap
+    }
+
+    async fn since(&self, before: ServerSnap) -> ServerSnap {
+        let now = self.snap().await;
+        std::array::from_fn(|i| now[i].saturating_sub(before[i]))
+    }
+
+    fn peak_mib(&self) -> f64 {
+        status_of(&format!("/proc/{}/status", self.child.id()), "VmHWM") / 1024.0
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.stdin.take();
+        let _ = self.child.wait();
+    }
 }
 
 /// Resets the peak-RSS counter; false when the kernel refuses.
@@ -342,7 +452,11 @@ fn reset_peak() -> bool {
 
 /// A numeric field of `/proc/self/status` (sizes are in KiB).
 fn status(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status_of("/proc/self/status", field)
+}
+
+fn status_of(path: &str, field: &str) -> f64 {
+    let status = std::fs::read_to_string(path).unwrap_or_default();
     let value = status.lines().find_map(|l| {
         let v = l.strip_prefix(field)?.strip_prefix(':')?.trim();
         v.trim_end_matches("kB").trim().parse::<f64>().ok()
@@ -357,12 +471,6 @@ fn status_mib(field: &str) -> f64 {
 /// CPU seconds (user + system) of the whole process and of the SQLite
 /// writer thread, from `/proc` (clock ticks of 10 ms).
 fn cpu_secs() -> (f64, f64) {
-    fn ticks(stat: &str) -> Option<(&str, f64)> {
-        let (head, rest) = stat.rsplit_once(')')?;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let t: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-        Some((head.split_once('(')?.1, t / 100.0))
-    }
     let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap_or_default();
     let process = ticks(&read("/proc/self/stat".as_ref())).map_or(f64::NAN, |t| t.1);
     let writer = std::fs::read_dir("/proc/self/task")
@@ -379,6 +487,21 @@ fn cpu_secs() -> (f64, f64) {
     (process, writer)
 }
 
+/// (thread or process name, user + system CPU seconds) from a `stat` file.
+fn ticks(stat: &str) -> Option<(&str, f64)> {
+    let (head, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let t: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some((head.split_once('(')?.1, t / 100.0))
+}
+
+/// User + system CPU of the process whose `stat` file is at `path`, in
+/// clock ticks (10 ms).
+fn cpu_ticks(path: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    ticks(&stat).map(|t| t.1 * 100.0)
+}
+
 /// Counters at the start of a phase.
 struct Mark {
     served: ServerSnap,
@@ -386,9 +509,9 @@ struct Mark {
     cpu: (f64, f64),
 }
 
-fn mark(server: &Server) -> Mark {
+async fn mark(server: &Server) -> Mark {
     Mark {
-        served: server.snap(),
+        served: server.snap().await,
         rss_mib: status_mib("VmRSS"),
         cpu: cpu_secs(),
     }
@@ -407,7 +530,7 @@ struct Phase {
 
 impl Phase {
     /// Closes a phase begun at `m`, then resets the peak for the next one.
-    fn end(name: &'static str, wall: Duration, m: Mark, server: &Server) -> Phase {
+    async fn end(name: &'static str, wall: Duration, m: Mark, server: &Server) -> Phase {
         let (cpu, writer) = cpu_secs();
         let phase = Phase {
             name,
@@ -415,7 +538,7 @@ impl Phase {
             start_mib: m.rss_mib,
             peak_mib: status_mib("VmHWM"),
             threads: status("Threads"),
-            served: server.since(m.served),
+            served: server.since(m.served).await,
             cpu: cpu - m.cpu.0,
             writer_cpu: writer - m.cpu.1,
         };
@@ -635,22 +758,8 @@ fn io_written() -> u64 {
 
 async fn run() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Arc::new(Server::default());
-    let app = axum::Router::new()
-        .route("/feed/{n}", axum::routing::get(serve_feed))
-        .with_state(Arc::clone(&server));
-    // One listener per site, 127.0.0.1 to 127.0.0.50, so the pipeline's
-    // per-site cap sees the corpus's 50 sites rather than one.
-    let mut sites = Vec::new();
-    for k in 1..=SITES {
-        let Ok(listener) = tokio::net::TcpListener::bind(format!("127.0.0.{k}:0")).await else {
-            break;
-        };
-        sites.push(format!("http://{}", listener.local_addr().expect("addr")));
-        let app = app.clone();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-    }
-    assert!(!sites.is_empty(), "cannot listen on 127.0.0.1");
+    let server = Server::start();
+    let sites = server.sites.clone();
     let url_of = |n: usize| format!("{}/feed/{n}", sites[n % sites.len()]);
     let per_host = if sites.len() < SITES {
         println!(
@@ -722,19 +831,19 @@ async fn run() {
     if !peaks_reset {
         println!("note: /proc/self/clear_refs refused; peaks below are cumulative since start");
     }
-    let m = mark(&server);
+    let m = mark(&server).await;
     let (wall, ok) = fetch_only(&client, &url_of, false).await;
-    let mut phases = vec![Phase::end("fetch-only, 200s (reqwest)", wall, m, &server)];
-    let m = mark(&server);
+    let mut phases = vec![Phase::end("fetch-only, 200s (reqwest)", wall, m, &server).await];
+    let m = mark(&server).await;
     let (r1_wall, r1) = poll_round(&pipeline, cap).await;
-    phases.push(Phase::end("round 1: all new", r1_wall, m, &server));
+    phases.push(Phase::end("round 1: all new", r1_wall, m, &server).await);
     let after_r1 = db_bytes(&db_path);
-    let m = mark(&server);
+    let m = mark(&server).await;
     let (wall, ok304) = fetch_only(&client, &url_of, true).await;
-    phases.push(Phase::end("fetch-only, 304s (reqwest)", wall, m, &server));
-    let m = mark(&server);
+    phases.push(Phase::end("fetch-only, 304s (reqwest)", wall, m, &server).await);
+    let m = mark(&server).await;
     let (r2_wall, r2) = poll_round(&pipeline, cap).await;
-    phases.push(Phase::end("round 2: unchanged", r2_wall, m, &server));
+    phases.push(Phase::end("round 2: unchanged", r2_wall, m, &server).await);
     let after_r2 = db_bytes(&db_path);
     let overall_peak = phases.iter().fold(setup_peak, |m, p| m.max(p.peak_mib));
 
@@ -783,18 +892,18 @@ async fn run() {
     );
 
     println!(
-        "\n{:<27}  wall s  items/s  reqs  304s gen ms  cpu s writer s RSS@start peak MiB",
+        "\n{:<27}  wall s  items/s  reqs  304s srv cpu  cpu s writer s RSS@start peak MiB",
         "phase"
     );
     for p in &phases {
         println!(
-            "{:<27} {:>7.3} {:>8.0} {:>5} {:>5} {:>6.0} {:>6.2} {:>8.2} {:>9.1} {:>8.1}",
+            "{:<27} {:>7.3} {:>8.0} {:>5} {:>5} {:>7.2} {:>6.2} {:>8.2} {:>9.1} {:>8.1}",
             p.name,
             p.wall.as_secs_f64(),
             TOTAL as f64 / p.wall.as_secs_f64(),
             p.served[REQS],
             p.served[NOT_MODIFIED],
-            p.served[GEN_NANOS] as f64 / 1e6,
+            p.served[CPU_TICKS] as f64 / 100.0,
             p.cpu,
             p.writer_cpu,
             p.start_mib,
@@ -802,9 +911,9 @@ async fn run() {
         );
     }
     println!(
-        "(gen ms: wall time the bench's server spent generating bodies; cpu s: user+system CPU of the \
-         whole process incl. that server, at most 2 per wall second; writer s: CPU of the SQLite writer \
-         thread; RSS@start: what the phase inherited, since freed memory is not returned to the OS)"
+        "(srv cpu: CPU seconds of the separate server process, which shares the same cores; cpu s: \
+         user+system CPU of the bench process (the pipeline), at most 2 per wall second; writer s: CPU of \
+         the SQLite writer and checkpoint threads; RSS@start: what the phase inherited, since freed memory is not returned to the OS)"
     );
     let ratio = |a: usize, b: usize| phases[a].wall.as_secs_f64() / phases[b].wall.as_secs_f64();
     let r1_rate = TOTAL as f64 / r1_wall.as_secs_f64();
@@ -835,9 +944,13 @@ async fn run() {
     );
     let daemon_peak = phases[1].peak_mib.max(phases[3].peak_mib);
     println!(
-        "peak RSS: round 1 {:.1} MiB, round 2 {:.1} MiB, whole process {:.1} MiB (includes the bench's own server; \
-         the fetch-only phase shows that floor: {:.1} MiB)",
-        phases[1].peak_mib, phases[3].peak_mib, overall_peak, phases[0].peak_mib
+        "peak RSS: round 1 {:.1} MiB, round 2 {:.1} MiB, whole bench process {:.1} MiB (the fetch-only phase shows the floor of \
+         tokio + reqwest: {:.1} MiB); the server process, holding the corpus, peaked at {:.1} MiB",
+        phases[1].peak_mib,
+        phases[3].peak_mib,
+        overall_peak,
+        phases[0].peak_mib,
+        server.peak_mib()
     );
     println!("\n{:<34} {:>14}  result", "target", "measured");
     let r2_secs = r2_wall.as_secs_f64();
@@ -870,6 +983,9 @@ async fn run() {
 }
 
 fn main() {
+    if std::env::var_os(SERVE_VAR).is_some() {
+        return serve_main();
+    }
     // The same allocator settings as the `feedmerge` binary.
     feedmerge::alloc::limit_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
