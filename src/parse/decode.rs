@@ -50,24 +50,26 @@ pub fn decode(
     if let Some(enc) = forced {
         return finish(enc, body);
     }
-    // Validated once; the UTF-8 branches below reuse it instead of having
-    // encoding_rs validate the same bytes again.
-    let utf8 = std::str::from_utf8(body).ok();
+    // Validated once, with encoding_rs's SIMD check (several times faster
+    // than std's on Cyrillic); the UTF-8 branches below reuse the result.
+    let utf8 = UTF_8.decode_without_bom_handling_and_without_replacement(body);
+    let utf8 = utf8.as_deref();
     let is_utf8 = utf8.is_some();
-    if let Some(enc) = http_charset.and_then(encoding_for_label) {
+    let claimed = http_charset
+        .and_then(encoding_for_label)
         // A server that claims UTF-8 for bytes that are not is wrong far more
         // often than the document's own declaration: fall through to it.
-        if enc != UTF_8 || is_utf8 {
-            return finish(enc, body);
-        }
-    }
-    if let Some(enc) = prolog_encoding(body).and_then(encoding_for_label)
-        && (enc != UTF_8 || is_utf8)
-    {
-        return finish(enc, body);
-    }
-    if let Some(text) = utf8 {
-        return finish_text(text.to_owned(), UTF_8);
+        .filter(|&enc| enc != UTF_8 || is_utf8)
+        .or_else(|| {
+            prolog_encoding(body)
+                .and_then(encoding_for_label)
+                .filter(|&enc| enc != UTF_8 || is_utf8)
+        });
+    match (claimed, utf8) {
+        (Some(enc), Some(text)) if enc == UTF_8 => return finish_text(text.to_owned(), UTF_8),
+        (Some(enc), _) => return finish(enc, body),
+        (None, Some(text)) => return finish_text(text.to_owned(), UTF_8),
+        (None, None) => {}
     }
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     detector.feed(body, true);
@@ -196,9 +198,8 @@ fn is_xml_decl(s: &str) -> bool {
 }
 
 fn find_xml_decl(s: &str) -> Option<usize> {
-    s.match_indices("<?")
-        .map(|(i, _)| i)
-        .find(|&i| is_xml_decl(&s[i..]))
+    // memmem's SIMD search: this scans every document in full.
+    memchr::memmem::find_iter(s.as_bytes(), b"<?").find(|&i| is_xml_decl(&s[i..]))
 }
 
 /// Removes characters XML 1.0 forbids (C0 controls other than tab, newline
@@ -206,12 +207,16 @@ fn find_xml_decl(s: &str) -> Option<usize> {
 /// whole feed.
 pub fn strip_illegal_xml_chars(text: &mut String) {
     let illegal = |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}');
-    // A byte scan first (it vectorises): C0 controls are single bytes, and
-    // U+FFFE/U+FFFF both start with 0xEF 0xBF.
-    let suspicious = text
-        .bytes()
-        .any(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
-        || (text.contains('\u{fffe}') || text.contains('\u{ffff}'));
+    // Byte scans first, since this runs over every document: C0 controls
+    // are single bytes (checked 64 at a time without an early exit, so the
+    // loop vectorises), and U+FFFE/U+FFFF are 0xEF 0xBF 0xBE/0xBF.
+    let bytes = text.as_bytes();
+    let control = |b: u8| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r');
+    let suspicious = bytes
+        .chunks(64)
+        .any(|chunk| chunk.iter().fold(false, |seen, &b| seen | control(b)))
+        || memchr::memmem::find_iter(bytes, b"\xEF\xBF")
+            .any(|i| matches!(bytes.get(i + 2), Some(0xBE | 0xBF)));
     if suspicious && text.contains(illegal) {
         text.retain(|c| !illegal(c));
     }

@@ -54,8 +54,8 @@ impl SqliteStore {
         // checkpointer thread does them alongside (see `checkpointer`), and
         // the WAL file is cut back to 64 MiB whenever it restarts.
         conn.pragma_update(None, "cache_size", -8192)?;
-        // Savepoints inside a group commit journal the pages they touch;
-        // keep that sub-journal in memory rather than in a temp file.
+        // Statement journals (a statement that fails half-way is undone on
+        // its own) stay in memory rather than in temp files.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
@@ -89,10 +89,11 @@ impl SqliteStore {
         self.writer.close();
     }
 
-    /// Runs `f` on the writer thread and waits until its writes committed.
+    /// Runs `f` on the writer thread inside a transaction (maybe twice: see
+    /// `writer`) and waits until its writes committed.
     async fn write<R: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Connection) -> Result<R, StoreError> + Send + 'static,
+        f: impl FnMut(&Connection) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
         self.writer.run(f).await
     }
@@ -160,7 +161,7 @@ impl Store for SqliteStore {
         record: PollRecord,
     ) -> Result<WriteSummary, StoreError> {
         let source = source.to_string();
-        self.write(move |conn| write::record_poll(conn, &source, record))
+        self.write(move |conn| write::record_poll(conn, &source, &record))
             .await
     }
 

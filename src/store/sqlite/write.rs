@@ -1,6 +1,7 @@
-//! Writes, all on the writer thread. One transaction per polled source:
-//! either everything a poll found is stored, or nothing is and the previous
-//! state stands.
+//! Writes, all on the writer thread, each inside a transaction the writer
+//! opened (see `writer`): either everything a poll found is stored, or
+//! nothing is and the previous state stands. A write may run twice, so it
+//! borrows what it stores.
 
 use super::super::{PollRecord, PollResult, SourceSpec, StoreError, WriteSummary};
 use crate::model::Item;
@@ -8,12 +9,11 @@ use crate::normalize::{identity, sections};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub(super) fn register_sources(
-    conn: &mut Connection,
+    conn: &Connection,
     sources: &[SourceSpec],
 ) -> Result<(), StoreError> {
-    let tx = conn.savepoint()?;
     {
-        let mut upsert = tx.prepare_cached(
+        let mut upsert = conn.prepare_cached(
             "INSERT INTO sources (name, url, config_title) VALUES (?1, ?2, ?3)
              ON CONFLICT(name) DO UPDATE SET
                  -- A changed URL is a different feed: its validators are void.
@@ -26,25 +26,23 @@ pub(super) fn register_sources(
             upsert.execute(params![s.name, s.url, s.title])?;
         }
     }
-    tx.commit()?;
     Ok(())
 }
 
 pub(super) fn record_poll(
-    conn: &mut Connection,
+    tx: &Connection,
     source: &str,
-    record: PollRecord,
+    record: &PollRecord,
 ) -> Result<WriteSummary, StoreError> {
     let now = record.at.timestamp();
     let next = record.next_check.timestamp();
-    let tx = conn.savepoint()?;
     let source_id: i64 = tx
         .prepare_cached("SELECT id FROM sources WHERE name = ?1")?
         .query_row([source], |r| r.get(0))
         .optional()?
         .ok_or_else(|| StoreError::UnknownSource(source.to_string()))?;
     let mut summary = WriteSummary::default();
-    match record.result {
+    match &record.result {
         PollResult::Fetched {
             validators,
             status,
@@ -68,8 +66,8 @@ pub(super) fn record_poll(
                 next,
                 record.moved_to
             ])?;
-            for item in &items {
-                store_item(&tx, source_id, now, item, &mut summary)?;
+            for item in items {
+                store_item(tx, source_id, now, item, &mut summary)?;
             }
         }
         PollResult::NotModified => {
@@ -99,7 +97,6 @@ pub(super) fn record_poll(
             summary.failing_since = chrono::DateTime::from_timestamp(since, 0);
         }
     }
-    tx.commit()?;
     Ok(summary)
 }
 
