@@ -85,6 +85,8 @@ pub struct Pipeline {
     fetcher: Fetcher,
     /// Global cap on fetches in flight.
     permits: Arc<Semaphore>,
+    /// Parsed polls waiting for (or in) the writer, at most.
+    write_slots: Arc<Semaphore>,
     /// Per-site cap on fetches in flight.
     hosts: Arc<HostLimiter>,
     /// When each stale source was last reported at ERROR.
@@ -92,6 +94,11 @@ pub struct Pipeline {
     /// Told after every write that changed stories (caches, WebSub).
     pub changes: crate::changes::Changes,
 }
+
+/// Parsed polls that may wait for the writer at once: about one group
+/// commit's worth (see `store::sqlite`), so the writer always has a full
+/// batch ready while memory stays bounded (~70 KB per parsed feed).
+const WRITE_SLOTS: usize = 32;
 
 /// How often a source that stays stale is reported again.
 const STALE_REPEAT: chrono::Duration = chrono::Duration::days(1);
@@ -117,6 +124,7 @@ impl Pipeline {
             store,
             fetcher,
             permits,
+            write_slots: Arc::new(Semaphore::new(WRITE_SLOTS)),
             hosts,
             stale_reported: Arc::default(),
             changes: crate::changes::Changes::new(),
@@ -155,12 +163,13 @@ impl Pipeline {
         let max_backoff = self.config.fetch.max_backoff;
         // Site slot first, then a global one: waiting for a busy site must
         // not hold a global slot other sites could use. The site slot covers
-        // the request; the global one the whole poll, so at most
-        // `concurrency` bodies are ever in memory being parsed or written —
+        // the request; the global one the fetch and the parse, then passes
+        // to a write slot. So at most `concurrency` bodies are in memory
+        // being parsed and `WRITE_SLOTS` parsed feeds wait for the writer —
         // a thousand sources due at once queue here instead of all holding
         // their documents (bounded memory, and no thread pile-up on 2 cores).
         let site = self.hosts.acquire(&source.url, source.per_host).await;
-        let _global = self.permits.acquire().await;
+        let global = self.permits.acquire().await;
         let state = match self.store.poll_state(&source.name).await {
             Ok(v) => v,
             Err(e) => {
@@ -272,6 +281,12 @@ impl Pipeline {
             moved_to,
             result,
         };
+        // Hand the global slot on to the next fetch while this poll waits
+        // for the writer, but only once a write slot is held: every parsed
+        // feed in memory holds one of the two, so memory stays bounded
+        // while the writer gets whole batches to commit together.
+        let _write = self.write_slots.acquire().await;
+        drop(global);
         let written = self.store.record_poll(&source.name, record).await;
         if let Ok(summary) = &written
             && summary.new_stories + summary.merged + summary.updated > 0
