@@ -125,9 +125,10 @@ const GENERIC_ATTRIBUTES: &[&str] = &[
 ];
 
 /// A sanitizer bound to one document's base URL (reuse it for all items of
-/// one poll: building one costs more than cleaning a short summary).
+/// one poll: building ammonia's builder costs more than cleaning a short
+/// summary, so it is built only when the fast path first declines).
 pub struct Sanitizer {
-    builder: Builder<'static>,
+    builder: std::cell::OnceCell<Builder<'static>>,
     base: Option<Url>,
     /// Whether [`super::simple_html`] may answer first.
     fast_path: bool,
@@ -136,45 +137,18 @@ pub struct Sanitizer {
 impl Sanitizer {
     /// A sanitizer resolving relative URLs against `base`.
     pub fn new(base: Option<&Url>) -> Sanitizer {
-        let mut builder = Builder::default();
-        builder
-            .tags(TAGS.iter().copied().collect())
-            .clean_content_tags(
-                ["script", "style", "noscript", "template"]
-                    .into_iter()
-                    .collect(),
-            )
-            .url_schemes(SCHEMES.iter().copied().collect::<HashSet<_>>())
-            .generic_attributes(GENERIC_ATTRIBUTES.iter().copied().collect())
-            .add_tag_attributes(
-                "img",
-                [
-                    "src", "srcset", "alt", "title", "width", "height", "loading",
-                ],
-            )
-            .add_tag_attributes("source", ["src", "srcset", "type", "media", "sizes"])
-            .add_tag_attributes("audio", ["src", "controls"])
-            .add_tag_attributes("video", ["src", "controls", "poster", "width", "height"])
-            .add_tag_attributes("time", ["datetime"])
-            .add_tag_attributes("td", ["colspan", "rowspan"])
-            .add_tag_attributes("th", ["colspan", "rowspan", "scope"])
-            .link_rel(Some("noopener noreferrer"))
-            .strip_comments(true);
-        builder.url_relative(match base {
-            Some(b) => UrlRelative::RewriteWithBase(b.clone()),
-            None => UrlRelative::PassThrough,
-        });
-        let filter_base = base.cloned();
-        builder.attribute_filter(move |element, attribute, value| {
-            filter_attribute(element, attribute, value, filter_base.as_ref())
-        });
         Sanitizer {
-            builder,
+            builder: std::cell::OnceCell::new(),
             base: base.cloned(),
             fast_path: true,
         }
     }
 
+    /// ammonia's builder with our allowlist and this document's base.
+    fn ammonia(&self) -> &Builder<'static> {
+        self.builder
+            .get_or_init(|| ammonia_builder(self.base.as_ref()))
+    }
     /// A sanitizer that always runs ammonia (to test the fast path against).
     pub fn slow_only(base: Option<&Url>) -> Sanitizer {
         Sanitizer {
@@ -193,11 +167,48 @@ impl Sanitizer {
             .flatten()
         {
             Some(simple) => simple,
-            None => self.builder.clean(&html).to_string(),
+            None => self.ammonia().clean(&html).to_string(),
         };
         let trimmed = cleaned.trim();
         (!trimmed.is_empty()).then(|| trimmed.to_string())
     }
+}
+
+/// ammonia with our allowlist, resolving relative URLs against `base`.
+fn ammonia_builder(base: Option<&Url>) -> Builder<'static> {
+    let mut builder = Builder::default();
+    builder
+        .tags(TAGS.iter().copied().collect())
+        .clean_content_tags(
+            ["script", "style", "noscript", "template"]
+                .into_iter()
+                .collect(),
+        )
+        .url_schemes(SCHEMES.iter().copied().collect::<HashSet<_>>())
+        .generic_attributes(GENERIC_ATTRIBUTES.iter().copied().collect())
+        .add_tag_attributes(
+            "img",
+            [
+                "src", "srcset", "alt", "title", "width", "height", "loading",
+            ],
+        )
+        .add_tag_attributes("source", ["src", "srcset", "type", "media", "sizes"])
+        .add_tag_attributes("audio", ["src", "controls"])
+        .add_tag_attributes("video", ["src", "controls", "poster", "width", "height"])
+        .add_tag_attributes("time", ["datetime"])
+        .add_tag_attributes("td", ["colspan", "rowspan"])
+        .add_tag_attributes("th", ["colspan", "rowspan", "scope"])
+        .link_rel(Some("noopener noreferrer"))
+        .strip_comments(true);
+    builder.url_relative(match base {
+        Some(b) => UrlRelative::RewriteWithBase(b.clone()),
+        None => UrlRelative::PassThrough,
+    });
+    let filter_base = base.cloned();
+    builder.attribute_filter(move |element, attribute, value| {
+        filter_attribute(element, attribute, value, filter_base.as_ref())
+    });
+    builder
 }
 
 /// The last word on an attribute ammonia already allowed: `data:` URLs only

@@ -74,7 +74,8 @@ pub fn clean(html: &str, base: Option<&Url>) -> Option<String> {
     let mut out = String::with_capacity(html.len() + 64);
     let mut stack: Vec<&str> = Vec::new();
     let mut rest = html;
-    while let Some(at) = rest.find(['<', '&']) {
+    // memchr's SIMD search: most of a summary is text between tags.
+    while let Some(at) = memchr::memchr2(b'<', b'&', rest.as_bytes()) {
         out.push_str(&rest[..at]);
         rest = &rest[at..];
         if rest.starts_with('&') {
@@ -83,7 +84,7 @@ pub fn clean(html: &str, base: Option<&Url>) -> Option<String> {
             rest = &rest[len..];
             continue;
         }
-        let end = rest.find('>')?;
+        let end = memchr::memchr(b'>', rest.as_bytes())?;
         let tag = &rest[1..end];
         rest = &rest[end + 1..];
         if let Some(name) = tag.strip_prefix('/') {
