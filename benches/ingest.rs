@@ -502,11 +502,27 @@ fn cpu_ticks(path: &str) -> Option<f64> {
     ticks(&stat).map(|t| t.1 * 100.0)
 }
 
+/// Seconds all cores of the machine spent idle (or waiting for I/O) since
+/// boot, from `/proc/stat`: during a round, what nobody used.
+fn machine_idle_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    (fields.get(3).unwrap_or(&f64::NAN) + fields.get(4).unwrap_or(&0.0)) / 100.0
+}
+
 /// Counters at the start of a phase.
 struct Mark {
     served: ServerSnap,
     rss_mib: f64,
     cpu: (f64, f64),
+    idle: f64,
 }
 
 async fn mark(server: &Server) -> Mark {
@@ -514,6 +530,7 @@ async fn mark(server: &Server) -> Mark {
         served: server.snap().await,
         rss_mib: status_mib("VmRSS"),
         cpu: cpu_secs(),
+        idle: machine_idle_secs(),
     }
 }
 
@@ -525,6 +542,7 @@ struct Phase {
     served: ServerSnap,
     cpu: f64,
     writer_cpu: f64,
+    idle: f64,
     threads: f64,
 }
 
@@ -538,6 +556,7 @@ impl Phase {
             start_mib: m.rss_mib,
             peak_mib: status_mib("VmHWM"),
             threads: status("Threads"),
+            idle: machine_idle_secs() - m.idle,
             served: server.since(m.served).await,
             cpu: cpu - m.cpu.0,
             writer_cpu: writer - m.cpu.1,
@@ -892,12 +911,12 @@ async fn run() {
     );
 
     println!(
-        "\n{:<27}  wall s  items/s  reqs  304s srv cpu  cpu s writer s RSS@start peak MiB",
+        "\n{:<27}  wall s  items/s  reqs  304s srv cpu  cpu s writer s idle s RSS@start peak MiB",
         "phase"
     );
     for p in &phases {
         println!(
-            "{:<27} {:>7.3} {:>8.0} {:>5} {:>5} {:>7.2} {:>6.2} {:>8.2} {:>9.1} {:>8.1}",
+            "{:<27} {:>7.3} {:>8.0} {:>5} {:>5} {:>7.2} {:>6.2} {:>8.2} {:>6.2} {:>9.1} {:>8.1}",
             p.name,
             p.wall.as_secs_f64(),
             TOTAL as f64 / p.wall.as_secs_f64(),
@@ -906,6 +925,7 @@ async fn run() {
             p.served[CPU_TICKS] as f64 / 100.0,
             p.cpu,
             p.writer_cpu,
+            p.idle,
             p.start_mib,
             p.peak_mib
         );
@@ -913,7 +933,8 @@ async fn run() {
     println!(
         "(srv cpu: CPU seconds of the separate server process, which shares the same cores; cpu s: \
          user+system CPU of the bench process (the pipeline), at most 2 per wall second; writer s: CPU of \
-         the SQLite writer and checkpoint threads; RSS@start: what the phase inherited, since freed memory is not returned to the OS)"
+         the SQLite writer and checkpoint threads; idle s: core-seconds the whole machine left idle during \
+         the phase (2 cores × wall time = CPU used by everything + idle); RSS@start: what the phase inherited, since freed memory is not returned to the OS)"
     );
     let ratio = |a: usize, b: usize| phases[a].wall.as_secs_f64() / phases[b].wall.as_secs_f64();
     let r1_rate = TOTAL as f64 / r1_wall.as_secs_f64();

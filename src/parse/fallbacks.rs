@@ -60,7 +60,7 @@ fn worth_reading(text: &str) -> bool {
         "rdf:about",
     ]
     .iter()
-    .any(|n| text.contains(n))
+    .any(|n| super::contains(text, n))
 }
 
 /// Collects the fallbacks of the channel and of each entry, in document
@@ -235,7 +235,7 @@ pub const NO_LINK: &str = "urn:x-feedmerge:no-link";
 /// drops such items, which would lose them and misalign every per-entry
 /// side pass. `None` when the document is not RSS 1.0 or needs none.
 pub fn rss1_placeholder_links(text: &str) -> Option<String> {
-    if !text.contains("http://purl.org/rss/1.0/") {
+    if !super::contains(text, "http://purl.org/rss/1.0/") {
         return None;
     }
     let mut reader = Reader::from_str(text);

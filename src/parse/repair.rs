@@ -68,14 +68,13 @@ pub const RSS090_NS: &str = "http://my.netscape.com/rdf/simple/0.9/";
 
 /// Rewrites RSS 0.90 as RSS 1.0. `None` when the document is not 0.90.
 pub fn upgrade_rss090(text: &str) -> Option<String> {
-    text.contains(RSS090_NS)
-        .then(|| text.replace(RSS090_NS, "http://purl.org/rss/1.0/"))
+    super::contains(text, RSS090_NS).then(|| text.replace(RSS090_NS, "http://purl.org/rss/1.0/"))
 }
 
 /// Lower-cases the `X` of hexadecimal character references (`&#X41;`),
 /// which HTML allows and quick-xml rejects.
 pub fn lowercase_hex_refs(text: &str) -> Option<String> {
-    text.contains("&#X").then(|| text.replace("&#X", "&#x"))
+    super::contains(text, "&#X").then(|| text.replace("&#X", "&#x"))
 }
 
 /// Gives `<rss>` the version feed-rs insists on: it recognises only `2.0`,
@@ -118,7 +117,7 @@ pub const ATOM03_NS: &str = "http://purl.org/atom/ns#";
 /// their own, with the same elements. The version attribute is what says
 /// the document is one of them.
 fn draft_atom_namespace(text: &str) -> Option<String> {
-    let start = text.find("<feed")?;
+    let start = memchr::memmem::find(text.as_bytes(), b"<feed")?;
     let tag = &text[start..start + text[start..].find('>')?];
     if !tag[5..].starts_with(char::is_whitespace) {
         return None;
@@ -155,7 +154,7 @@ const ATOM03_RENAMES: &[(&str, &str)] = &[
 /// must not be read as anything.)
 pub fn upgrade_atom03(text: &str) -> Option<String> {
     let draft = draft_atom_namespace(text);
-    if !text.contains(ATOM03_NS) && draft.is_none() {
+    if !super::contains(text, ATOM03_NS) && draft.is_none() {
         return None;
     }
     let mut out = text.replace(ATOM03_NS, "http://www.w3.org/2005/Atom");
@@ -259,7 +258,7 @@ const ATOM_CONSTRUCTS: &[&str] = &["title", "subtitle", "summary", "content", "r
 pub fn atom_text_constructs(text: &str, atom03: bool) -> Option<String> {
     use quick_xml::events::Event;
     use quick_xml::reader::Reader;
-    if !text.contains("http://www.w3.org/2005/Atom") {
+    if !super::contains(text, "http://www.w3.org/2005/Atom") {
         return None;
     }
     let worth = atom03
@@ -272,7 +271,7 @@ pub fn atom_text_constructs(text: &str, atom03: bool) -> Option<String> {
             "</link>",
         ]
         .iter()
-        .any(|n| text.contains(n));
+        .any(|n| super::contains(text, n));
     if !worth {
         return None;
     }
