@@ -85,6 +85,8 @@ pub struct Pipeline {
     fetcher: Fetcher,
     /// Global cap on fetches in flight.
     permits: Arc<Semaphore>,
+    /// Parses running at once: one per core (see [`parse_slots`]).
+    cpu_slots: Arc<Semaphore>,
     /// Parsed polls waiting for (or in) the writer, at most.
     write_slots: Arc<Semaphore>,
     /// Per-site cap on fetches in flight.
@@ -93,6 +95,14 @@ pub struct Pipeline {
     stale_reported: Arc<Mutex<HashMap<String, DateTime<Utc>>>>,
     /// Told after every write that changed stories (caches, WebSub).
     pub changes: crate::changes::Changes,
+}
+
+/// Parses that run at once: one per core. More only time-slice the same
+/// cores, each with its document and allocator cache in memory (measured
+/// on the ingest benchmark, 2 cores: 16 parses at once peaked 6 MiB higher
+/// for no gain in speed).
+fn parse_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// Parsed polls that may wait for the writer at once: about one group
@@ -125,6 +135,7 @@ impl Pipeline {
             fetcher,
             permits,
             write_slots: Arc::new(Semaphore::new(WRITE_SLOTS)),
+            cpu_slots: Arc::new(Semaphore::new(parse_slots())),
             hosts,
             stale_reported: Arc::default(),
             changes: crate::changes::Changes::new(),
@@ -333,7 +344,10 @@ impl Pipeline {
     ) -> Result<(NormalizedFeed, Option<Duration>), String> {
         let source_cfg = source.clone();
         let config = Arc::clone(&self.config);
+        // The semaphore is never closed.
+        let slot = Arc::clone(&self.cpu_slots).acquire_owned().await;
         let joined = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let opts = ParseOptions {
                 content_type: content_type.as_deref(),
                 base_url: Some(&final_url),
