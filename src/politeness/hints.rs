@@ -40,7 +40,7 @@ fn element_text<'a>(body: &'a str, local: &str) -> Option<&'a str> {
     // Only the channel head matters; never scan a 10 MiB body for it.
     let head = &body[..floor_char_boundary(body, 8 * 1024)];
     let open = format!(":{local}>");
-    let start = head.find(&open)? + open.len();
+    let start = memchr::memmem::find(head.as_bytes(), open.as_bytes())? + open.len();
     let end = head[start..].find('<')? + start;
     Some(head[start..end].trim())
 }

@@ -163,7 +163,8 @@ impl Store for SqliteStore {
         record: PollRecord,
     ) -> Result<WriteSummary, StoreError> {
         let source = source.to_string();
-        self.write(move |conn| write::record_poll(conn, &source, &record))
+        let rows = write::prepare(&record);
+        self.write(move |conn| write::record_poll(conn, &source, &record, &rows))
             .await
     }
 

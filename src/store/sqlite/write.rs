@@ -33,6 +33,7 @@ pub(super) fn record_poll(
     tx: &Connection,
     source: &str,
     record: &PollRecord,
+    rows: &[ItemRow],
 ) -> Result<WriteSummary, StoreError> {
     let now = record.at.timestamp();
     let next = record.next_check.timestamp();
@@ -66,8 +67,8 @@ pub(super) fn record_poll(
                 next,
                 record.moved_to
             ])?;
-            for item in items {
-                store_item(tx, source_id, now, item, &mut summary)?;
+            for (item, row) in items.iter().zip(rows) {
+                store_item(tx, source_id, now, item, row, &mut summary)?;
             }
         }
         PollResult::NotModified => {
@@ -105,6 +106,7 @@ fn store_item(
     source_id: i64,
     now: i64,
     item: &Item,
+    row: &ItemRow,
     summary: &mut WriteSummary,
 ) -> Result<(), StoreError> {
     let known: Option<(i64, String)> = tx
@@ -134,12 +136,12 @@ fn store_item(
                 item.link,
                 item.summary,
                 item.content,
-                json(&item.authors),
-                json(&item.categories),
+                row.authors,
+                row.categories,
                 item.language,
                 claimed,
                 now,
-                enclosures_json(&item.enclosures)
+                row.enclosures
             ])?;
             tx.prepare_cached(
                 "UPDATE items SET content_hash = ?3 WHERE source_id = ?1 AND item_key = ?2",
@@ -149,7 +151,7 @@ fn store_item(
                 let published: i64 = tx
                     .prepare_cached("SELECT published FROM stories WHERE id = ?1")?
                     .query_row([story_id], |r| r.get(0))?;
-                add_sections(tx, story_id, published, &item.sections)?;
+                add_sections(tx, story_id, published, &row.sections)?;
             }
             summary.updated += 1;
         }
@@ -173,19 +175,19 @@ fn store_item(
                 .query_row(
                     params![
                         item.story_key,
-                        identity::story_uid(&item.story_key),
+                        row.uid,
                         source_id,
                         item.title,
                         item.link,
                         item.summary,
                         item.content,
-                        json(&item.authors),
-                        json(&item.categories),
+                        row.authors,
+                        row.categories,
                         item.language,
                         published,
                         updated,
                         now,
-                        enclosures_json(&item.enclosures)
+                        row.enclosures
                     ],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
@@ -215,7 +217,7 @@ fn store_item(
                 item.guid,
                 now
             ])?;
-            add_sections(tx, story_id, published, &item.sections)?;
+            add_sections(tx, story_id, published, &row.sections)?;
         }
     }
     Ok(())
@@ -227,7 +229,7 @@ fn add_sections(
     tx: &Connection,
     story_id: i64,
     published: i64,
-    names: &[String],
+    names: &[(String, String)],
 ) -> Result<(), StoreError> {
     if names.is_empty() {
         return Ok(());
@@ -236,10 +238,43 @@ fn add_sections(
         "INSERT OR IGNORE INTO story_sections (section_key, published, story_id, name)
          VALUES (?2, ?4, ?1, ?3)",
     )?;
-    for name in names {
-        insert.execute(params![story_id, sections::fold(name), name, published])?;
+    for (key, name) in names {
+        insert.execute(params![story_id, key, name, published])?;
     }
     Ok(())
+}
+
+/// The columns of an item derived from it (JSON lists, the story's uid,
+/// folded section keys), computed by [`prepare`] on the caller's thread so
+/// the single writer thread spends its time on SQL only.
+pub(super) struct ItemRow {
+    uid: String,
+    authors: String,
+    categories: String,
+    enclosures: String,
+    /// (folded key, name as configured) per section.
+    sections: Vec<(String, String)>,
+}
+
+/// One [`ItemRow`] per item of a fetched poll (none for other results).
+pub(super) fn prepare(record: &PollRecord) -> Vec<ItemRow> {
+    let PollResult::Fetched { items, .. } = &record.result else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .map(|item| ItemRow {
+            uid: identity::story_uid(&item.story_key),
+            authors: json(&item.authors),
+            categories: json(&item.categories),
+            enclosures: enclosures_json(&item.enclosures),
+            sections: item
+                .sections
+                .iter()
+                .map(|name| (sections::fold(name), name.clone()))
+                .collect(),
+        })
+        .collect()
 }
 
 fn enclosures_json(list: &[crate::model::Enclosure]) -> String {
