@@ -83,7 +83,7 @@ pub struct Pipeline {
     /// Storage.
     pub store: Arc<dyn Store>,
     fetcher: Fetcher,
-    /// Global cap on fetches in flight.
+    /// Global cap on fetches (each with its parse) in flight.
     permits: Arc<Semaphore>,
     /// Parses running at once: one per core (see [`parse_slots`]).
     cpu_slots: Arc<Semaphore>,
