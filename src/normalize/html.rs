@@ -149,6 +149,7 @@ impl Sanitizer {
         self.builder
             .get_or_init(|| ammonia_builder(self.base.as_ref()))
     }
+
     /// A sanitizer that always runs ammonia (to test the fast path against).
     pub fn slow_only(base: Option<&Url>) -> Sanitizer {
         Sanitizer {

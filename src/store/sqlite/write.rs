@@ -12,19 +12,17 @@ pub(super) fn register_sources(
     conn: &Connection,
     sources: &[SourceSpec],
 ) -> Result<(), StoreError> {
-    {
-        let mut upsert = conn.prepare_cached(
-            "INSERT INTO sources (name, url, config_title) VALUES (?1, ?2, ?3)
+    let mut upsert = conn.prepare_cached(
+        "INSERT INTO sources (name, url, config_title) VALUES (?1, ?2, ?3)
              ON CONFLICT(name) DO UPDATE SET
                  -- A changed URL is a different feed: its validators are void.
                  etag = CASE WHEN url = excluded.url THEN etag END,
                  last_modified = CASE WHEN url = excluded.url THEN last_modified END,
                  url = excluded.url,
                  config_title = excluded.config_title",
-        )?;
-        for s in sources {
-            upsert.execute(params![s.name, s.url, s.title])?;
-        }
+    )?;
+    for s in sources {
+        upsert.execute(params![s.name, s.url, s.title])?;
     }
     Ok(())
 }
