@@ -5,6 +5,8 @@
 //! same. A poll never panics and never loses stored data: a failure is
 //! recorded on the source and the previous stories stand.
 
+mod parse_pool;
+
 use crate::config::{Config, SourceConfig};
 use crate::fetch::{FetchOutcome, FetchResponse, Fetcher, RequestOptions};
 use crate::normalize::{self, NormalizeContext, NormalizedFeed};
@@ -85,8 +87,8 @@ pub struct Pipeline {
     fetcher: Fetcher,
     /// Global cap on fetches (each with its parse) in flight.
     permits: Arc<Semaphore>,
-    /// Parses running at once: one per core (see [`parse_slots`]).
-    cpu_slots: Arc<Semaphore>,
+    /// The threads that parse, one per core (see [`parse_threads`]).
+    parsers: Arc<parse_pool::ParsePool>,
     /// Parsed polls waiting for (or in) the writer, at most.
     write_slots: Arc<Semaphore>,
     /// Per-site cap on fetches in flight.
@@ -101,7 +103,7 @@ pub struct Pipeline {
 /// cores, each with its document and allocator cache in memory (measured
 /// on the ingest benchmark, 2 cores: 16 parses at once peaked 6 MiB higher
 /// for no gain in speed).
-fn parse_slots() -> usize {
+fn parse_threads() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
@@ -135,7 +137,7 @@ impl Pipeline {
             fetcher,
             permits,
             write_slots: Arc::new(Semaphore::new(WRITE_SLOTS)),
-            cpu_slots: Arc::new(Semaphore::new(parse_slots())),
+            parsers: Arc::new(parse_pool::ParsePool::new(parse_threads())),
             hosts,
             stale_reported: Arc::default(),
             changes: crate::changes::Changes::new(),
@@ -344,47 +346,45 @@ impl Pipeline {
     ) -> Result<(NormalizedFeed, Option<Duration>), String> {
         let source_cfg = source.clone();
         let config = Arc::clone(&self.config);
-        // The semaphore is never closed.
-        let slot = Arc::clone(&self.cpu_slots).acquire_owned().await;
-        let joined = tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            let opts = ParseOptions {
-                content_type: content_type.as_deref(),
-                base_url: Some(&final_url),
-                timezone: source_cfg.timezone,
-                encoding: source_cfg.encoding,
-            };
-            let parsed = match parse::parse(&body, opts) {
-                Ok(p) => p,
-                Err(e @ ParseError::NotAFeed { .. }) => {
-                    // A web page often names its feed: say where it is.
-                    return Err(
-                        match crate::fetch::discover::alternate_feed(&body, &final_url) {
-                            Some(feed) => format!("{e}; the page links to a feed at {feed}"),
-                            None => e.to_string(),
-                        },
-                    );
-                }
-                Err(e) => return Err(e.to_string()),
-            };
-            // The channel head, as far as it is valid UTF-8 (sy: tags are ASCII).
-            let head = &body[..body.len().min(8 * 1024)];
-            let head = match std::str::from_utf8(head) {
-                Ok(h) => h,
-                Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or(""),
-            };
-            let hint = hints::feed_interval(parsed.feed.ttl, head);
-            let cx = NormalizeContext {
-                source: &source_cfg.name,
-                source_section: source_cfg.section.as_deref(),
-                sections: &config.sections,
-                base_url: Some(&final_url),
-                now,
-            };
-            Ok((normalize::normalize(&parsed, &cx), hint))
-        })
-        .await;
-        joined.unwrap_or_else(|join| Err(format!("parser crashed: {join}")))
+        self.parsers
+            .run(move || {
+                let opts = ParseOptions {
+                    content_type: content_type.as_deref(),
+                    base_url: Some(&final_url),
+                    timezone: source_cfg.timezone,
+                    encoding: source_cfg.encoding,
+                };
+                let parsed = match parse::parse(&body, opts) {
+                    Ok(p) => p,
+                    Err(e @ ParseError::NotAFeed { .. }) => {
+                        // A web page often names its feed: say where it is.
+                        return Err(
+                            match crate::fetch::discover::alternate_feed(&body, &final_url) {
+                                Some(feed) => format!("{e}; the page links to a feed at {feed}"),
+                                None => e.to_string(),
+                            },
+                        );
+                    }
+                    Err(e) => return Err(e.to_string()),
+                };
+                // The channel head, as far as it is valid UTF-8 (sy: tags are ASCII).
+                let head = &body[..body.len().min(8 * 1024)];
+                let head = match std::str::from_utf8(head) {
+                    Ok(h) => h,
+                    Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or(""),
+                };
+                let hint = hints::feed_interval(parsed.feed.ttl, head);
+                let cx = NormalizeContext {
+                    source: &source_cfg.name,
+                    source_section: source_cfg.section.as_deref(),
+                    sections: &config.sections,
+                    base_url: Some(&final_url),
+                    now,
+                };
+                Ok((normalize::normalize(&parsed, &cx), hint))
+            })
+            .await
+            .and_then(|parsed| parsed)
     }
 
     /// A source failing for longer than `stale_after` needs an operator:
