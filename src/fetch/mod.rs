@@ -216,7 +216,10 @@ impl Fetcher {
                 limit: self.max_body,
             });
         }
-        let mut body = Vec::new();
+        // Sized once from the declared length (never beyond 1 MiB, whatever
+        // the server claims), instead of growing and copying as chunks come.
+        let declared = response.content_length().unwrap_or(0).min(1 << 20);
+        let mut body = Vec::with_capacity(declared as usize);
         while let Some(chunk) = response.chunk().await.map_err(FetchError::from_reqwest)? {
             // Checked per chunk on decompressed bytes: memory never exceeds
             // the cap plus one chunk, whatever the server claims.
