@@ -8,6 +8,7 @@ pub mod identity;
 pub mod lazy;
 pub mod link;
 pub mod mojibake;
+mod plain_url;
 pub mod sections;
 mod simple_html;
 

@@ -184,6 +184,10 @@ fn safe_url(value: &str, element: &str, base: Option<&Url>) -> Option<String> {
     if value.contains(['&', '\\']) || value.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return None;
     }
+    if let Some(url) = super::plain_url::resolve(value, base) {
+        // Plain URLs hold no `&` or `"` to escape.
+        return Some(url);
+    }
     let url = match Url::parse(value) {
         Ok(u) => u,
         Err(url::ParseError::RelativeUrlWithoutBase) => base?.join(value).ok()?,
