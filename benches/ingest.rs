@@ -470,21 +470,25 @@ fn status_mib(field: &str) -> f64 {
 
 /// CPU seconds (user + system) of the whole process and of the SQLite
 /// writer thread, from `/proc` (clock ticks of 10 ms).
-fn cpu_secs() -> (f64, f64) {
+/// CPU seconds so far: (whole process, SQLite writer and checkpoint
+/// threads, parse threads).
+fn cpu_secs() -> (f64, f64, f64) {
     let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap_or_default();
     let process = ticks(&read("/proc/self/stat".as_ref())).map_or(f64::NAN, |t| t.1);
-    let writer = std::fs::read_dir("/proc/self/task")
+    let (mut writer, mut parse) = (0.0, 0.0);
+    for task in std::fs::read_dir("/proc/self/task")
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|task| {
-            let stat = read(&task.path().join("stat"));
-            ticks(&stat)
-                .filter(|(comm, _)| comm.starts_with("feedmerge-sqlit"))
-                .map(|t| t.1)
-        })
-        .sum();
-    (process, writer)
+    {
+        let stat = read(&task.path().join("stat"));
+        match ticks(&stat) {
+            Some((comm, t)) if comm.starts_with("feedmerge-sqlit") => writer += t,
+            Some((comm, t)) if comm.starts_with("feedmerge-parse") => parse += t,
+            _ => {}
+        }
+    }
+    (process, writer, parse)
 }
 
 /// (thread or process name, user + system CPU seconds) from a `stat` file.
@@ -521,7 +525,7 @@ fn machine_idle_secs() -> f64 {
 struct Mark {
     served: ServerSnap,
     rss_mib: f64,
-    cpu: (f64, f64),
+    cpu: (f64, f64, f64),
     idle: f64,
 }
 
@@ -542,6 +546,7 @@ struct Phase {
     served: ServerSnap,
     cpu: f64,
     writer_cpu: f64,
+    parse_cpu: f64,
     idle: f64,
     threads: f64,
 }
@@ -549,7 +554,7 @@ struct Phase {
 impl Phase {
     /// Closes a phase begun at `m`, then resets the peak for the next one.
     async fn end(name: &'static str, wall: Duration, m: Mark, server: &Server) -> Phase {
-        let (cpu, writer) = cpu_secs();
+        let (cpu, writer, parse) = cpu_secs();
         let phase = Phase {
             name,
             wall,
@@ -560,6 +565,7 @@ impl Phase {
             served: server.since(m.served).await,
             cpu: cpu - m.cpu.0,
             writer_cpu: writer - m.cpu.1,
+            parse_cpu: parse - m.cpu.2,
         };
         reset_peak();
         phase
@@ -911,12 +917,12 @@ async fn run() {
     );
 
     println!(
-        "\n{:<27}  wall s  items/s  reqs  304s srv cpu  cpu s writer s idle s RSS@start peak MiB",
+        "\n{:<27}  wall s  items/s  reqs  304s srv cpu  cpu s parse s writer s idle s RSS@start peak MiB",
         "phase"
     );
     for p in &phases {
         println!(
-            "{:<27} {:>7.3} {:>8.0} {:>5} {:>5} {:>7.2} {:>6.2} {:>8.2} {:>6.2} {:>9.1} {:>8.1}",
+            "{:<27} {:>7.3} {:>8.0} {:>5} {:>5} {:>7.2} {:>6.2} {:>7.2} {:>8.2} {:>6.2} {:>9.1} {:>8.1}",
             p.name,
             p.wall.as_secs_f64(),
             TOTAL as f64 / p.wall.as_secs_f64(),
@@ -924,6 +930,7 @@ async fn run() {
             p.served[NOT_MODIFIED],
             p.served[CPU_TICKS] as f64 / 100.0,
             p.cpu,
+            p.parse_cpu,
             p.writer_cpu,
             p.idle,
             p.start_mib,
@@ -932,8 +939,9 @@ async fn run() {
     }
     println!(
         "(srv cpu: CPU seconds of the separate server process, which shares the same cores; cpu s: \
-         user+system CPU of the bench process (the pipeline), at most 2 per wall second; writer s: CPU of \
-         the SQLite writer and checkpoint threads; idle s: core-seconds the whole machine left idle during \
+         user+system CPU of the bench process (the pipeline), at most 2 per wall second; parse s: CPU of \
+         the parse threads (decode, feed-rs, normalize); writer s: CPU of the SQLite writer and checkpoint \
+         threads (the rest of cpu s is HTTP and the async runtime); idle s: core-seconds the whole machine left idle during \
          the phase (2 cores × wall time = CPU used by everything + idle); RSS@start: what the phase inherited, since freed memory is not returned to the OS)"
     );
     let ratio = |a: usize, b: usize| phases[a].wall.as_secs_f64() / phases[b].wall.as_secs_f64();
