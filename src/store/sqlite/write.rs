@@ -164,8 +164,8 @@ fn store_item(
             // common case on a busy first poll) cost one statement, not two.
             // No RETURNING: SQLite runs it as a trigger, which makes the
             // insert a multi-row write that, with foreign keys on, opens a
-            // statement journal copying every page it touches (a quarter
-            // of the writer's time); the rowid and the count tell the same.
+            // statement journal copying every page it touches (a sixth of
+            // the writer's time); the rowid and the count tell the same.
             let changed = tx
                 .prepare_cached(
                     "INSERT INTO stories (story_key, uid, source_id, title, link, summary, content,
@@ -189,19 +189,15 @@ fn store_item(
                     now,
                     row.enclosures
                 ])?;
-            let inserted = (changed == 1).then(|| (tx.last_insert_rowid(), published));
-            let (story_id, published) = match inserted {
-                Some(row) => {
-                    summary.new_stories += 1;
-                    row
-                }
+            let (story_id, published): (i64, i64) = if changed == 1 {
+                summary.new_stories += 1;
+                (tx.last_insert_rowid(), published)
+            } else {
                 // The same story from another source (or another identity in
                 // this one): it only adds its sections.
-                None => {
-                    summary.merged += 1;
-                    tx.prepare_cached("SELECT id, published FROM stories WHERE story_key = ?1")?
-                        .query_row([&item.story_key], |r| Ok((r.get(0)?, r.get(1)?)))?
-                }
+                summary.merged += 1;
+                tx.prepare_cached("SELECT id, published FROM stories WHERE story_key = ?1")?
+                    .query_row([&item.story_key], |r| Ok((r.get(0)?, r.get(1)?)))?
             };
             tx.prepare_cached(
                 "INSERT INTO items (source_id, item_key, story_id, content_hash, guid, first_seen)
