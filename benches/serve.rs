@@ -9,12 +9,12 @@
 //! `cargo bench --bench serve` (env: BENCH_SECS, default 5 per scenario).
 
 use chrono::{TimeZone, Utc};
-use feedmerge::changes::Change;
 use feedmerge::config::Config;
-use feedmerge::fetch::Validators;
+use feedmerge::model::FeedMeta;
 use feedmerge::model::Item;
-use feedmerge::normalize::FeedMeta;
+use feedmerge::model::Validators;
 use feedmerge::server::{self, AppState};
+use feedmerge::store::changes::Change;
 use feedmerge::store::sqlite::SqliteStore;
 use feedmerge::store::{PollRecord, PollResult, SourceSpec, Store};
 use std::net::SocketAddr;

@@ -6,10 +6,10 @@
 
 use chrono::Utc;
 use feedmerge::export::{self, Format};
+use feedmerge::model::sections::SectionMap;
 use feedmerge::model::{FeedDoc, SourceRef, Story};
-use feedmerge::normalize::sections::SectionMap;
-use feedmerge::normalize::{self, NormalizeContext};
-use feedmerge::parse::{self, ParseOptions};
+use feedmerge::pipeline::normalize::{self, NormalizeContext};
+use feedmerge::pipeline::parse::{self, ParseOptions};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -201,7 +201,7 @@ pub fn run_one(body: &[u8], content_type: Option<&str>) {
         .items
         .into_iter()
         .map(|it| Story {
-            id: feedmerge::normalize::identity::story_uid(&it.story_key),
+            id: feedmerge::pipeline::normalize::identity::story_uid(&it.story_key),
             title: it.title,
             link: it.link,
             summary: it.summary,

@@ -1,31 +1,26 @@
 //! feedmerge: polls RSS, Atom and JSON feeds, deduplicates their stories
 //! into SQLite and republishes merged, section-filtered feeds.
 //!
-//! The modules follow the pipeline:
-//! `scheduler → fetch → parse → normalize → store → export`, with `pipeline`
-//! running one poll through all stages, `feeds` choosing the stories of a
-//! merged feed, and `server`/`cli` as the two front doors.
+//! The modules are listed in the order a story travels through them; see
+//! `ARCHITECTURE.md` for the bird's-eye view and the rules between them.
+//!
+//! ```text
+//! config → scheduler → pipeline (fetch → parse → normalize) → store
+//!        → feeds → export (Atom, RSS, JSON Feed, HTML) → server · publish
+//! daemon wires them together; cli is the command line.
+//! ```
 
-pub mod alloc;
-pub mod cache;
-pub mod changes;
+pub mod model;
+
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod export;
 pub mod feeds;
-pub mod fetch;
-pub mod inspect;
-pub mod model;
-pub mod normalize;
-pub mod notify;
-pub mod opml;
-pub mod parse;
 pub mod pipeline;
-pub mod politeness;
+pub mod publish;
 pub mod scheduler;
 pub mod server;
-pub mod status;
 pub mod store;
-pub mod web;
-pub mod websub;
+
+pub mod alloc;

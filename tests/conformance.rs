@@ -19,9 +19,9 @@ mod realworld;
 #[path = "conformance/view.rs"]
 mod view;
 
-use feedmerge::normalize::sections::SectionMap;
-use feedmerge::normalize::{self, NormalizeContext, NormalizedFeed};
-use feedmerge::parse::{self, ParseOptions, decode};
+use feedmerge::model::sections::SectionMap;
+use feedmerge::pipeline::normalize::{self, NormalizeContext, NormalizedFeed};
+use feedmerge::pipeline::parse::{self, ParseOptions, decode};
 use pyexpr::Expr;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -141,7 +141,7 @@ fn run(r: &Record, body: &[u8]) -> (&'static str, Result<NormalizedFeed, String>
             (parsed.encoding, Ok(normalize::normalize(&parsed, &cx)))
         }
         Err(e) => {
-            let charset = content_type.and_then(feedmerge::fetch::charset_of);
+            let charset = content_type.and_then(feedmerge::model::charset::charset_of);
             let enc = decode::decode(body, charset.as_deref(), None).encoding;
             (enc, Err(e.to_string()))
         }

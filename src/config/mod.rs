@@ -9,7 +9,7 @@ mod validate;
 
 pub use error::{ConfigError, ConfigProblem};
 
-use crate::normalize::sections::SectionMap;
+use crate::model::sections::SectionMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -61,7 +61,7 @@ impl Default for FetchSettings {
         FetchSettings {
             max_body: validate::DEFAULT_MAX_BODY,
             concurrency: validate::DEFAULT_CONCURRENCY as usize,
-            user_agent: crate::fetch::default_user_agent(),
+            user_agent: default_user_agent(),
             max_backoff: validate::DEFAULT_MAX_BACKOFF,
             stale_after: validate::DEFAULT_STALE_AFTER,
         }
@@ -183,4 +183,13 @@ impl Config {
 pub fn resolve_path(flag: Option<PathBuf>) -> PathBuf {
     flag.or_else(|| std::env::var_os("FEEDMERGE_CONFIG").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from(DEFAULT_PATH))
+}
+
+/// The default `User-Agent`: names us and our version, so publishers can
+/// tell who polls them.
+pub fn default_user_agent() -> String {
+    format!(
+        "feedmerge/{} (+https://github.com/feedmerge/feedmerge; feed aggregator)",
+        env!("CARGO_PKG_VERSION")
+    )
 }

@@ -7,7 +7,7 @@
 use super::checks::{Ctx, check_name, duration, regexes, schedule};
 use super::raw::{RawFeed, RawPoll, RawSections, RawServer, RawSource, RawStorage};
 use super::{BasicAuth, Config, ConfigProblem, FeedConfig, FetchSettings, Schedule, SourceConfig};
-use crate::normalize::sections::SectionMap;
+use crate::model::sections::SectionMap;
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
@@ -180,7 +180,7 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
     let user_agent = poll
         .user_agent
         .clone()
-        .unwrap_or_else(crate::fetch::default_user_agent);
+        .unwrap_or_else(super::default_user_agent);
     let max_backoff = duration(
         &mut cx,
         "poll.max_backoff",
@@ -321,7 +321,7 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
             );
         }
         let encoding = raw.encoding.as_deref().and_then(|label| {
-            let e = crate::parse::decode::encoding_for_label(label);
+            let e = crate::model::charset::encoding_for_label(label);
             if e.is_none() {
                 let at = cx.key_offset(&span, "encoding");
                 cx.problem(

@@ -5,7 +5,7 @@
 use super::FeedRequest;
 use crate::config::FeedConfig;
 use crate::model::Story;
-use crate::normalize::sections::fold;
+use crate::model::sections::fold;
 
 /// The Rust-side filters of one request.
 pub(super) struct StoryFilter<'a> {

@@ -8,9 +8,10 @@ mod request;
 pub use request::{FeedRequest, cursor_text};
 
 use crate::config::Config;
-use crate::export::Format;
+use crate::model::format::Format;
+use crate::model::sections;
 use crate::model::{FeedDoc, Story};
-use crate::normalize::{identity, sections};
+use crate::pipeline::normalize::identity;
 use crate::store::{Cursor, Store, StoreError, StoryQuery};
 use chrono::DateTime;
 

@@ -5,16 +5,20 @@
 //! same. A poll never panics and never loses stored data: a failure is
 //! recorded on the source and the previous stories stand.
 
+pub mod fetch;
+pub mod normalize;
+pub mod parse;
 mod parse_pool;
+pub mod politeness;
 
 use crate::config::{Config, SourceConfig};
-use crate::fetch::{FetchOutcome, FetchResponse, Fetcher, RequestOptions};
-use crate::normalize::{self, NormalizeContext, NormalizedFeed};
-use crate::parse::{self, ParseError, ParseOptions};
-use crate::politeness::hosts::HostLimiter;
-use crate::politeness::{self, PollVerdict, hints};
 use crate::store::{PollRecord, PollResult, Store, WriteSummary};
 use chrono::{DateTime, Utc};
+use fetch::{FetchOutcome, FetchResponse, Fetcher, RequestOptions};
+use normalize::{NormalizeContext, NormalizedFeed};
+use parse::{ParseError, ParseOptions};
+use politeness::hosts::HostLimiter;
+use politeness::{PollVerdict, hints};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -96,7 +100,7 @@ pub struct Pipeline {
     /// When each stale source was last reported at ERROR.
     stale_reported: Arc<Mutex<HashMap<String, DateTime<Utc>>>>,
     /// Told after every write that changed stories (caches, WebSub).
-    pub changes: crate::changes::Changes,
+    pub changes: crate::store::changes::Changes,
 }
 
 /// Parses that run at once: one per core. More only time-slice the same
@@ -125,7 +129,7 @@ impl Pipeline {
     pub fn new(
         config: Arc<Config>,
         store: Arc<dyn Store>,
-    ) -> Result<Pipeline, crate::fetch::FetchError> {
+    ) -> Result<Pipeline, crate::pipeline::fetch::FetchError> {
         let fetcher = Fetcher::new(&config.fetch, &config.sources)?;
         let permits = Arc::new(Semaphore::new(config.fetch.concurrency));
         let hosts = Arc::new(HostLimiter::with_limits(
@@ -140,7 +144,7 @@ impl Pipeline {
             parsers: Arc::new(parse_pool::ParsePool::new(parse_threads())),
             hosts,
             stale_reported: Arc::default(),
-            changes: crate::changes::Changes::new(),
+            changes: crate::store::changes::Changes::new(),
         })
     }
 
@@ -359,7 +363,9 @@ impl Pipeline {
                     Err(e @ ParseError::NotAFeed { .. }) => {
                         // A web page often names its feed: say where it is.
                         return Err(
-                            match crate::fetch::discover::alternate_feed(&body, &final_url) {
+                            match crate::pipeline::fetch::discover::alternate_feed(
+                                &body, &final_url,
+                            ) {
                                 Some(feed) => format!("{e}; the page links to a feed at {feed}"),
                                 None => e.to_string(),
                             },

@@ -1,7 +1,7 @@
 //! Conditional GET (RFC 9110 §13): a cached render answers 304 when the
 //! client's `If-None-Match` or `If-Modified-Since` shows it has it already.
 
-use crate::cache::Rendered;
+use crate::server::cache::Rendered;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use chrono::DateTime;

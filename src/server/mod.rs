@@ -2,11 +2,13 @@
 //! `/healthz` and `/status`, served by axum.
 //! `serve(listener, …, shutdown)` lets tests run and stop a real server.
 
+pub mod cache;
 mod conditional;
 mod pages;
+pub mod status;
 
-use crate::cache::FeedCache;
 use crate::config::Config;
+use crate::server::cache::FeedCache;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::State;
@@ -70,7 +72,7 @@ async fn sources_opml(State(st): State<AppState>) -> Response {
     match st.store.source_status().await {
         Ok(list) => (
             [(header::CONTENT_TYPE, "text/x-opml; charset=utf-8")],
-            crate::opml::render(&st.config, &list),
+            crate::publish::opml::render(&st.config, &list),
         )
             .into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("storage: {e}\n")).into_response(),
@@ -87,7 +89,7 @@ async fn healthz(State(st): State<AppState>) -> Response {
 async fn status(State(st): State<AppState>) -> Response {
     match st.store.source_status().await {
         Ok(list) => {
-            let sources: Vec<_> = list.iter().map(crate::status::to_json).collect();
+            let sources: Vec<_> = list.iter().map(crate::server::status::to_json).collect();
             axum::Json(serde_json::json!({ "sources": sources })).into_response()
         }
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("storage: {e}\n")).into_response(),

@@ -4,11 +4,12 @@
 
 use super::AppState;
 use super::conditional::respond;
-use crate::cache::Rendered;
 use crate::config::{Config, Schedule};
-use crate::export::{self, Format};
+use crate::export;
+use crate::export::html;
 use crate::feeds::{self, FeedError, FeedRequest, Selection, Target};
-use crate::web;
+use crate::model::format::Format;
+use crate::server::cache::Rendered;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -101,7 +102,7 @@ async fn serve_target(
             export::render(&sel.to_doc(&st.config, f), f),
             f.content_type(),
         ),
-        None => (web::feed_page(&st.config, &sel), HTML),
+        None => (html::feed_page(&st.config, &sel), HTML),
     };
     let rendered = Arc::new(st.cache.settle(
         key,
@@ -123,10 +124,10 @@ pub(super) async fn index(State(st): State<AppState>, uri: Uri, headers: HeaderM
         return respond(&headers, &hit);
     }
     let generation = st.cache.generation();
-    match web::index::collect(&st.config, st.store.as_ref()).await {
+    match html::index::collect(&st.config, st.store.as_ref()).await {
         Ok(listing) => {
             let modified = listing.updated().unwrap_or(DateTime::UNIX_EPOCH);
-            let body = web::index::render(&st.config, &listing);
+            let body = html::index::render(&st.config, &listing);
             let rendered = Arc::new(st.cache.settle(
                 key,
                 Rendered::new(

@@ -5,14 +5,15 @@
 //! database) can be added beside [`sqlite::SqliteStore`] without touching the
 //! pipeline. Implementations own their concurrency: SQLite has one writer.
 
+pub mod changes;
 mod error;
 pub mod sqlite;
 
 pub use error::StoreError;
 
-use crate::fetch::Validators;
+use crate::model::FeedMeta;
+use crate::model::Validators;
 use crate::model::{Item, Story};
-use crate::normalize::FeedMeta;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 

@@ -1,7 +1,7 @@
 //! Reads, on pooled read-only connections.
 
 use super::super::{Cursor, FeedStats, PollState, SourceStatus, StoreError, StoryQuery};
-use crate::fetch::Validators;
+use crate::model::Validators;
 use crate::model::{SourceRef, Story};
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;

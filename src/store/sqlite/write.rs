@@ -5,7 +5,8 @@
 
 use super::super::{PollRecord, PollResult, SourceSpec, StoreError, WriteSummary};
 use crate::model::Item;
-use crate::normalize::{identity, sections};
+use crate::model::sections;
+use crate::pipeline::normalize::identity;
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub(super) fn register_sources(

@@ -7,6 +7,7 @@
 //! is decoded here. The prolog is rewritten to say UTF-8 so
 //! feed-rs does not decode a second time.
 
+use crate::model::charset::encoding_for_label;
 use encoding_rs::{Encoding, UTF_8};
 
 /// Text ready for feed-rs, and the encoding it was read as.
@@ -16,22 +17,6 @@ pub struct Decoded {
     pub text: String,
     /// Name of the encoding the bytes were read as.
     pub encoding: &'static str,
-}
-
-/// Resolves a charset label, including the misspellings seen in Russian
-/// feeds (`cp-1251`, `win-1251`, `windows1251`) that WHATWG labels lack.
-pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
-    let label = label.trim().trim_matches(|c| c == '"' || c == '\'');
-    if let Some(e) = Encoding::for_label(label.as_bytes()) {
-        return Some(e);
-    }
-    let lower = label.to_ascii_lowercase();
-    let digits = ["windows", "win", "cp"]
-        .iter()
-        .find_map(|p| lower.strip_prefix(p))
-        .map(|rest| rest.trim_start_matches(['-', '_', ' ']))
-        .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))?;
-    Encoding::for_label(format!("windows-{digits}").as_bytes())
 }
 
 /// Decodes `body`. `http_charset` is the `charset` of `Content-Type`, and

@@ -3,11 +3,12 @@
 //! atomically (temporary file, then rename), so a web server reading DIR
 //! never serves half a file.
 
-use super::{Format, render};
 use crate::config::Config;
+use crate::export::html;
+use crate::export::render;
 use crate::feeds::{self, FeedRequest, Target};
+use crate::model::format::Format;
 use crate::store::Store;
-use crate::web;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -46,11 +47,11 @@ pub async fn write_all(
     out: &Path,
 ) -> Result<SiteReport, SiteError> {
     let mut report = SiteReport::default();
-    let listing = web::index::collect(config, store).await?;
+    let listing = html::index::collect(config, store).await?;
     write_atomic(
         out,
         Path::new("index.html"),
-        web::index::render(config, &listing).as_bytes(),
+        html::index::render(config, &listing).as_bytes(),
         &mut report,
     )?;
     for row in listing.feeds.iter().chain(&listing.sections) {
@@ -75,7 +76,7 @@ pub async fn write_all(
             let file = dir.join(format!("{}.{}", row.name, format.extension()));
             write_atomic(out, &file, body.as_bytes(), &mut report)?;
         }
-        let page = web::feed_page(config, &sel);
+        let page = html::feed_page(config, &sel);
         write_atomic(
             out,
             &dir.join(format!("{}.html", row.name)),

@@ -3,8 +3,8 @@
 //! TOML to append to the config.
 
 use crate::config::Config;
+use crate::export::html::escape;
 use crate::store::SourceStatus;
-use crate::web::escape;
 use quick_xml::events::Event;
 use std::collections::HashSet;
 use std::fmt::Write;

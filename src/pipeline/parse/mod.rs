@@ -87,7 +87,9 @@ pub(crate) fn contains(text: &str, needle: &str) -> bool {
 
 /// Parses one feed document.
 pub fn parse(body: &[u8], opts: ParseOptions<'_>) -> Result<ParsedFeed, ParseError> {
-    let charset = opts.content_type.and_then(crate::fetch::charset_of);
+    let charset = opts
+        .content_type
+        .and_then(crate::model::charset::charset_of);
     let decoded = decode::decode(body, charset.as_deref(), opts.encoding);
     let text = decoded.text.trim_start();
     if text.is_empty() {

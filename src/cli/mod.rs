@@ -1,9 +1,12 @@
 //! The `feedmerge` command line. `main.rs` only calls [`main`].
 
+pub mod inspect;
+
 use crate::config::{self, Config};
 use crate::daemon;
-use crate::export::{self, Format};
+use crate::export;
 use crate::feeds::{self, FeedRequest, Target};
+use crate::model::format::Format;
 use crate::pipeline::{Pipeline, PollOutcome};
 use crate::store::Store;
 use clap::{Parser, Subcommand};
@@ -141,7 +144,7 @@ pub async fn main(cli: Cli) -> ExitCode {
 }
 
 async fn inspect(target: &str, base: Option<&str>, timezone: Option<&str>) -> ExitCode {
-    match crate::inspect::inspect_target(target, base, timezone).await {
+    match crate::cli::inspect::inspect_target(target, base, timezone).await {
         Ok(report) => match serde_json::to_string_pretty(&report) {
             Ok(json) => {
                 println!("{json}");
@@ -259,7 +262,7 @@ async fn export_site(config: Config, out: &std::path::Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match export::site::write_all(&config, store.as_ref(), out).await {
+    match crate::publish::site::write_all(&config, store.as_ref(), out).await {
         Ok(report) => {
             for skipped in &report.skipped {
                 eprintln!("feedmerge: skipped {skipped}");
@@ -282,7 +285,7 @@ fn import_opml(file: &std::path::Path, config: Option<&Config>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match crate::opml::import(&bytes, config) {
+    match crate::publish::opml::import(&bytes, config) {
         Ok(result) => {
             println!(
                 "# {} sources imported from {}",
@@ -311,7 +314,7 @@ async fn status(config: Config) -> ExitCode {
     match daemon::open_store(&config).await {
         Ok(store) => match store.source_status().await {
             Ok(list) => {
-                print!("{}", crate::status::table(&list));
+                print!("{}", crate::server::status::table(&list));
                 ExitCode::SUCCESS
             }
             Err(e) => {

@@ -80,7 +80,8 @@ fn initial_due(
     if failures > 0 {
         return Some(next);
     }
-    let period = chrono::Duration::from_std(crate::politeness::base_period(source, now)).ok()?;
+    let period =
+        chrono::Duration::from_std(crate::pipeline::politeness::base_period(source, now)).ok()?;
     Some(next.min(now + period))
 }
 

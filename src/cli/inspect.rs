@@ -3,10 +3,11 @@
 //! reaches for when a source looks wrong.
 
 use crate::config::FetchSettings;
-use crate::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
-use crate::normalize::sections::SectionMap;
-use crate::normalize::{self, NormalizeContext};
-use crate::parse::{self, ParseError, ParseOptions};
+use crate::model::Validators;
+use crate::model::sections::SectionMap;
+use crate::pipeline::fetch::{FetchError, FetchOutcome, Fetcher};
+use crate::pipeline::normalize::{self, NormalizeContext};
+use crate::pipeline::parse::{self, ParseError, ParseOptions};
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -166,7 +167,7 @@ pub async fn inspect_target(
         let fetcher = Fetcher::new(&settings, []).map_err(fetch_err)?;
         let validators = Validators::default();
         let response = fetcher
-            .fetch(&crate::fetch::RequestOptions::plain(
+            .fetch(&crate::pipeline::fetch::RequestOptions::plain(
                 target,
                 &validators,
                 TIMEOUT,
@@ -175,8 +176,10 @@ pub async fn inspect_target(
             .map_err(fetch_err)?;
         match response.outcome {
             FetchOutcome::Fetched(f) => {
-                let base =
-                    crate::parse::base_url(&response.final_url, f.content_location.as_deref());
+                let base = crate::pipeline::parse::base_url(
+                    &response.final_url,
+                    f.content_location.as_deref(),
+                );
                 (f.body, f.content_type, Some(base))
             }
             // Unconditional requests never get a 304; a server that sends

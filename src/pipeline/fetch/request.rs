@@ -1,7 +1,8 @@
 //! Per-request options: what differs between sources on one shared client.
 
-use super::{FetchError, Validators};
+use super::FetchError;
 use crate::config::SourceConfig;
+use crate::model::Validators;
 use reqwest::header;
 use std::time::Duration;
 

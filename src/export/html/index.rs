@@ -4,7 +4,7 @@
 use super::{escape, feed_links, layout, site_path, time};
 use crate::config::Config;
 use crate::feeds::url_for;
-use crate::normalize::sections::fold;
+use crate::model::sections::fold;
 use crate::store::{FeedStats, Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::fmt::Write;

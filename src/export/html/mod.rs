@@ -6,9 +6,9 @@
 pub mod index;
 
 use crate::config::Config;
-use crate::export::Format;
 use crate::feeds::{Selection, url_for};
 use crate::model::Story;
+use crate::model::format::Format;
 use std::fmt::Write;
 use std::sync::LazyLock;
 

@@ -2,12 +2,12 @@
 //! hub (`[server] websub_hub`) which feed URLs changed, so subscribers get
 //! pushes instead of polling. Feeds advertise the hub with `rel="hub"`.
 
-use crate::changes::{Change, Changes};
 use crate::config::Config;
-use crate::export::Format;
 use crate::feeds::url_for;
-use crate::normalize::sections::fold;
+use crate::model::format::Format;
+use crate::model::sections::fold;
 use crate::store::Store;
+use crate::store::changes::{Change, Changes};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;

@@ -9,14 +9,13 @@ pub mod lazy;
 pub mod link;
 pub mod mojibake;
 mod plain_url;
-pub mod sections;
 mod simple_html;
 
-use crate::model::Item;
-use crate::parse::{EntryFallbacks, Format, NO_ID, ParsedFeed};
+use crate::model::sections::{self, SectionMap};
+use crate::model::{FeedMeta, Item};
+use crate::pipeline::parse::{EntryFallbacks, Format, NO_ID, ParsedFeed};
 use chrono::{DateTime, Duration, Utc};
 use feed_rs::model::{Entry, Text};
-use sections::SectionMap;
 use url::Url;
 
 /// How far in the future a date may lie before we distrust it: a story
@@ -35,17 +34,6 @@ pub struct NormalizeContext<'a> {
     pub base_url: Option<&'a str>,
     /// The poll's clock, for clamping future dates.
     pub now: DateTime<Utc>,
-}
-
-/// Feed-level facts worth keeping about a source.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct FeedMeta {
-    /// The feed's own title.
-    pub title: Option<String>,
-    /// The site's home page.
-    pub site_url: Option<String>,
-    /// Feed language.
-    pub language: Option<String>,
 }
 
 /// A normalized document.
@@ -376,7 +364,7 @@ fn escape_text(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::{ParseOptions, parse};
+    use crate::pipeline::parse::{ParseOptions, parse};
     use chrono::TimeZone;
 
     fn items(xml: &str, now: DateTime<Utc>) -> Vec<Item> {

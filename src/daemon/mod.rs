@@ -1,6 +1,8 @@
 //! The daemon: storage, the schedule and the HTTP server, stopped together by
 //! one shutdown future (a signal in production, anything in tests).
 
+pub mod notify;
+
 use crate::config::Config;
 use crate::pipeline::Pipeline;
 use crate::scheduler::Scheduler;
@@ -25,7 +27,7 @@ pub enum DaemonError {
     Store(#[from] crate::store::StoreError),
     /// The HTTP client could not be built.
     #[error(transparent)]
-    Fetch(#[from] crate::fetch::FetchError),
+    Fetch(#[from] crate::pipeline::fetch::FetchError),
     /// The scheduler failed to start.
     #[error("scheduler: {0}")]
     Scheduler(#[from] tokio_cron_scheduler::JobSchedulerError),
@@ -76,7 +78,7 @@ pub async fn run(
     // Cached renders are dropped as polls change stories; the hub is told.
     let followers = [
         Some(state.cache.follow(&pipeline.changes)),
-        crate::websub::follow(Arc::clone(&config), Arc::clone(&store), &pipeline.changes),
+        crate::publish::websub::follow(Arc::clone(&config), Arc::clone(&store), &pipeline.changes),
     ];
     let server_cancel = cancel.clone();
     let server = tokio::spawn(server::serve(listener, state, async move {
@@ -84,11 +86,11 @@ pub async fn run(
     }));
     let scheduler = Scheduler::start(pipeline, tracker.clone(), cancel.clone()).await?;
     tracing::info!(%addr, sources = config.sources.len(), db = %config.storage_path.display(), "feedmerge running");
-    crate::notify::notify("READY=1");
+    crate::daemon::notify::notify("READY=1");
 
     shutdown.await;
     tracing::info!("shutting down");
-    crate::notify::notify("STOPPING=1");
+    crate::daemon::notify::notify("STOPPING=1");
     cancel.cancel();
     scheduler.stop().await;
     tracker.close();

@@ -5,8 +5,8 @@
 //! (body, ETag, Last-Modified, Cache-Control), so a hit touches neither the
 //! store nor a renderer.
 
-use crate::changes::{Change, Changes};
-use crate::normalize::sections::fold;
+use crate::model::sections::fold;
+use crate::store::changes::{Change, Changes};
 use axum::http::HeaderValue;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};

@@ -14,6 +14,7 @@ pub use freshness::{freshness, retry_after};
 pub use request::RequestOptions;
 
 use crate::config::{FetchSettings, SourceConfig};
+use crate::model::Validators;
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 use std::collections::HashMap;
@@ -22,25 +23,6 @@ use url::Url;
 
 /// Redirects followed before giving up.
 pub const MAX_REDIRECTS: usize = 5;
-
-/// The default `User-Agent`: names us and our version, so publishers can
-/// tell who polls them.
-pub fn default_user_agent() -> String {
-    format!(
-        "feedmerge/{} (+https://github.com/feedmerge/feedmerge; feed aggregator)",
-        env!("CARGO_PKG_VERSION")
-    )
-}
-
-/// Validators from the last 200, sent back so an unchanged feed costs a 304.
-/// Stored opaquely, exactly as received.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Validators {
-    /// `ETag` as received.
-    pub etag: Option<String>,
-    /// `Last-Modified` as received (never invented).
-    pub last_modified: Option<String>,
-}
 
 /// A body that arrived with 200.
 #[derive(Debug, Clone)]
@@ -260,24 +242,9 @@ fn validators_of(headers: &HeaderMap) -> Validators {
     }
 }
 
-/// The `charset` parameter of a `Content-Type` value, unquoted.
-pub fn charset_of(content_type: &str) -> Option<String> {
-    content_type.split(';').skip(1).find_map(|param| {
-        let (k, v) = param.split_once('=')?;
-        (k.trim().eq_ignore_ascii_case("charset"))
-            .then(|| {
-                v.trim()
-                    .trim_matches(|c| c == '"' || c == '\'')
-                    .trim()
-                    .to_string()
-            })
-            .filter(|v| !v.is_empty())
-    })
-}
-
 #[cfg(test)]
 mod tests {
-    use super::charset_of;
+    use crate::model::charset::charset_of;
 
     #[test]
     fn charset_is_read_from_content_type() {

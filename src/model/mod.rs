@@ -5,6 +5,13 @@
 //! hands to export (one deduplicated story, possibly seen in several sources).
 //! Each output format converts from `FeedDoc` exactly once, in `export/`.
 
+pub mod charset;
+pub mod format;
+pub mod sections;
+pub mod source;
+
+pub use source::{FeedMeta, Validators};
+
 use chrono::{DateTime, Utc};
 
 /// One entry of one source, normalized and ready to store.
