@@ -20,9 +20,9 @@ mod pyexpr;
 #[path = "conformance/view.rs"]
 mod view;
 
-use feedmerge::normalize::sections::SectionMap;
-use feedmerge::normalize::{self, NormalizeContext, NormalizedFeed};
-use feedmerge::parse::{self, ParseOptions};
+use feedmerge::model::sections::SectionMap;
+use feedmerge::pipeline::normalize::{self, NormalizeContext, NormalizedFeed};
+use feedmerge::pipeline::parse::{self, ParseOptions};
 use std::path::PathBuf;
 
 /// Fidelity floor (per mille of evaluated expectations), set from what we

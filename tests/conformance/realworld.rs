@@ -2,10 +2,10 @@
 //! item count and titles of its golden.
 
 use super::corpus;
-use feedmerge::normalize::html::to_text;
-use feedmerge::normalize::sections::SectionMap;
-use feedmerge::normalize::{self, NormalizeContext, NormalizedFeed};
-use feedmerge::parse::{self, ParseOptions};
+use feedmerge::model::sections::SectionMap;
+use feedmerge::pipeline::normalize::html::to_text;
+use feedmerge::pipeline::normalize::{self, NormalizeContext, NormalizedFeed};
+use feedmerge::pipeline::parse::{self, ParseOptions};
 
 /// Parses through our path; `content_type` as the upstream test served it.
 pub fn ours(body: &[u8], content_type: Option<&str>) -> Result<NormalizedFeed, String> {

@@ -18,8 +18,8 @@
 
 use super::pyexpr::{CmpOp, Expr};
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use feedmerge::normalize::NormalizedFeed;
-use feedmerge::normalize::html::to_text;
+use feedmerge::pipeline::normalize::NormalizedFeed;
+use feedmerge::pipeline::normalize::html::to_text;
 use std::rc::Rc;
 
 /// Why an assertion was not a plain pass.
