@@ -1,5 +1,6 @@
 //! The `feedmerge` command line. `main.rs` only calls [`main`].
 
+pub mod import_opml;
 pub mod inspect;
 
 use crate::config::{self, Config};
@@ -285,7 +286,7 @@ fn import_opml(file: &std::path::Path, config: Option<&Config>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match crate::publish::opml::import(&bytes, config) {
+    match import_opml::import(&bytes, config) {
         Ok(result) => {
             println!(
                 "# {} sources imported from {}",
