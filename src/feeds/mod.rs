@@ -7,7 +7,7 @@ mod request;
 
 pub use request::{FeedRequest, cursor_text};
 
-use crate::config::Config;
+use crate::config::{Config, FeedConfig};
 use crate::model::format::Format;
 use crate::model::sections;
 use crate::model::{FeedDoc, Story};
@@ -82,7 +82,44 @@ pub async fn select(
     target: &Target,
     req: &FeedRequest,
 ) -> Result<Selection, FeedError> {
-    let (title, keys, path_name, kind, default_limit, feed) = match target {
+    let feed = resolve(config, store, target).await?;
+    let limit = req.limit.unwrap_or(feed.default_limit).clamp(1, MAX_LIMIT);
+    let sources = sources_asked(req, feed.config);
+    let filter = filter::StoryFilter::new(req, feed.config);
+    let (stories, next) = page(store, &feed.keys, req, sources, &filter, limit).await?;
+    Ok(Selection {
+        configured_sources: configured_sources(config, &feed.keys),
+        id: feed_id(feed.kind, &feed.keys, req),
+        title: feed.title,
+        kind: feed.kind,
+        path_name: feed.path_name,
+        section_keys: feed.keys,
+        request: req.clone(),
+        stories,
+        next,
+    })
+}
+
+/// A target made concrete: what the feed is called and which sections it
+/// draws from.
+struct Resolved<'c> {
+    title: String,
+    keys: Vec<String>,
+    path_name: String,
+    kind: &'static str,
+    default_limit: usize,
+    /// The `[[feed]]` table, for a named feed.
+    config: Option<&'c FeedConfig>,
+}
+
+/// Finds the section (by any spelling or alias, configured or only on
+/// stored stories) or the named feed a target means.
+async fn resolve<'c>(
+    config: &'c Config,
+    store: &dyn Store,
+    target: &Target,
+) -> Result<Resolved<'c>, FeedError> {
+    match target {
         Target::Section(requested) => {
             let not_found = || FeedError::NotFound {
                 kind: "section",
@@ -95,32 +132,35 @@ pub async fn select(
             } else {
                 store.stored_section(&key).await?.ok_or_else(not_found)?
             };
-            (
-                title.clone(),
-                vec![key],
+            Ok(Resolved {
+                path_name: title.clone(),
                 title,
-                "sections",
-                DEFAULT_LIMIT,
-                None,
-            )
+                keys: vec![key],
+                kind: "sections",
+                default_limit: DEFAULT_LIMIT,
+                config: None,
+            })
         }
         Target::Named(name) => {
             let feed = config.feed(name).ok_or_else(|| FeedError::NotFound {
                 kind: "feed",
                 name: name.clone(),
             })?;
-            let keys = feed.sections.iter().map(|s| sections::fold(s)).collect();
-            (
-                feed.title.clone(),
-                keys,
-                feed.name.clone(),
-                "feeds",
-                feed.limit,
-                Some(feed),
-            )
+            Ok(Resolved {
+                title: feed.title.clone(),
+                keys: feed.sections.iter().map(|s| sections::fold(s)).collect(),
+                path_name: feed.name.clone(),
+                kind: "feeds",
+                default_limit: feed.limit,
+                config: Some(feed),
+            })
         }
-    };
-    let limit = req.limit.unwrap_or(default_limit).clamp(1, MAX_LIMIT);
+    }
+}
+
+/// The sources a page may draw from: those the request names, narrowed to
+/// a named feed's `sources` when it has any.
+fn sources_asked(req: &FeedRequest, feed: Option<&FeedConfig>) -> Vec<String> {
     let mut sources = req.sources.clone();
     if let Some(f) = feed.filter(|f| !f.sources.is_empty()) {
         if sources.is_empty() {
@@ -133,7 +173,22 @@ pub async fn select(
             }
         }
     }
-    let filter = filter::StoryFilter::new(req, feed);
+    sources
+}
+
+/// Reads stored stories newest first from `req.before` on, keeping those
+/// the filter admits, until `limit` are found, the store runs out or the
+/// scan budget is spent. Returns the page and the cursor of the next one.
+async fn page(
+    store: &dyn Store,
+    keys: &[String],
+    req: &FeedRequest,
+    sources: Vec<String>,
+    filter: &filter::StoryFilter<'_>,
+    limit: usize,
+) -> Result<(Vec<Story>, Option<Cursor>), FeedError> {
+    // Unfiltered pages need one row beyond the page to know a next exists;
+    // filtered ones read wider batches, most rows being dropped.
     let batch = if filter.is_empty() {
         limit + 1
     } else {
@@ -145,7 +200,7 @@ pub async fn select(
     let next = loop {
         let rows = store
             .story_page(&StoryQuery {
-                section_keys: keys.clone(),
+                section_keys: keys.to_vec(),
                 limit: batch,
                 before: position,
                 since: req.since,
@@ -174,7 +229,12 @@ pub async fn select(
             break position;
         }
     };
-    let configured_sources = config
+    Ok((found.into_iter().map(|(_, s)| s).collect(), next))
+}
+
+/// Names of the sources whose configured `section` feeds one of `keys`.
+fn configured_sources(config: &Config, keys: &[String]) -> Vec<String> {
+    config
         .sources
         .iter()
         .filter(|s| {
@@ -183,24 +243,18 @@ pub async fn select(
                 .is_some_and(|n| keys.contains(&sections::fold(n)))
         })
         .map(|s| s.name.clone())
-        .collect();
+        .collect()
+}
+
+/// The feed's own id: the same for every page, different per filter set.
+fn feed_id(kind: &str, keys: &[String], req: &FeedRequest) -> String {
     let mut id_basis = format!("feed:{kind}:{}", keys.join(","));
     let filters = req.at(None);
     if filters.is_filtered() {
         id_basis.push('?');
         id_basis.push_str(&filters.to_query());
     }
-    Ok(Selection {
-        title,
-        kind,
-        path_name,
-        section_keys: keys,
-        configured_sources,
-        request: req.clone(),
-        stories: found.into_iter().map(|(_, s)| s).collect(),
-        next,
-        id: identity::story_uid(&id_basis),
-    })
+    identity::story_uid(&id_basis)
 }
 
 fn is_configured_section(config: &Config, key: &str, requested: &str) -> bool {
