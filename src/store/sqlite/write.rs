@@ -100,6 +100,9 @@ pub(super) fn record_poll(
     Ok(summary)
 }
 
+/// Stores one item of a fetched poll: unchanged (same hash), an edit of
+/// the story it already belongs to, or a new item, which is a new story or
+/// joins the story another source (or identity) already brought.
 fn store_item(
     tx: &Connection,
     source_id: i64,
@@ -117,105 +120,132 @@ fn store_item(
     match known {
         Some((_, hash)) if hash == item.content_hash => summary.unchanged += 1,
         Some((story_id, _)) => {
-            // An edit: the story changes in place and keeps its id and its
-            // sort date, so readers see an update, not a new entry.
-            // RSS carries no modification date (feed-rs copies pubDate), so a
-            // date that does not move forward means "edited now".
-            let claimed = item.updated.map(|d| d.timestamp()).unwrap_or(0);
-            tx.prepare_cached(
-                "UPDATE stories SET title = ?2, link = COALESCE(?3, link), summary = ?4, content = ?5,
-                     authors = ?6, categories = ?7, language = COALESCE(?8, language),
-                     updated = CASE WHEN ?9 > updated THEN ?9 ELSE MAX(updated, ?10) END,
-                     enclosures = ?11
-                 WHERE id = ?1",
-            )?
-            .execute(params![
-                story_id,
-                item.title,
-                item.link,
-                item.summary,
-                item.content,
-                row.authors,
-                row.categories,
-                item.language,
-                claimed,
-                now,
-                row.enclosures
-            ])?;
-            tx.prepare_cached(
-                "UPDATE items SET content_hash = ?3 WHERE source_id = ?1 AND item_key = ?2",
-            )?
-            .execute(params![source_id, item.key, item.content_hash])?;
-            if !item.sections.is_empty() {
-                let published: i64 = tx
-                    .prepare_cached("SELECT published FROM stories WHERE id = ?1")?
-                    .query_row([story_id], |r| r.get(0))?;
-                add_sections(tx, story_id, published, &row.sections)?;
-            }
+            update_story(tx, source_id, story_id, now, item, row)?;
             summary.updated += 1;
         }
         None => {
-            let published = item.published.map(|d| d.timestamp()).unwrap_or(now);
-            let updated = item
-                .updated
-                .map(|d| d.timestamp())
-                .unwrap_or(published)
-                .max(published);
-            // Insert first and look up only on conflict: new stories (the
-            // common case on a busy first poll) cost one statement, not two.
-            // No RETURNING: SQLite runs it as a trigger, which makes the
-            // insert a multi-row write that, with foreign keys on, opens a
-            // statement journal copying every page it touches (a sixth of
-            // the writer's time); the rowid and the count tell the same.
-            let changed = tx
-                .prepare_cached(
-                    "INSERT INTO stories (story_key, uid, source_id, title, link, summary, content,
-                         authors, categories, language, published, updated, first_seen, enclosures)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-                     ON CONFLICT(story_key) DO NOTHING",
-                )?
-                .execute(params![
-                    item.story_key,
-                    row.uid,
-                    source_id,
-                    item.title,
-                    item.link,
-                    item.summary,
-                    item.content,
-                    row.authors,
-                    row.categories,
-                    item.language,
-                    published,
-                    updated,
-                    now,
-                    row.enclosures
-                ])?;
-            let (story_id, published): (i64, i64) = if changed == 1 {
+            if insert_item(tx, source_id, now, item, row)? {
                 summary.new_stories += 1;
-                (tx.last_insert_rowid(), published)
             } else {
-                // The same story from another source (or another identity in
-                // this one): it only adds its sections.
                 summary.merged += 1;
-                tx.prepare_cached("SELECT id, published FROM stories WHERE story_key = ?1")?
-                    .query_row([&item.story_key], |r| Ok((r.get(0)?, r.get(1)?)))?
-            };
-            tx.prepare_cached(
-                "INSERT INTO items (source_id, item_key, story_id, content_hash, guid, first_seen)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                source_id,
-                item.key,
-                story_id,
-                item.content_hash,
-                item.guid,
-                now
-            ])?;
-            add_sections(tx, story_id, published, &row.sections)?;
+            }
         }
     }
     Ok(())
+}
+
+/// An edit: the story changes in place and keeps its id and its sort date,
+/// so readers see an update, not a new entry.
+fn update_story(
+    tx: &Connection,
+    source_id: i64,
+    story_id: i64,
+    now: i64,
+    item: &Item,
+    row: &ItemRow,
+) -> Result<(), StoreError> {
+    // RSS carries no modification date (feed-rs copies pubDate), so a
+    // date that does not move forward means "edited now".
+    let claimed = item.updated.map(|d| d.timestamp()).unwrap_or(0);
+    tx.prepare_cached(
+        "UPDATE stories SET title = ?2, link = COALESCE(?3, link), summary = ?4, content = ?5,
+             authors = ?6, categories = ?7, language = COALESCE(?8, language),
+             updated = CASE WHEN ?9 > updated THEN ?9 ELSE MAX(updated, ?10) END,
+             enclosures = ?11
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        story_id,
+        item.title,
+        item.link,
+        item.summary,
+        item.content,
+        row.authors,
+        row.categories,
+        item.language,
+        claimed,
+        now,
+        row.enclosures
+    ])?;
+    tx.prepare_cached("UPDATE items SET content_hash = ?3 WHERE source_id = ?1 AND item_key = ?2")?
+        .execute(params![source_id, item.key, item.content_hash])?;
+    if !item.sections.is_empty() {
+        let published: i64 = tx
+            .prepare_cached("SELECT published FROM stories WHERE id = ?1")?
+            .query_row([story_id], |r| r.get(0))?;
+        add_sections(tx, story_id, published, &row.sections)?;
+    }
+    Ok(())
+}
+
+/// A new item of this source, stored with its story: a new story, or (when
+/// its story key is taken) a merge into the existing one, which then only
+/// gains the item's sections. Returns whether the story is new.
+fn insert_item(
+    tx: &Connection,
+    source_id: i64,
+    now: i64,
+    item: &Item,
+    row: &ItemRow,
+) -> Result<bool, StoreError> {
+    let published = item.published.map(|d| d.timestamp()).unwrap_or(now);
+    let updated = item
+        .updated
+        .map(|d| d.timestamp())
+        .unwrap_or(published)
+        .max(published);
+    // Insert first and look up only on conflict: new stories (the
+    // common case on a busy first poll) cost one statement, not two.
+    // No RETURNING: SQLite runs it as a trigger, which makes the
+    // insert a multi-row write that, with foreign keys on, opens a
+    // statement journal copying every page it touches (a sixth of
+    // the writer's time); the rowid and the count tell the same.
+    let changed = tx
+        .prepare_cached(
+            "INSERT INTO stories (story_key, uid, source_id, title, link, summary, content,
+                 authors, categories, language, published, updated, first_seen, enclosures)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             ON CONFLICT(story_key) DO NOTHING",
+        )?
+        .execute(params![
+            item.story_key,
+            row.uid,
+            source_id,
+            item.title,
+            item.link,
+            item.summary,
+            item.content,
+            row.authors,
+            row.categories,
+            item.language,
+            published,
+            updated,
+            now,
+            row.enclosures
+        ])?;
+    let is_new = changed == 1;
+    let (story_id, published): (i64, i64) = if is_new {
+        (tx.last_insert_rowid(), published)
+    } else {
+        // The same story from another source (or another identity in
+        // this one): it only adds its sections.
+        tx.prepare_cached("SELECT id, published FROM stories WHERE story_key = ?1")?
+            .query_row([&item.story_key], |r| Ok((r.get(0)?, r.get(1)?)))?
+    };
+    tx.prepare_cached(
+        "INSERT INTO items (source_id, item_key, story_id, content_hash, guid, first_seen)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        source_id,
+        item.key,
+        story_id,
+        item.content_hash,
+        item.guid,
+        now
+    ])?;
+    add_sections(tx, story_id, published, &row.sections)?;
+    Ok(is_new)
 }
 
 /// Adds sections to a story; the story's fixed `published` is copied so the
