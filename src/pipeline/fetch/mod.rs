@@ -127,59 +127,16 @@ impl Fetcher {
             Some(p) => self.proxied.get(p).unwrap_or(&self.default),
             None => &self.default,
         };
-        let mut url = Url::parse(opts.url)
-            .map_err(|e| FetchError::Client(format!("bad URL {}: {e}", opts.url)))?;
-        let mut chain: Vec<Url> = Vec::new();
-        let mut all_permanent = true;
-        let mut response = loop {
-            let request = opts.build(client.get(url.clone()), &self.user_agent)?;
-            let response = request.send().await.map_err(FetchError::from_reqwest)?;
-            let status = response.status();
-            if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
-                break response;
-            }
-            let Some(next) = response
-                .headers()
-                .get(header::LOCATION)
-                .and_then(|l| l.to_str().ok())
-                .and_then(|l| url.join(l).ok())
-            else {
-                return Err(FetchError::Redirect(format!(
-                    "HTTP {} from {url} without a usable Location",
-                    status.as_u16()
-                )));
-            };
-            all_permanent &= matches!(
-                status,
-                StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT
-            );
-            chain.push(url.clone());
-            if chain.contains(&next) {
-                let path: Vec<String> = chain
-                    .iter()
-                    .chain(std::iter::once(&next))
-                    .map(Url::to_string)
-                    .collect();
-                return Err(FetchError::Redirect(format!(
-                    "redirect loop: {}",
-                    path.join(" → ")
-                )));
-            }
-            if chain.len() > MAX_REDIRECTS {
-                return Err(FetchError::Redirect(format!(
-                    "more than {MAX_REDIRECTS} redirects, last to {next}"
-                )));
-            }
-            url = next;
-        };
+        let (mut response, redirects) = self.follow_redirects(client, opts).await?;
         let status = response.status();
         let headers = response.headers().clone();
-        let moved_permanently = (!chain.is_empty() && all_permanent).then(|| url.to_string());
+        let final_url = redirects.url.to_string();
+        let moved_permanently = redirects.moved_permanently();
         let fresh = freshness(&headers);
         if status == StatusCode::NOT_MODIFIED {
             return Ok(FetchResponse {
                 outcome: FetchOutcome::NotModified,
-                final_url: url.to_string(),
+                final_url,
                 moved_permanently,
                 freshness: fresh,
             });
@@ -191,27 +148,7 @@ impl Fetcher {
                 retry_after: retry_after(&headers),
             });
         }
-        if let Some(len) = response.content_length()
-            && len > self.max_body
-        {
-            return Err(FetchError::TooLarge {
-                limit: self.max_body,
-            });
-        }
-        // Sized once from the declared length (never beyond 1 MiB, whatever
-        // the server claims), instead of growing and copying as chunks come.
-        let declared = response.content_length().unwrap_or(0).min(1 << 20);
-        let mut body = Vec::with_capacity(declared as usize);
-        while let Some(chunk) = response.chunk().await.map_err(FetchError::from_reqwest)? {
-            // Checked per chunk on decompressed bytes: memory never exceeds
-            // the cap plus one chunk, whatever the server claims.
-            if body.len() as u64 + chunk.len() as u64 > self.max_body {
-                return Err(FetchError::TooLarge {
-                    limit: self.max_body,
-                });
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = self.read_body(&mut response).await?;
         Ok(FetchResponse {
             outcome: FetchOutcome::Fetched(Fetched {
                 status: status.as_u16(),
@@ -220,10 +157,121 @@ impl Fetcher {
                 content_location: header_str(&headers, header::CONTENT_LOCATION),
                 body,
             }),
-            final_url: url.to_string(),
+            final_url,
             moved_permanently,
             freshness: fresh,
         })
+    }
+
+    /// Sends the request and follows redirects by hand (so loops, chains
+    /// that are too long and permanent moves are ours to see), returning the
+    /// first response that is not a redirect and the path taken to it.
+    async fn follow_redirects(
+        &self,
+        client: &reqwest::Client,
+        opts: &RequestOptions<'_>,
+    ) -> Result<(reqwest::Response, Redirects), FetchError> {
+        let url = Url::parse(opts.url)
+            .map_err(|e| FetchError::Client(format!("bad URL {}: {e}", opts.url)))?;
+        let mut path = Redirects {
+            url,
+            chain: Vec::new(),
+            all_permanent: true,
+        };
+        loop {
+            let request = opts.build(client.get(path.url.clone()), &self.user_agent)?;
+            let response = request.send().await.map_err(FetchError::from_reqwest)?;
+            let status = response.status();
+            if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
+                return Ok((response, path));
+            }
+            let location = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|l| l.to_str().ok());
+            path.follow(status, location)?;
+        }
+    }
+
+    /// Reads the body, never holding more than the cap plus one chunk
+    /// whatever the server claims or sends.
+    async fn read_body(&self, response: &mut reqwest::Response) -> Result<Vec<u8>, FetchError> {
+        let too_large = || FetchError::TooLarge {
+            limit: self.max_body,
+        };
+        if response
+            .content_length()
+            .is_some_and(|len| len > self.max_body)
+        {
+            return Err(too_large());
+        }
+        // Sized once from the declared length (never beyond 1 MiB, whatever
+        // the server claims), instead of growing and copying as chunks come.
+        let declared = response.content_length().unwrap_or(0).min(1 << 20);
+        let mut body = Vec::with_capacity(declared as usize);
+        while let Some(chunk) = response.chunk().await.map_err(FetchError::from_reqwest)? {
+            // Checked per chunk on decompressed bytes: a gzip bomb stops at
+            // the cap.
+            if body.len() as u64 + chunk.len() as u64 > self.max_body {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
+/// The redirects one fetch has followed so far.
+struct Redirects {
+    /// Where the next request goes (at the end: the final URL).
+    url: Url,
+    /// Every URL left behind, in order.
+    chain: Vec<Url>,
+    /// Whether every hop so far was permanent (301/308).
+    all_permanent: bool,
+}
+
+impl Redirects {
+    /// Takes one hop to `location`, refusing a redirect without a usable
+    /// `Location`, a loop, or more than [`MAX_REDIRECTS`] hops.
+    fn follow(&mut self, status: StatusCode, location: Option<&str>) -> Result<(), FetchError> {
+        let Some(next) = location.and_then(|l| self.url.join(l).ok()) else {
+            return Err(FetchError::Redirect(format!(
+                "HTTP {} from {} without a usable Location",
+                status.as_u16(),
+                self.url
+            )));
+        };
+        self.all_permanent &= matches!(
+            status,
+            StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT
+        );
+        self.chain.push(self.url.clone());
+        if self.chain.contains(&next) {
+            let path: Vec<String> = self
+                .chain
+                .iter()
+                .chain(std::iter::once(&next))
+                .map(Url::to_string)
+                .collect();
+            return Err(FetchError::Redirect(format!(
+                "redirect loop: {}",
+                path.join(" → ")
+            )));
+        }
+        if self.chain.len() > MAX_REDIRECTS {
+            return Err(FetchError::Redirect(format!(
+                "more than {MAX_REDIRECTS} redirects, last to {next}"
+            )));
+        }
+        self.url = next;
+        Ok(())
+    }
+
+    /// The final URL, when every hop to it was permanent: a suggestion to
+    /// update the config.
+    fn moved_permanently(&self) -> Option<String> {
+        (!self.chain.is_empty() && self.all_permanent).then(|| self.url.to_string())
     }
 }
 
