@@ -1,4 +1,9 @@
 //! The `feedmerge` command line. `main.rs` only calls [`main`].
+//!
+//! Owns the commands, their arguments and what they print; each command
+//! calls into the stages and holds no pipeline logic of its own. Read-only
+//! commands (`check`, `status`, `export`, `inspect`, `import-opml`) never
+//! write to the store.
 
 pub mod import_opml;
 pub mod inspect;

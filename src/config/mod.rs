@@ -1,6 +1,9 @@
 //! The TOML config: loading, validation, and the typed result every other
 //! stage reads. Validation collects *every* problem before refusing, so an
 //! operator fixes a broken file in one pass.
+//!
+//! Owns the file's keys, their defaults and every check on them. Depends on
+//! `model` only; it never opens the store, the network or a feed.
 
 mod checks;
 mod error;

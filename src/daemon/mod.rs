@@ -1,5 +1,8 @@
 //! The daemon: storage, the schedule and the HTTP server, stopped together by
 //! one shutdown future (a signal in production, anything in tests).
+//!
+//! Owns the wiring and the lifecycle (start, readiness, shutdown); holds no
+//! logic of the stages it starts.
 
 pub mod notify;
 

@@ -5,6 +5,10 @@
 //! on quick-xml) escape markup but pass through characters XML 1.0 forbids,
 //! and chrono panics or writes non-standard text for dates outside 0..=9999;
 //! a story from a hostile feed must never make a whole merged feed unreadable.
+//!
+//! Owns the output bytes of every format, the HTML pages included
+//! (`export/html`). Renders what `feeds` selected; never queries for
+//! stories itself beyond the index page's counts, and never writes.
 
 mod atom;
 pub mod html;

@@ -1,6 +1,10 @@
 //! Which stories make a merged feed: resolves a section name (any spelling
 //! or alias) or a configured `[[feed]]` to a format-independent `FeedDoc`.
 //! Shared by the HTTP server and `feedmerge export`.
+//!
+//! Owns selection: which stored stories, in which order, with which paging
+//! cursor and filters. Reads through `Store` only; never renders a format
+//! and never writes.
 
 mod filter;
 mod request;

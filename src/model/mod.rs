@@ -4,6 +4,11 @@
 //! identity, canonical link, sections and sanitizing). `Story` is what store
 //! hands to export (one deduplicated story, possibly seen in several sources).
 //! Each output format converts from `FeedDoc` exactly once, in `export/`.
+//!
+//! Owns the value types that cross stage boundaries (items, stories, feed
+//! documents, a source's validators and feed facts, section names and their
+//! folding, charset labels, output formats) and nothing else. Imports no
+//! other module of the crate: every stage may depend on it, it on none.
 
 pub mod charset;
 pub mod format;

@@ -3,6 +3,10 @@
 //! set by the interval, server hints and backoff) and its previous poll is
 //! not still running. A restart therefore polls only sources that are due.
 //! Every poll runs in its own task, so a slow source never delays another.
+//!
+//! Owns when a poll starts, never what it does: it holds no policy of its
+//! own about intervals or backoff (storage's `next_check_at` decides what is
+//! due) and never touches HTTP, feeds or SQL directly.
 
 use crate::config::{Schedule, SourceConfig};
 use crate::pipeline::Pipeline;

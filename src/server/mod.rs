@@ -1,6 +1,10 @@
 //! HTTP: the merged feeds and their HTML pages, the index, `/sources.opml`,
 //! `/healthz` and `/status`, served by axum.
 //! `serve(listener, …, shutdown)` lets tests run and stop a real server.
+//!
+//! Owns the HTTP front door: routes, conditional answers, the rendered-answer
+//! cache and the status JSON. Chooses stories through `feeds` and bytes
+//! through `export`; never polls and never writes to the store.
 
 pub mod cache;
 mod conditional;

@@ -4,6 +4,10 @@
 //! through [`Store`], so a PostgreSQL backend (several pollers, one
 //! database) can be added beside [`sqlite::SqliteStore`] without touching the
 //! pipeline. Implementations own their concurrency: SQLite has one writer.
+//!
+//! Owns persistence and the change notices sent after a write. Depends on
+//! `model` and `config` only: it never fetches, parses or renders, and it
+//! never decides identity (normalize does; store keeps what it is given).
 
 pub mod changes;
 mod error;

@@ -2,6 +2,8 @@
 //! Server-rendered with `format!` and careful escaping: no JavaScript, no
 //! external assets (inline CSS, no web fonts, summaries stripped of images
 //! and embeds), readable from a 390 px phone to a desktop.
+//!
+//! Renders a `feeds::Selection` and the index listing; no scripts, ever.
 
 pub mod index;
 

@@ -3,6 +3,8 @@
 //! so a gzip bomb costs at most the cap), redirects followed by hand (so a
 //! loop is named and a permanent move is noticed), and the raw bytes handed
 //! on untouched — decoding text here would garble windows-1251 feeds.
+//!
+//! Owns HTTP for polling. Never decodes, parses or stores.
 
 pub mod discover;
 mod error;

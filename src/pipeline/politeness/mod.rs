@@ -2,6 +2,9 @@
 //! at once. Server hints lengthen the interval but never shorten it below
 //! the configured one; failures back off exponentially with jitter up to
 //! `max_backoff`, and a source is never given up on.
+//!
+//! Owns the timing policy of one source and the per-site limits. Pure
+//! computation plus a semaphore per host: no HTTP, no SQL.
 
 pub mod hints;
 pub mod hosts;

@@ -1,6 +1,9 @@
 //! SQLite behind [`Store`]: WAL, one writer thread that owns the only write
 //! connection (so writes never contend for the lock), and a small pool of
 //! read connections used from blocking tasks.
+//!
+//! Everything SQLite-specific lives here and nowhere else: SQL, pragmas,
+//! migrations (by `PRAGMA user_version`, never edited once shipped).
 
 mod checkpointer;
 mod read;
