@@ -199,26 +199,14 @@ pub(super) fn schedule(
             }
             Some(Schedule::Every(d))
         }
-        (None, Some(c)) => {
-            // Six fields: tokio-cron-scheduler silently misreads five-field
-            // cron (it runs once), so refuse it here with a hint instead.
-            let fields = c.split_whitespace().count();
-            let parsed = croner::parser::CronParser::builder()
-                .seconds(croner::parser::Seconds::Required)
-                .dom_and_dow(true)
-                .build()
-                .parse(c);
-            if !(6..=7).contains(&fields) || parsed.is_err() {
+        (None, Some(c)) => match c.parse() {
+            Ok(cron) => Some(Schedule::Cron(cron)),
+            Err(e) => {
                 let at = cx.key_offset(span, "cron");
-                cx.problem(
-                    format!("{table}.cron"),
-                    Some(at),
-                    format!("`{c}` is not a 6-field cron with seconds, like \"0 */15 * * * *\""),
-                );
-                return None;
+                cx.problem(format!("{table}.cron"), Some(at), e.to_string());
+                None
             }
-            Some(Schedule::Cron(c.to_string()))
-        }
+        },
         (None, None) => None,
     }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-const DEFAULT_INTERVAL: Duration = Duration::from_secs(15 * 60);
+pub(super) const DEFAULT_INTERVAL: Duration = Duration::from_secs(15 * 60);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub(super) const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
 pub(super) const DEFAULT_CONCURRENCY: u64 = 16;
