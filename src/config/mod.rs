@@ -6,6 +6,7 @@ mod checks;
 mod error;
 mod raw;
 mod schedule;
+mod spans;
 mod validate;
 
 pub use error::{ConfigError, ConfigProblem};

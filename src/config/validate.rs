@@ -4,14 +4,14 @@
 //! deserialized on its own, so one typo does not hide the next; spans from
 //! the TOML parser become line numbers.
 
-use super::checks::{Ctx, check_name, duration, regexes, schedule};
+use super::checks::{Ctx, check_name, duration, http_url, in_range, regexes, schedule};
 use super::raw::{RawFeed, RawPoll, RawSections, RawServer, RawSource, RawStorage};
+use super::spans::Keys;
 use super::{BasicAuth, Config, ConfigProblem, FeedConfig, FetchSettings, Schedule, SourceConfig};
 use crate::normalize::sections::SectionMap;
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
-use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 pub(super) const DEFAULT_INTERVAL: Duration = Duration::from_secs(15 * 60);
@@ -43,21 +43,21 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
     let mut sections = RawSections::default();
     // Original index kept: an entry that failed to deserialize must not
     // shift the names of the ones after it.
-    let mut sources: Vec<(usize, Spanned<()>, RawSource)> = Vec::new();
-    let mut feeds: Vec<(usize, Spanned<()>, RawFeed)> = Vec::new();
-    let mut poll_span = 0..0;
-    let mut server_span = 0..0;
+    let mut sources: Vec<(Keys, RawSource)> = Vec::new();
+    let mut feeds: Vec<(Keys, RawFeed)> = Vec::new();
+    let mut poll_keys = Keys::absent("poll");
+    let mut server_keys = Keys::absent("server");
 
     for (key, value) in doc.into_inner() {
         let span = value.span();
         match key.get_ref().as_ref() {
             "storage" => storage = cx.de("storage", value).unwrap_or_default(),
             "server" => {
-                server_span = span;
+                server_keys = Keys::of("server", &value);
                 server = cx.de("server", value).unwrap_or_default();
             }
             "poll" => {
-                poll_span = span;
+                poll_keys = Keys::of("poll", &value);
                 poll = cx.de("poll", value).unwrap_or_default();
             }
             "sections" => sections = cx.de("sections", value).unwrap_or_default(),
@@ -72,14 +72,13 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
                     continue;
                 };
                 for (i, entry) in entries.iter().cloned().enumerate() {
-                    let marker = Spanned::new(entry.span(), ());
-                    let k = format!("{name}[{i}]");
+                    let keys = Keys::of(&format!("{name}[{i}]"), &entry);
                     if name == "source" {
-                        if let Some(s) = cx.de::<RawSource>(&k, entry) {
-                            sources.push((i, marker, s));
+                        if let Some(s) = cx.de::<RawSource>(keys.name(), entry) {
+                            sources.push((keys, s));
                         }
-                    } else if let Some(f) = cx.de::<RawFeed>(&k, entry) {
-                        feeds.push((i, marker, f));
+                    } else if let Some(f) = cx.de::<RawFeed>(keys.name(), entry) {
+                        feeds.push((keys, f));
                     }
                 }
             }
@@ -105,10 +104,9 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
     let listen = match listen.parse() {
         Ok(a) => a,
         Err(_) => {
-            let at = cx.key_offset(&server_span, "listen");
-            cx.problem(
-                "server.listen",
-                Some(at),
+            cx.bad(
+                &server_keys,
+                "listen",
                 format!("`{listen}` is not an address like 127.0.0.1:8080"),
             );
             ([127, 0, 0, 1], 8080).into()
@@ -118,90 +116,64 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         .base_url
         .as_deref()
         .map(|b| b.trim_end_matches('/').to_string());
-    if let Some(b) = &base_url
-        && !matches!(
-            url::Url::parse(b)
-                .map(|u| u.scheme().to_string())
-                .as_deref(),
-            Ok("http" | "https")
-        )
-    {
-        let at = cx.key_offset(&server_span, "base_url");
-        cx.problem(
-            "server.base_url",
-            Some(at),
-            format!("`{b}` is not an http(s) URL"),
-        );
+    if let Some(b) = &base_url {
+        http_url(&mut cx, &server_keys, "base_url", b);
     }
 
     let websub_hub = server.websub_hub.clone();
-    if let Some(h) = &websub_hub
-        && !matches!(
-            url::Url::parse(h)
-                .map(|u| u.scheme().to_string())
-                .as_deref(),
-            Ok("http" | "https")
-        )
-    {
-        let at = cx.key_offset(&server_span, "websub_hub");
-        cx.problem(
-            "server.websub_hub",
-            Some(at),
-            format!("`{h}` is not an http(s) URL"),
-        );
+    if let Some(h) = &websub_hub {
+        http_url(&mut cx, &server_keys, "websub_hub", h);
     }
 
     let default_schedule = schedule(
         &mut cx,
-        "poll",
-        &poll_span,
+        &poll_keys,
         poll.interval.as_deref(),
         poll.cron.as_deref(),
     )
     .unwrap_or(Schedule::Every(DEFAULT_INTERVAL));
-    let default_timeout = duration(
-        &mut cx,
-        "poll.timeout",
-        &poll_span,
-        "timeout",
-        poll.timeout.as_deref(),
-    )
-    .unwrap_or(DEFAULT_TIMEOUT);
+    let default_timeout = duration(&mut cx, &poll_keys, "timeout", poll.timeout.as_deref())
+        .unwrap_or(DEFAULT_TIMEOUT);
     let max_body = poll.max_body.unwrap_or(DEFAULT_MAX_BODY);
     if max_body < 1024 {
-        let at = cx.key_offset(&poll_span, "max_body");
-        cx.problem("poll.max_body", Some(at), "must be at least 1024 bytes");
+        cx.bad(&poll_keys, "max_body", "must be at least 1024 bytes");
     }
     let concurrency = poll.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
-    if !(1..=1024).contains(&concurrency) {
-        let at = cx.key_offset(&poll_span, "concurrency");
-        cx.problem("poll.concurrency", Some(at), "must be between 1 and 1024");
-    }
+    in_range(
+        &mut cx,
+        &poll_keys,
+        "concurrency",
+        concurrency,
+        1..=1024,
+        "must be between 1 and 1024",
+    );
     let user_agent = poll
         .user_agent
         .clone()
         .unwrap_or_else(crate::fetch::default_user_agent);
     let max_backoff = duration(
         &mut cx,
-        "poll.max_backoff",
-        &poll_span,
+        &poll_keys,
         "max_backoff",
         poll.max_backoff.as_deref(),
     )
     .unwrap_or(DEFAULT_MAX_BACKOFF);
     let stale_after = duration(
         &mut cx,
-        "poll.stale_after",
-        &poll_span,
+        &poll_keys,
         "stale_after",
         poll.stale_after.as_deref(),
     )
     .unwrap_or(DEFAULT_STALE_AFTER);
     let default_per_host = poll.per_host.unwrap_or(DEFAULT_PER_HOST);
-    if !(1..=64).contains(&default_per_host) {
-        let at = cx.key_offset(&poll_span, "per_host");
-        cx.problem("poll.per_host", Some(at), "must be between 1 and 64");
-    }
+    in_range(
+        &mut cx,
+        &poll_keys,
+        "per_host",
+        default_per_host,
+        1..=64,
+        "must be between 1 and 64",
+    );
     let default_hints = poll.respect_cache_hints.unwrap_or(true);
 
     let entries: Vec<(&str, &[String])> = sections
@@ -219,50 +191,24 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
 
     let mut names = HashSet::new();
     let mut source_configs = Vec::new();
-    for (i, marker, raw) in sources {
-        let span = marker.span();
-        let key = format!("source[{i}]");
-        check_name(&mut cx, &key, &span, &raw.name, &mut names);
-        if !matches!(
-            url::Url::parse(&raw.url)
-                .map(|u| u.scheme().to_string())
-                .as_deref(),
-            Ok("http" | "https")
-        ) {
-            let at = cx.key_offset(&span, "url");
-            cx.problem(
-                format!("{key}.url"),
-                Some(at),
-                format!("`{}` is not an http(s) URL", raw.url),
-            );
-        }
+    for (keys, raw) in sources {
+        let keys = &keys;
+        check_name(&mut cx, keys, &raw.name, &mut names);
+        http_url(&mut cx, keys, "url", &raw.url);
         let sched = if raw.interval.is_some() || raw.cron.is_some() {
-            schedule(
-                &mut cx,
-                &key,
-                &span,
-                raw.interval.as_deref(),
-                raw.cron.as_deref(),
-            )
-            .unwrap_or_else(|| default_schedule.clone())
+            schedule(&mut cx, keys, raw.interval.as_deref(), raw.cron.as_deref())
+                .unwrap_or_else(|| default_schedule.clone())
         } else {
             default_schedule.clone()
         };
-        let timeout = duration(
-            &mut cx,
-            &format!("{key}.timeout"),
-            &span,
-            "timeout",
-            raw.timeout.as_deref(),
-        )
-        .unwrap_or(default_timeout);
+        let timeout =
+            duration(&mut cx, keys, "timeout", raw.timeout.as_deref()).unwrap_or(default_timeout);
         let timezone = match raw.timezone.as_deref() {
             None => chrono_tz::UTC,
             Some(z) => z.parse().unwrap_or_else(|_| {
-                let at = cx.key_offset(&span, "timezone");
-                cx.problem(
-                    format!("{key}.timezone"),
-                    Some(at),
+                cx.bad(
+                    keys,
+                    "timezone",
                     format!("`{z}` is not an IANA zone like Asia/Baku"),
                 );
                 chrono_tz::UTC
@@ -271,20 +217,19 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         let section = raw.section.as_deref().and_then(|s| {
             let c = section_map.canonical(s);
             if c.is_none() {
-                let at = cx.key_offset(&span, "section");
-                cx.problem(format!("{key}.section"), Some(at), "must not be blank");
+                cx.bad(keys, "section", "must not be blank");
             }
             c
         });
         let per_host = raw.per_host.unwrap_or(default_per_host);
-        if !(1..=64).contains(&per_host) {
-            let at = cx.key_offset(&span, "per_host");
-            cx.problem(
-                format!("{key}.per_host"),
-                Some(at),
-                "must be between 1 and 64",
-            );
-        }
+        in_range(
+            &mut cx,
+            keys,
+            "per_host",
+            per_host,
+            1..=64,
+            "must be between 1 and 64",
+        );
         let mut headers = Vec::new();
         for (name, value) in &raw.headers {
             let valid = reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok()
@@ -292,10 +237,9 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
             if valid {
                 headers.push((name.clone(), value.clone()));
             } else {
-                let at = cx.key_offset(&span, "headers");
-                cx.problem(
-                    format!("{key}.headers"),
-                    Some(at),
+                cx.bad(
+                    keys,
+                    "headers",
                     format!("`{name}: {value}` is not a valid HTTP header"),
                 );
             }
@@ -303,30 +247,27 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         if let Some(proxy) = &raw.proxy
             && reqwest::Proxy::all(proxy.as_str()).is_err()
         {
-            let at = cx.key_offset(&span, "proxy");
-            cx.problem(
-                format!("{key}.proxy"),
-                Some(at),
+            cx.bad(
+                keys,
+                "proxy",
                 format!("`{proxy}` is not a proxy URL like socks5://127.0.0.1:1080"),
             );
         }
         if let Some(auth) = &raw.auth
             && std::env::var_os(&auth.password_env).is_none()
         {
-            let at = cx.key_offset(&span, "auth");
-            cx.problem(
-                format!("{key}.auth.password_env"),
-                Some(at),
+            cx.bad(
+                keys,
+                "auth.password_env",
                 format!("environment variable `{}` is not set", auth.password_env),
             );
         }
         let encoding = raw.encoding.as_deref().and_then(|label| {
             let e = crate::parse::decode::encoding_for_label(label);
             if e.is_none() {
-                let at = cx.key_offset(&span, "encoding");
-                cx.problem(
-                    format!("{key}.encoding"),
-                    Some(at),
+                cx.bad(
+                    keys,
+                    "encoding",
                     format!("`{label}` is not a known charset"),
                 );
             }
@@ -355,50 +296,36 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
 
     let mut feed_names = HashSet::new();
     let mut feed_configs = Vec::new();
-    for (i, marker, raw) in feeds {
-        let span = marker.span();
-        let key = format!("feed[{i}]");
-        check_name(&mut cx, &key, &span, &raw.name, &mut feed_names);
+    for (keys, raw) in feeds {
+        let keys = &keys;
+        check_name(&mut cx, keys, &raw.name, &mut feed_names);
         let mut canon = Vec::new();
         for s in &raw.sections {
             match section_map.canonical(s) {
                 Some(c) if !canon.contains(&c) => canon.push(c),
                 Some(_) => {}
-                None => {
-                    let at = cx.key_offset(&span, "sections");
-                    cx.problem(
-                        format!("{key}.sections"),
-                        Some(at),
-                        "a section name is blank",
-                    );
-                }
+                None => cx.bad(keys, "sections", "a section name is blank"),
             }
         }
         if raw.sections.is_empty() {
-            let at = cx.key_offset(&span, "sections");
-            cx.problem(
-                format!("{key}.sections"),
-                Some(at),
-                "must list at least one section",
-            );
+            cx.bad(keys, "sections", "must list at least one section");
         }
         let limit = raw.limit.unwrap_or(DEFAULT_FEED_LIMIT);
-        if !(1..=500).contains(&limit) {
-            let at = cx.key_offset(&span, "limit");
-            cx.problem(
-                format!("{key}.limit"),
-                Some(at),
-                "must be between 1 and 500",
-            );
-        }
-        let include = regexes(&mut cx, &key, &span, "include", &raw.include);
-        let exclude = regexes(&mut cx, &key, &span, "exclude", &raw.exclude);
+        in_range(
+            &mut cx,
+            keys,
+            "limit",
+            limit,
+            1..=500,
+            "must be between 1 and 500",
+        );
+        let include = regexes(&mut cx, keys, "include", &raw.include);
+        let exclude = regexes(&mut cx, keys, "exclude", &raw.exclude);
         for s in &raw.sources {
             if !names.contains(s) {
-                let at = cx.key_offset(&span, "sources");
-                cx.problem(
-                    format!("{key}.sources"),
-                    Some(at),
+                cx.bad(
+                    keys,
+                    "sources",
                     format!("`{s}` is not the name of a [[source]]"),
                 );
             }
