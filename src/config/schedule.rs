@@ -49,7 +49,7 @@ impl Schedule {
 
 /// A parsed cron expression with seconds, kept with the text it was written
 /// as (croner normalises its own copy, e.g. `Mon-Fri` to `1-5`).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Cron {
     /// Boxed: croner's pattern is some 300 bytes, and a `Schedule` that is
     /// mostly an interval should not carry that inline.
@@ -104,6 +104,13 @@ impl PartialEq for Cron {
 }
 
 impl Eq for Cron {}
+
+impl fmt::Debug for Cron {
+    /// The text alone: croner's parsed fields are a screenful each.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Cron").field(&self.text).finish()
+    }
+}
 
 impl fmt::Display for Cron {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
