@@ -114,30 +114,26 @@ pub(super) fn check_name(cx: &mut Ctx<'_>, keys: &Keys, name: &str, seen: &mut H
     }
 }
 
-/// Whether `url` is an absolute http(s) URL; a problem with `field` if not.
-pub(super) fn http_url(cx: &mut Ctx<'_>, keys: &Keys, field: &str, url: &str) -> bool {
+/// An absolute http(s) URL; a problem with `field` if not.
+pub(super) fn http_url(cx: &mut Ctx<'_>, keys: &Keys, field: &str, url: &str) {
     let scheme = url::Url::parse(url).map(|u| u.scheme().to_string());
-    let ok = matches!(scheme.as_deref(), Ok("http" | "https"));
-    if !ok {
+    if !matches!(scheme.as_deref(), Ok("http" | "https")) {
         cx.bad(keys, field, format!("`{url}` is not an http(s) URL"));
     }
-    ok
 }
 
-/// Whether `value` is in `range`; `message` is the problem with `field` if not.
+/// `value` within `range`; a problem with `field` if not.
 pub(super) fn in_range(
     cx: &mut Ctx<'_>,
     keys: &Keys,
     field: &str,
     value: u64,
     range: RangeInclusive<u64>,
-    message: &str,
-) -> bool {
-    let ok = range.contains(&value);
-    if !ok {
-        cx.bad(keys, field, message);
+) {
+    if !range.contains(&value) {
+        let (low, high) = range.into_inner();
+        cx.bad(keys, field, format!("must be between {low} and {high}"));
     }
-    ok
 }
 
 /// A duration like `90s` or `15m`, longer than zero; `None` when unset or

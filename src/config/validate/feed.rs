@@ -24,14 +24,7 @@ pub(super) fn feed(
     check_name(cx, keys, &raw.name, names);
     let canonical = feed_sections(cx, keys, &raw.sections, sections);
     let limit = raw.limit.unwrap_or(DEFAULT_FEED_LIMIT);
-    in_range(
-        cx,
-        keys,
-        "limit",
-        limit,
-        1..=500,
-        "must be between 1 and 500",
-    );
+    in_range(cx, keys, "limit", limit, 1..=500);
     let include = regexes(cx, keys, "include", &raw.include);
     let exclude = regexes(cx, keys, "exclude", &raw.exclude);
     for s in &raw.sources {

@@ -28,7 +28,8 @@ pub(super) struct Poll {
 pub(super) struct SourceDefaults {
     pub(super) schedule: Schedule,
     pub(super) timeout: Duration,
-    /// Unchecked here: a source inheriting a bad value reports it too.
+    /// Kept when out of range (that is reported): a source inheriting it
+    /// reports it too.
     pub(super) per_host: u64,
     pub(super) respect_cache_hints: bool,
 }
@@ -42,14 +43,7 @@ pub(super) fn poll(cx: &mut Ctx<'_>, table: &Table<RawPoll>) -> Poll {
     let timeout = duration(cx, keys, "timeout", raw.timeout.as_deref()).unwrap_or(DEFAULT_TIMEOUT);
     let fetch = fetch_settings(cx, keys, raw);
     let per_host = raw.per_host.unwrap_or(DEFAULT_PER_HOST);
-    in_range(
-        cx,
-        keys,
-        "per_host",
-        per_host,
-        1..=64,
-        "must be between 1 and 64",
-    );
+    in_range(cx, keys, "per_host", per_host, 1..=64);
     Poll {
         fetch,
         defaults: SourceDefaults {
@@ -67,14 +61,7 @@ fn fetch_settings(cx: &mut Ctx<'_>, keys: &Keys, raw: &RawPoll) -> FetchSettings
         cx.bad(keys, "max_body", "must be at least 1024 bytes");
     }
     let concurrency = raw.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
-    in_range(
-        cx,
-        keys,
-        "concurrency",
-        concurrency,
-        1..=1024,
-        "must be between 1 and 1024",
-    );
+    in_range(cx, keys, "concurrency", concurrency, 1..=1024);
     let max_backoff = duration(cx, keys, "max_backoff", raw.max_backoff.as_deref())
         .unwrap_or(DEFAULT_MAX_BACKOFF);
     let stale_after = duration(cx, keys, "stale_after", raw.stale_after.as_deref())

@@ -29,14 +29,7 @@ pub(super) fn source(
     let timezone = timezone(cx, keys, raw.timezone.as_deref());
     let section = section(cx, keys, raw.section.as_deref(), sections);
     let per_host = raw.per_host.unwrap_or(defaults.per_host);
-    in_range(
-        cx,
-        keys,
-        "per_host",
-        per_host,
-        1..=64,
-        "must be between 1 and 64",
-    );
+    in_range(cx, keys, "per_host", per_host, 1..=64);
     let headers = headers(cx, keys, &raw);
     check_proxy(cx, keys, raw.proxy.as_deref());
     check_auth(cx, keys, raw.auth.as_ref());
