@@ -119,3 +119,112 @@ fn sections(cx: &mut Ctx<'_>, table: &Table<RawSections>) -> SectionMap {
     }
     map
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (line, key) of each problem, in the order reported.
+    fn problems(text: &str) -> Vec<(usize, String)> {
+        let problems = validate(text, Path::new("t.toml")).unwrap_err();
+        problems
+            .into_iter()
+            .map(|p| (p.line.unwrap_or(0), p.key))
+            .collect()
+    }
+
+    fn at(list: &[(usize, &str)]) -> Vec<(usize, String)> {
+        list.iter().map(|(l, k)| (*l, k.to_string())).collect()
+    }
+
+    #[test]
+    fn each_key_problem_is_on_its_keys_line() {
+        let text = r#"[server]
+listen = "nope"
+base_url = "ftp://x/"
+
+[poll]
+timeout = "0s"
+max_body = 10
+concurrency = 0
+
+[[source]]
+name = "bad name!"
+url = "gopher://x"
+interval = "5s"
+timezone = "Nowhere/Land"
+section = "   "
+per_host = 0
+headers = { "Bad Header" = "x" }
+proxy = "::::"
+encoding = "klingon"
+"cron" = "0 * * * *"
+
+[[feed]]
+name = "f"
+sections = [
+  "",
+]
+limit = 0
+include = ["("]
+sources = ["nope"]
+"#;
+        assert_eq!(
+            problems(text),
+            at(&[
+                (2, "server.listen"),
+                (3, "server.base_url"),
+                (6, "poll.timeout"),
+                (7, "poll.max_body"),
+                (8, "poll.concurrency"),
+                (11, "source[0].name"),
+                (12, "source[0].url"),
+                (14, "source[0].timezone"),
+                (15, "source[0].section"),
+                (16, "source[0].per_host"),
+                (17, "source[0].headers"),
+                (18, "source[0].proxy"),
+                (19, "source[0].encoding"),
+                (20, "source[0].cron"),
+                (24, "feed[0].sections"),
+                (27, "feed[0].limit"),
+                (28, "feed[0].include"),
+                (29, "feed[0].sources"),
+            ])
+        );
+    }
+
+    #[test]
+    fn dotted_keys_and_sub_tables_are_located_too() {
+        let text = r#"[[source]]
+name = "s"
+url = "https://example.org/a"
+auth.username = "u"
+auth.password_env = "FEEDMERGE_TEST_SURELY_UNSET"
+
+[source.headers]
+"bad header" = "x"
+"#;
+        assert_eq!(
+            problems(text),
+            at(&[(5, "source[0].auth.password_env"), (7, "source[0].headers"),])
+        );
+    }
+
+    #[test]
+    fn problems_on_one_line_keep_the_order_keys_are_checked_in() {
+        let text = "poll = { per_host = 0, interval = \"1s\", timeout = \"0s\" }\n\
+                    source = [ { name = \"a b\", url = \"x\" } ]\n";
+        assert_eq!(
+            problems(text),
+            at(&[
+                (1, "poll.interval"),
+                (1, "poll.timeout"),
+                (1, "poll.per_host"),
+                (2, "source[0].name"),
+                (2, "source[0].url"),
+                (2, "source[0].per_host"),
+            ])
+        );
+    }
+}
