@@ -113,3 +113,70 @@ async fn poll_prints_one_line_per_source_and_export_prints_the_merged_feed() {
     assert!(!ok);
     assert!(err.contains("no such feed: nope"), "{err}");
 }
+
+/// Starts `feedmerge run` with `rust_log` (None: unset), returns its stderr
+/// up to the "feedmerge running" line (logged once every job is added), and
+/// kills it.
+fn daemon_log_until_running(rust_log: Option<&str>) -> String {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("feedmerge.toml");
+    // Port 9 on loopback refuses: the source fails fast and nothing leaves
+    // the machine.
+    std::fs::write(
+        &config,
+        "[server]\nlisten = \"127.0.0.1:0\"\n\
+         [[source]]\nname = \"a\"\nurl = \"http://127.0.0.1:9/a.rss\"\n\
+         [[source]]\nname = \"b\"\nurl = \"http://127.0.0.1:9/b.rss\"\ncron = \"0 0 * * * *\"\n",
+    )
+    .unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_feedmerge"));
+    cmd.arg("--config").arg(&config).arg("run");
+    match rust_log {
+        Some(filter) => cmd.env("RUST_LOG", filter),
+        None => cmd.env_remove("RUST_LOG"),
+    };
+    let mut child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start feedmerge run");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut log = String::new();
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        let Ok(line) = rx.recv_timeout(left) else {
+            break;
+        };
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("feedmerge running") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        log.contains("feedmerge running"),
+        "daemon did not start: {log}"
+    );
+    log
+}
+
+#[test]
+fn the_daemon_logs_its_own_info_but_not_the_cron_schedulers_by_default() {
+    let quiet = daemon_log_until_running(None);
+    assert!(!quiet.contains("Job creator created"), "{quiet}");
+    // RUST_LOG still decides when set.
+    let chatty = daemon_log_until_running(Some("info"));
+    assert_eq!(chatty.matches("Job creator created").count(), 2, "{chatty}");
+}

@@ -1,10 +1,14 @@
 //! The validation context (problems collected with their lines) and the
-//! checks shared by several keys: names, durations, schedules, regexes.
+//! checks shared by several keys: names, URLs, ranges, durations, schedules,
+//! regexes. A check that finds a problem records it and returns `None` (or
+//! leaves the value out), so validation goes on to the next key.
 
+use super::spans::Keys;
 use super::{ConfigProblem, Schedule};
 use serde::Deserialize;
 use serde::de::IntoDeserializer;
 use std::collections::HashSet;
+use std::ops::RangeInclusive;
 use std::time::Duration;
 use toml::Spanned;
 use toml::de::DeValue;
@@ -43,26 +47,9 @@ impl Ctx<'_> {
         });
     }
 
-    /// Line of `key = …` inside the table spanning `span`, for problems found
-    /// after deserialization (which keeps no spans).
-    pub(super) fn key_offset(&self, span: &std::ops::Range<usize>, key: &str) -> usize {
-        // A table's span may cover only its header, so scan from its start
-        // to the next header instead of trusting the span's end.
-        let body = self.text.get(span.start..).unwrap_or("");
-        let mut offset = span.start;
-        for (i, line) in body.split_inclusive('\n').enumerate() {
-            let trimmed = line.trim_start();
-            if i > 0 && trimmed.starts_with('[') {
-                break;
-            }
-            if let Some(rest) = trimmed.strip_prefix(key)
-                && rest.trim_start().starts_with('=')
-            {
-                return offset + (line.len() - trimmed.len());
-            }
-            offset += line.len();
-        }
-        span.start
+    /// A problem with `field` of the table `keys`, on the line of its key.
+    pub(super) fn bad(&mut self, keys: &Keys, field: &str, message: impl Into<String>) {
+        self.problem(keys.path(field), Some(keys.at(field)), message);
     }
 
     pub(super) fn de<T: for<'de> Deserialize<'de>>(
@@ -87,8 +74,7 @@ impl Ctx<'_> {
 /// headlines capitalise words at random.
 pub(super) fn regexes(
     cx: &mut Ctx<'_>,
-    key: &str,
-    span: &std::ops::Range<usize>,
+    keys: &Keys,
     field: &str,
     patterns: &[String],
 ) -> Vec<regex::Regex> {
@@ -101,51 +87,60 @@ pub(super) fn regexes(
         {
             Ok(r) => out.push(r),
             Err(e) => {
-                let at = cx.key_offset(span, field);
                 let reason = e.to_string();
                 let reason = reason.lines().last().unwrap_or("invalid").trim();
-                cx.problem(
-                    format!("{key}.{field}"),
-                    Some(at),
-                    format!("`{p}` is not a valid regex: {reason}"),
-                );
+                cx.bad(keys, field, format!("`{p}` is not a valid regex: {reason}"));
             }
         }
     }
     out
 }
 
-pub(super) fn check_name(
-    cx: &mut Ctx<'_>,
-    key: &str,
-    span: &std::ops::Range<usize>,
-    name: &str,
-    seen: &mut HashSet<String>,
-) {
-    let at = cx.key_offset(span, "name");
+/// A `[[source]]` or `[[feed]]` name: URL- and file-safe, and unique among
+/// its kind (`seen`).
+pub(super) fn check_name(cx: &mut Ctx<'_>, keys: &Keys, name: &str, seen: &mut HashSet<String>) {
     if name.is_empty()
         || !name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
-        cx.problem(
-            format!("{key}.name"),
-            Some(at),
+        cx.bad(
+            keys,
+            "name",
             format!("`{name}` must be letters, digits, - and _ only"),
         );
     } else if !seen.insert(name.to_string()) {
-        cx.problem(
-            format!("{key}.name"),
-            Some(at),
-            format!("`{name}` is used twice"),
-        );
+        cx.bad(keys, "name", format!("`{name}` is used twice"));
     }
 }
 
+/// An absolute http(s) URL; a problem with `field` if not.
+pub(super) fn http_url(cx: &mut Ctx<'_>, keys: &Keys, field: &str, url: &str) {
+    let scheme = url::Url::parse(url).map(|u| u.scheme().to_string());
+    if !matches!(scheme.as_deref(), Ok("http" | "https")) {
+        cx.bad(keys, field, format!("`{url}` is not an http(s) URL"));
+    }
+}
+
+/// `value` within `range`; a problem with `field` if not.
+pub(super) fn in_range(
+    cx: &mut Ctx<'_>,
+    keys: &Keys,
+    field: &str,
+    value: u64,
+    range: RangeInclusive<u64>,
+) {
+    if !range.contains(&value) {
+        let (low, high) = range.into_inner();
+        cx.bad(keys, field, format!("must be between {low} and {high}"));
+    }
+}
+
+/// A duration like `90s` or `15m`, longer than zero; `None` when unset or
+/// invalid.
 pub(super) fn duration(
     cx: &mut Ctx<'_>,
-    key: &str,
-    span: &std::ops::Range<usize>,
+    keys: &Keys,
     field: &str,
     raw: Option<&str>,
 ) -> Option<Duration> {
@@ -153,15 +148,13 @@ pub(super) fn duration(
     match humantime::parse_duration(raw) {
         Ok(d) if !d.is_zero() => Some(d),
         Ok(_) => {
-            let at = cx.key_offset(span, field);
-            cx.problem(key, Some(at), "must be longer than zero");
+            cx.bad(keys, field, "must be longer than zero");
             None
         }
         Err(e) => {
-            let at = cx.key_offset(span, field);
-            cx.problem(
-                key,
-                Some(at),
+            cx.bad(
+                keys,
+                field,
                 format!("`{raw}` is not a duration like 90s, 15m or 2h ({e})"),
             );
             None
@@ -169,56 +162,34 @@ pub(super) fn duration(
     }
 }
 
+/// `interval` or `cron`, at most one of them; `None` when neither is set or
+/// the one set is invalid.
 pub(super) fn schedule(
     cx: &mut Ctx<'_>,
-    table: &str,
-    span: &std::ops::Range<usize>,
+    keys: &Keys,
     interval: Option<&str>,
     cron: Option<&str>,
 ) -> Option<Schedule> {
     match (interval, cron) {
         (Some(_), Some(_)) => {
-            let at = cx.key_offset(span, "cron");
-            cx.problem(
-                format!("{table}.cron"),
-                Some(at),
-                "set exactly one of interval / cron, not both",
-            );
+            cx.bad(keys, "cron", "set exactly one of interval / cron, not both");
             None
         }
         (Some(i), None) => {
-            let d = duration(cx, &format!("{table}.interval"), span, "interval", Some(i))?;
+            let d = duration(cx, keys, "interval", Some(i))?;
             if d < MIN_INTERVAL {
-                let at = cx.key_offset(span, "interval");
-                cx.problem(
-                    format!("{table}.interval"),
-                    Some(at),
-                    "must be at least 10s",
-                );
+                cx.bad(keys, "interval", "must be at least 10s");
                 return None;
             }
             Some(Schedule::Every(d))
         }
-        (None, Some(c)) => {
-            // Six fields: tokio-cron-scheduler silently misreads five-field
-            // cron (it runs once), so refuse it here with a hint instead.
-            let fields = c.split_whitespace().count();
-            let parsed = croner::parser::CronParser::builder()
-                .seconds(croner::parser::Seconds::Required)
-                .dom_and_dow(true)
-                .build()
-                .parse(c);
-            if !(6..=7).contains(&fields) || parsed.is_err() {
-                let at = cx.key_offset(span, "cron");
-                cx.problem(
-                    format!("{table}.cron"),
-                    Some(at),
-                    format!("`{c}` is not a 6-field cron with seconds, like \"0 */15 * * * *\""),
-                );
-                return None;
+        (None, Some(c)) => match c.parse() {
+            Ok(cron) => Some(Schedule::Cron(cron)),
+            Err(e) => {
+                cx.bad(keys, "cron", e.to_string());
+                None
             }
-            Some(Schedule::Cron(c.to_string()))
-        }
+        },
         (None, None) => None,
     }
 }

@@ -8,9 +8,12 @@
 mod checks;
 mod error;
 mod raw;
+mod schedule;
+mod spans;
 mod validate;
 
 pub use error::{ConfigError, ConfigProblem};
+pub use schedule::{Cron, InvalidCron, Schedule};
 
 use crate::model::sections::SectionMap;
 use std::net::SocketAddr;
@@ -79,15 +82,6 @@ pub struct BasicAuth {
     pub username: String,
     /// Name of the environment variable holding the password.
     pub password_env: String,
-}
-
-/// When a source is polled.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Schedule {
-    /// Every fixed interval.
-    Every(Duration),
-    /// A 6-field cron expression (with seconds), UTC.
-    Cron(String),
 }
 
 /// One validated `[[source]]`.

@@ -1,20 +1,28 @@
 //! Turns config text into a `Config`, collecting every problem on the way.
 //!
-//! Each top-level table and each `[[source]]`/`[[feed]]` entry is
-//! deserialized on its own, so one typo does not hide the next; spans from
-//! the TOML parser become line numbers.
+//! The document is cut into its tables ([`tables`]), then each table is
+//! checked by its own function: [`storage`], [`server::server`],
+//! [`poll::poll`], [`sections`], [`source::source`] for each `[[source]]`
+//! and [`feed::feed`] for each `[[feed]]`. Problems point at the line of the
+//! key they are about, from the TOML parser's spans.
 
-use super::checks::{Ctx, check_name, duration, regexes, schedule};
-use super::raw::{RawFeed, RawPoll, RawSections, RawServer, RawSource, RawStorage};
-use super::{BasicAuth, Config, ConfigProblem, FeedConfig, FetchSettings, Schedule, SourceConfig};
+mod feed;
+mod poll;
+mod server;
+mod source;
+mod tables;
+
+use super::checks::Ctx;
+use super::raw::{RawSections, RawStorage};
+use super::{Config, ConfigProblem};
 use crate::model::sections::SectionMap;
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
-use toml::Spanned;
-use toml::de::{DeTable, DeValue};
+use tables::{Table, Tables};
+use toml::de::DeTable;
 
-const DEFAULT_INTERVAL: Duration = Duration::from_secs(15 * 60);
+pub(super) const DEFAULT_INTERVAL: Duration = Duration::from_secs(15 * 60);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub(super) const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
 pub(super) const DEFAULT_CONCURRENCY: u64 = 16;
@@ -23,192 +31,85 @@ pub(super) const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
 pub(super) const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
 const DEFAULT_PER_HOST: u64 = 2;
 
+/// The whole config, or every problem found in it, in file order.
 pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProblem>> {
     let mut cx = Ctx {
         text,
         problems: Vec::new(),
     };
-    let doc = match DeTable::parse(text) {
-        Ok(doc) => doc,
+    let Some(doc) = parse(&mut cx, text) else {
+        return Err(cx.problems);
+    };
+    let tables = Tables::split(&mut cx, doc);
+    let storage_path = storage(&tables.storage, path);
+    let server = server::server(&mut cx, &tables.server);
+    let poll = poll::poll(&mut cx, &tables.poll);
+    let sections = sections(&mut cx, &tables.sections);
+    let mut source_names = HashSet::new();
+    let sources: Vec<_> = tables
+        .sources
+        .into_iter()
+        .map(|t| source::source(&mut cx, t, &poll.defaults, &sections, &mut source_names))
+        .collect();
+    let mut feed_names = HashSet::new();
+    let feeds: Vec<_> = tables
+        .feeds
+        .into_iter()
+        .map(|t| feed::feed(&mut cx, t, &sections, &source_names, &mut feed_names))
+        .collect();
+
+    if !cx.problems.is_empty() {
+        // Stable: problems on one line stay in the order they were checked.
+        cx.problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+        return Err(cx.problems);
+    }
+    Ok(Config {
+        path: path.to_path_buf(),
+        storage_path,
+        listen: server.listen,
+        base_url: server.base_url,
+        websub_hub: server.websub_hub,
+        fetch: poll.fetch,
+        sections,
+        sources,
+        feeds,
+    })
+}
+
+/// The document's tables, or `None` after recording the syntax error (the
+/// parser stops at the first).
+fn parse<'t>(cx: &mut Ctx<'_>, text: &'t str) -> Option<DeTable<'t>> {
+    match DeTable::parse(text) {
+        Ok(doc) => Some(doc.into_inner()),
         Err(e) => {
             let at = e.span().map(|s| s.start);
             cx.problem("(syntax)", at, e.message().trim().to_string());
-            return Err(cx.problems);
-        }
-    };
-
-    let mut storage = RawStorage::default();
-    let mut server = RawServer::default();
-    let mut poll = RawPoll::default();
-    let mut sections = RawSections::default();
-    // Original index kept: an entry that failed to deserialize must not
-    // shift the names of the ones after it.
-    let mut sources: Vec<(usize, Spanned<()>, RawSource)> = Vec::new();
-    let mut feeds: Vec<(usize, Spanned<()>, RawFeed)> = Vec::new();
-    let mut poll_span = 0..0;
-    let mut server_span = 0..0;
-
-    for (key, value) in doc.into_inner() {
-        let span = value.span();
-        match key.get_ref().as_ref() {
-            "storage" => storage = cx.de("storage", value).unwrap_or_default(),
-            "server" => {
-                server_span = span;
-                server = cx.de("server", value).unwrap_or_default();
-            }
-            "poll" => {
-                poll_span = span;
-                poll = cx.de("poll", value).unwrap_or_default();
-            }
-            "sections" => sections = cx.de("sections", value).unwrap_or_default(),
-            "source" | "feed" => {
-                let name = key.get_ref().to_string();
-                let DeValue::Array(entries) = value.get_ref() else {
-                    cx.problem(
-                        &name,
-                        Some(span.start),
-                        format!("must be an array of tables: [[{name}]]"),
-                    );
-                    continue;
-                };
-                for (i, entry) in entries.iter().cloned().enumerate() {
-                    let marker = Spanned::new(entry.span(), ());
-                    let k = format!("{name}[{i}]");
-                    if name == "source" {
-                        if let Some(s) = cx.de::<RawSource>(&k, entry) {
-                            sources.push((i, marker, s));
-                        }
-                    } else if let Some(f) = cx.de::<RawFeed>(&k, entry) {
-                        feeds.push((i, marker, f));
-                    }
-                }
-            }
-            other => cx.problem(
-                other.to_string(),
-                Some(key.span().start),
-                "unknown key; expected one of storage, server, poll, sections, source, feed",
-            ),
+            None
         }
     }
+}
 
-    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let storage_path = {
-        let p = Path::new(storage.path.as_deref().unwrap_or("feedmerge.db"));
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            base_dir.join(p)
-        }
-    };
+/// `[storage]`: the SQLite file, relative to the config's folder so the
+/// daemon finds it whatever its working directory.
+fn storage(table: &Table<RawStorage>, config_path: &Path) -> PathBuf {
+    let p = Path::new(table.raw.path.as_deref().unwrap_or("feedmerge.db"));
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        let base_dir = config_path.parent().unwrap_or(Path::new(""));
+        base_dir.join(p)
+    }
+}
 
-    let listen = server.listen.as_deref().unwrap_or("127.0.0.1:8080");
-    let listen = match listen.parse() {
-        Ok(a) => a,
-        Err(_) => {
-            let at = cx.key_offset(&server_span, "listen");
-            cx.problem(
-                "server.listen",
-                Some(at),
-                format!("`{listen}` is not an address like 127.0.0.1:8080"),
-            );
-            ([127, 0, 0, 1], 8080).into()
-        }
-    };
-    let base_url = server
-        .base_url
-        .as_deref()
-        .map(|b| b.trim_end_matches('/').to_string());
-    if let Some(b) = &base_url
-        && !matches!(
-            url::Url::parse(b)
-                .map(|u| u.scheme().to_string())
-                .as_deref(),
-            Ok("http" | "https")
-        )
-    {
-        let at = cx.key_offset(&server_span, "base_url");
-        cx.problem(
-            "server.base_url",
-            Some(at),
-            format!("`{b}` is not an http(s) URL"),
-        );
-    }
-
-    let websub_hub = server.websub_hub.clone();
-    if let Some(h) = &websub_hub
-        && !matches!(
-            url::Url::parse(h)
-                .map(|u| u.scheme().to_string())
-                .as_deref(),
-            Ok("http" | "https")
-        )
-    {
-        let at = cx.key_offset(&server_span, "websub_hub");
-        cx.problem(
-            "server.websub_hub",
-            Some(at),
-            format!("`{h}` is not an http(s) URL"),
-        );
-    }
-
-    let default_schedule = schedule(
-        &mut cx,
-        "poll",
-        &poll_span,
-        poll.interval.as_deref(),
-        poll.cron.as_deref(),
-    )
-    .unwrap_or(Schedule::Every(DEFAULT_INTERVAL));
-    let default_timeout = duration(
-        &mut cx,
-        "poll.timeout",
-        &poll_span,
-        "timeout",
-        poll.timeout.as_deref(),
-    )
-    .unwrap_or(DEFAULT_TIMEOUT);
-    let max_body = poll.max_body.unwrap_or(DEFAULT_MAX_BODY);
-    if max_body < 1024 {
-        let at = cx.key_offset(&poll_span, "max_body");
-        cx.problem("poll.max_body", Some(at), "must be at least 1024 bytes");
-    }
-    let concurrency = poll.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
-    if !(1..=1024).contains(&concurrency) {
-        let at = cx.key_offset(&poll_span, "concurrency");
-        cx.problem("poll.concurrency", Some(at), "must be between 1 and 1024");
-    }
-    let user_agent = poll
-        .user_agent
-        .clone()
-        .unwrap_or_else(super::default_user_agent);
-    let max_backoff = duration(
-        &mut cx,
-        "poll.max_backoff",
-        &poll_span,
-        "max_backoff",
-        poll.max_backoff.as_deref(),
-    )
-    .unwrap_or(DEFAULT_MAX_BACKOFF);
-    let stale_after = duration(
-        &mut cx,
-        "poll.stale_after",
-        &poll_span,
-        "stale_after",
-        poll.stale_after.as_deref(),
-    )
-    .unwrap_or(DEFAULT_STALE_AFTER);
-    let default_per_host = poll.per_host.unwrap_or(DEFAULT_PER_HOST);
-    if !(1..=64).contains(&default_per_host) {
-        let at = cx.key_offset(&poll_span, "per_host");
-        cx.problem("poll.per_host", Some(at), "must be between 1 and 64");
-    }
-    let default_hints = poll.respect_cache_hints.unwrap_or(true);
-
-    let entries: Vec<(&str, &[String])> = sections
+/// `[sections]`: canonical names and their aliases; an alias claimed by two
+/// sections is a problem (with no line: it is about two keys at once).
+fn sections(cx: &mut Ctx<'_>, table: &Table<RawSections>) -> SectionMap {
+    let entries: Vec<(&str, &[String])> = table
+        .raw
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_slice()))
         .collect();
-    let (section_map, clashes) = SectionMap::new(entries);
+    let (map, clashes) = SectionMap::new(entries);
     for alias in clashes {
         cx.problem(
             "sections",
@@ -216,223 +117,114 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
             format!("alias `{alias}` belongs to two sections"),
         );
     }
+    map
+}
 
-    let mut names = HashSet::new();
-    let mut source_configs = Vec::new();
-    for (i, marker, raw) in sources {
-        let span = marker.span();
-        let key = format!("source[{i}]");
-        check_name(&mut cx, &key, &span, &raw.name, &mut names);
-        if !matches!(
-            url::Url::parse(&raw.url)
-                .map(|u| u.scheme().to_string())
-                .as_deref(),
-            Ok("http" | "https")
-        ) {
-            let at = cx.key_offset(&span, "url");
-            cx.problem(
-                format!("{key}.url"),
-                Some(at),
-                format!("`{}` is not an http(s) URL", raw.url),
-            );
-        }
-        let sched = if raw.interval.is_some() || raw.cron.is_some() {
-            schedule(
-                &mut cx,
-                &key,
-                &span,
-                raw.interval.as_deref(),
-                raw.cron.as_deref(),
-            )
-            .unwrap_or_else(|| default_schedule.clone())
-        } else {
-            default_schedule.clone()
-        };
-        let timeout = duration(
-            &mut cx,
-            &format!("{key}.timeout"),
-            &span,
-            "timeout",
-            raw.timeout.as_deref(),
-        )
-        .unwrap_or(default_timeout);
-        let timezone = match raw.timezone.as_deref() {
-            None => chrono_tz::UTC,
-            Some(z) => z.parse().unwrap_or_else(|_| {
-                let at = cx.key_offset(&span, "timezone");
-                cx.problem(
-                    format!("{key}.timezone"),
-                    Some(at),
-                    format!("`{z}` is not an IANA zone like Asia/Baku"),
-                );
-                chrono_tz::UTC
-            }),
-        };
-        let section = raw.section.as_deref().and_then(|s| {
-            let c = section_map.canonical(s);
-            if c.is_none() {
-                let at = cx.key_offset(&span, "section");
-                cx.problem(format!("{key}.section"), Some(at), "must not be blank");
-            }
-            c
-        });
-        let per_host = raw.per_host.unwrap_or(default_per_host);
-        if !(1..=64).contains(&per_host) {
-            let at = cx.key_offset(&span, "per_host");
-            cx.problem(
-                format!("{key}.per_host"),
-                Some(at),
-                "must be between 1 and 64",
-            );
-        }
-        let mut headers = Vec::new();
-        for (name, value) in &raw.headers {
-            let valid = reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok()
-                && reqwest::header::HeaderValue::from_str(value).is_ok();
-            if valid {
-                headers.push((name.clone(), value.clone()));
-            } else {
-                let at = cx.key_offset(&span, "headers");
-                cx.problem(
-                    format!("{key}.headers"),
-                    Some(at),
-                    format!("`{name}: {value}` is not a valid HTTP header"),
-                );
-            }
-        }
-        if let Some(proxy) = &raw.proxy
-            && reqwest::Proxy::all(proxy.as_str()).is_err()
-        {
-            let at = cx.key_offset(&span, "proxy");
-            cx.problem(
-                format!("{key}.proxy"),
-                Some(at),
-                format!("`{proxy}` is not a proxy URL like socks5://127.0.0.1:1080"),
-            );
-        }
-        if let Some(auth) = &raw.auth
-            && std::env::var_os(&auth.password_env).is_none()
-        {
-            let at = cx.key_offset(&span, "auth");
-            cx.problem(
-                format!("{key}.auth.password_env"),
-                Some(at),
-                format!("environment variable `{}` is not set", auth.password_env),
-            );
-        }
-        let encoding = raw.encoding.as_deref().and_then(|label| {
-            let e = crate::model::charset::encoding_for_label(label);
-            if e.is_none() {
-                let at = cx.key_offset(&span, "encoding");
-                cx.problem(
-                    format!("{key}.encoding"),
-                    Some(at),
-                    format!("`{label}` is not a known charset"),
-                );
-            }
-            e
-        });
-        source_configs.push(SourceConfig {
-            name: raw.name,
-            url: raw.url,
-            title: raw.title,
-            schedule: sched,
-            timeout,
-            timezone,
-            section,
-            respect_cache_hints: raw.respect_cache_hints.unwrap_or(default_hints),
-            per_host: per_host.clamp(1, 64) as usize,
-            user_agent: raw.user_agent,
-            headers,
-            proxy: raw.proxy,
-            auth: raw.auth.map(|a| BasicAuth {
-                username: a.username,
-                password_env: a.password_env,
-            }),
-            encoding,
-        });
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (line, key) of each problem, in the order reported.
+    fn problems(text: &str) -> Vec<(usize, String)> {
+        let problems = validate(text, Path::new("t.toml")).unwrap_err();
+        problems
+            .into_iter()
+            .map(|p| (p.line.unwrap_or(0), p.key))
+            .collect()
     }
 
-    let mut feed_names = HashSet::new();
-    let mut feed_configs = Vec::new();
-    for (i, marker, raw) in feeds {
-        let span = marker.span();
-        let key = format!("feed[{i}]");
-        check_name(&mut cx, &key, &span, &raw.name, &mut feed_names);
-        let mut canon = Vec::new();
-        for s in &raw.sections {
-            match section_map.canonical(s) {
-                Some(c) if !canon.contains(&c) => canon.push(c),
-                Some(_) => {}
-                None => {
-                    let at = cx.key_offset(&span, "sections");
-                    cx.problem(
-                        format!("{key}.sections"),
-                        Some(at),
-                        "a section name is blank",
-                    );
-                }
-            }
-        }
-        if raw.sections.is_empty() {
-            let at = cx.key_offset(&span, "sections");
-            cx.problem(
-                format!("{key}.sections"),
-                Some(at),
-                "must list at least one section",
-            );
-        }
-        let limit = raw.limit.unwrap_or(DEFAULT_FEED_LIMIT);
-        if !(1..=500).contains(&limit) {
-            let at = cx.key_offset(&span, "limit");
-            cx.problem(
-                format!("{key}.limit"),
-                Some(at),
-                "must be between 1 and 500",
-            );
-        }
-        let include = regexes(&mut cx, &key, &span, "include", &raw.include);
-        let exclude = regexes(&mut cx, &key, &span, "exclude", &raw.exclude);
-        for s in &raw.sources {
-            if !names.contains(s) {
-                let at = cx.key_offset(&span, "sources");
-                cx.problem(
-                    format!("{key}.sources"),
-                    Some(at),
-                    format!("`{s}` is not the name of a [[source]]"),
-                );
-            }
-        }
-        feed_configs.push(FeedConfig {
-            title: raw.title.unwrap_or_else(|| raw.name.clone()),
-            name: raw.name,
-            sections: canon,
-            limit: limit.clamp(1, 500) as usize,
-            include,
-            exclude,
-            sources: raw.sources,
-        });
+    fn at(list: &[(usize, &str)]) -> Vec<(usize, String)> {
+        list.iter().map(|(l, k)| (*l, k.to_string())).collect()
     }
 
-    if !cx.problems.is_empty() {
-        cx.problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
-        return Err(cx.problems);
+    #[test]
+    fn each_key_problem_is_on_its_keys_line() {
+        let text = r#"[server]
+listen = "nope"
+base_url = "ftp://x/"
+
+[poll]
+timeout = "0s"
+max_body = 10
+concurrency = 0
+
+[[source]]
+name = "bad name!"
+url = "gopher://x"
+interval = "5s"
+timezone = "Nowhere/Land"
+section = "   "
+per_host = 0
+headers = { "Bad Header" = "x" }
+proxy = "::::"
+encoding = "klingon"
+"cron" = "0 * * * *"
+
+[[feed]]
+name = "f"
+sections = [
+  "",
+]
+limit = 0
+include = ["("]
+sources = ["nope"]
+"#;
+        assert_eq!(
+            problems(text),
+            at(&[
+                (2, "server.listen"),
+                (3, "server.base_url"),
+                (6, "poll.timeout"),
+                (7, "poll.max_body"),
+                (8, "poll.concurrency"),
+                (11, "source[0].name"),
+                (12, "source[0].url"),
+                (14, "source[0].timezone"),
+                (15, "source[0].section"),
+                (16, "source[0].per_host"),
+                (17, "source[0].headers"),
+                (18, "source[0].proxy"),
+                (19, "source[0].encoding"),
+                (20, "source[0].cron"),
+                (24, "feed[0].sections"),
+                (27, "feed[0].limit"),
+                (28, "feed[0].include"),
+                (29, "feed[0].sources"),
+            ])
+        );
     }
-    Ok(Config {
-        path: path.to_path_buf(),
-        storage_path,
-        listen,
-        base_url,
-        websub_hub,
-        fetch: FetchSettings {
-            max_body,
-            concurrency: concurrency as usize,
-            user_agent,
-            max_backoff,
-            stale_after,
-        },
-        sections: section_map,
-        sources: source_configs,
-        feeds: feed_configs,
-    })
+
+    #[test]
+    fn dotted_keys_and_sub_tables_are_located_too() {
+        let text = r#"[[source]]
+name = "s"
+url = "https://example.org/a"
+auth.username = "u"
+auth.password_env = "FEEDMERGE_TEST_SURELY_UNSET"
+
+[source.headers]
+"bad header" = "x"
+"#;
+        assert_eq!(
+            problems(text),
+            at(&[(5, "source[0].auth.password_env"), (7, "source[0].headers"),])
+        );
+    }
+
+    #[test]
+    fn problems_on_one_line_keep_the_order_keys_are_checked_in() {
+        let text = "poll = { per_host = 0, interval = \"1s\", timeout = \"0s\" }\n\
+                    source = [ { name = \"a b\", url = \"x\" } ]\n";
+        assert_eq!(
+            problems(text),
+            at(&[
+                (1, "poll.interval"),
+                (1, "poll.timeout"),
+                (1, "poll.per_host"),
+                (2, "source[0].name"),
+                (2, "source[0].url"),
+                (2, "source[0].per_host"),
+            ])
+        );
+    }
 }

@@ -139,7 +139,9 @@ impl Scheduler {
                 // Ticks come more often than the interval so that a due time
                 // set by backoff or hints is honoured within a tenth of it.
                 Schedule::Every(every) => Job::new_repeated_async(tick_period(*every), tick)?,
-                Schedule::Cron(expr) => Job::new_async(expr.as_str(), tick)?,
+                // The text is the one config parsed; tokio-cron-scheduler
+                // reads it with the same croner settings.
+                Schedule::Cron(cron) => Job::new_async(cron.as_str(), tick)?,
             };
             inner.add(job).await?;
             poller.trigger();

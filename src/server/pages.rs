@@ -4,7 +4,7 @@
 
 use super::AppState;
 use super::conditional::respond;
-use crate::config::{Config, Schedule};
+use crate::config::Config;
 use crate::export;
 use crate::export::html;
 use crate::feeds::{self, FeedError, FeedRequest, Selection, Target};
@@ -169,33 +169,13 @@ pub(crate) fn max_age(config: &Config, sel: &Selection) -> Duration {
 }
 
 fn shortest_interval(config: &Config, include: impl Fn(&str) -> bool) -> Duration {
+    let now = Utc::now();
     config
         .sources
         .iter()
         .filter(|s| include(&s.name))
-        .map(|s| interval(&s.schedule))
+        .map(|s| s.schedule.period(now))
         .min()
         .unwrap_or(MAX_MAX_AGE)
         .clamp(MIN_MAX_AGE, MAX_MAX_AGE)
-}
-
-/// A schedule's period: the interval, or the gap between a cron's next two
-/// runs (cron schedules are mostly regular; the next gap is a fair guess).
-fn interval(schedule: &Schedule) -> Duration {
-    match schedule {
-        Schedule::Every(d) => *d,
-        Schedule::Cron(expr) => {
-            let parsed = croner::parser::CronParser::builder()
-                .seconds(croner::parser::Seconds::Required)
-                .dom_and_dow(true)
-                .build()
-                .parse(expr);
-            let gap = parsed.ok().and_then(|cron| {
-                let mut runs = cron.iter_after(Utc::now());
-                let (a, b) = (runs.next()?, runs.next()?);
-                (b - a).to_std().ok()
-            });
-            gap.unwrap_or(MIN_MAX_AGE)
-        }
-    }
 }

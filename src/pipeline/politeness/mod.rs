@@ -9,7 +9,7 @@
 pub mod hints;
 pub mod hosts;
 
-use crate::config::{Schedule, SourceConfig};
+use crate::config::SourceConfig;
 use chrono::{DateTime, Utc};
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
@@ -32,30 +32,9 @@ pub enum PollVerdict {
 }
 
 /// The source's normal period: its interval, or the gap between the next two
-/// cron occurrences.
+/// cron runs (see [`crate::config::Schedule::period`]).
 pub fn base_period(source: &SourceConfig, now: DateTime<Utc>) -> Duration {
-    match &source.schedule {
-        Schedule::Every(d) => *d,
-        Schedule::Cron(_) => next_occurrence(source, now)
-            .and_then(|a| Some((a, next_occurrence(source, a)?)))
-            .and_then(|(a, b)| (b - a).to_std().ok())
-            .unwrap_or(Duration::from_secs(15 * 60)),
-    }
-}
-
-/// The next cron occurrence strictly after `now`, for cron sources.
-fn next_occurrence(source: &SourceConfig, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let Schedule::Cron(expr) = &source.schedule else {
-        return None;
-    };
-    croner::parser::CronParser::builder()
-        .seconds(croner::parser::Seconds::Required)
-        .dom_and_dow(true)
-        .build()
-        .parse(expr)
-        .ok()?
-        .find_next_occurrence(&now, false)
-        .ok()
+    source.schedule.period(now)
 }
 
 /// When the source is next due.
@@ -77,7 +56,7 @@ pub fn next_check(
                 .map(|h| h.min(cap));
             // A cron source's next regular check is its next occurrence,
             // not "now + period": polls take time and must not drift past it.
-            if let Some(next) = next_occurrence(source, now)
+            if let Some(next) = source.schedule.next_after(now)
                 && hinted
                     .is_none_or(|h| now + chrono::Duration::from_std(h).unwrap_or_default() <= next)
             {
@@ -116,6 +95,7 @@ fn jitter(d: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Schedule;
 
     fn source(schedule: Schedule) -> SourceConfig {
         let text = "[[source]]\nname = \"s\"\nurl = \"https://e.org/rss\"\n";
@@ -212,9 +192,9 @@ mod tests {
 
     #[test]
     fn cron_sources_use_the_gap_between_occurrences() {
-        let s = source(Schedule::Cron("0 */15 * * * *".into()));
+        let s = source(Schedule::Cron("0 */15 * * * *".parse().unwrap()));
         assert_eq!(base_period(&s, Utc::now()), Duration::from_secs(900));
-        let s = source(Schedule::Cron("* * * * * *".into()));
+        let s = source(Schedule::Cron("* * * * * *".parse().unwrap()));
         assert_eq!(base_period(&s, Utc::now()), Duration::from_secs(1));
     }
 }
