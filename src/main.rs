@@ -3,20 +3,9 @@
 use clap::Parser;
 use std::process::ExitCode;
 
-/// Logging when `RUST_LOG` is unset: feedmerge's own INFO lines, only
-/// warnings from dependencies (tokio-cron-scheduler alone says "Job creator
-/// created" at INFO once per source).
-const DEFAULT_LOG: &str = "warn,feedmerge=info";
-
 fn main() -> ExitCode {
     feedmerge::alloc::limit_arenas();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    feedmerge::cli::logging::init();
     let cli = feedmerge::cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

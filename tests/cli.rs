@@ -117,7 +117,7 @@ async fn poll_prints_one_line_per_source_and_export_prints_the_merged_feed() {
 /// Starts `feedmerge run` with `rust_log` (None: unset), returns its stderr
 /// up to the "feedmerge running" line (logged once every job is added), and
 /// kills it.
-fn daemon_log_until_running(rust_log: Option<&str>) -> String {
+fn daemon_log_until_running(rust_log: Option<&str>, envs: &[(&str, &str)]) -> String {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("feedmerge.toml");
@@ -136,6 +136,8 @@ fn daemon_log_until_running(rust_log: Option<&str>) -> String {
         Some(filter) => cmd.env("RUST_LOG", filter),
         None => cmd.env_remove("RUST_LOG"),
     };
+    cmd.env_remove("JOURNAL_STREAM").env_remove("NO_COLOR");
+    cmd.envs(envs.iter().copied());
     let mut child = cmd
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -174,9 +176,28 @@ fn daemon_log_until_running(rust_log: Option<&str>) -> String {
 
 #[test]
 fn the_daemon_logs_its_own_info_but_not_the_cron_schedulers_by_default() {
-    let quiet = daemon_log_until_running(None);
+    let quiet = daemon_log_until_running(None, &[]);
     assert!(!quiet.contains("Job creator created"), "{quiet}");
     // RUST_LOG still decides when set.
-    let chatty = daemon_log_until_running(Some("info"));
+    let chatty = daemon_log_until_running(Some("info"), &[]);
     assert_eq!(chatty.matches("Job creator created").count(), 2, "{chatty}");
+}
+
+#[test]
+fn logs_to_a_pipe_carry_no_escape_codes_and_under_journald_no_timestamp() {
+    let piped = daemon_log_until_running(None, &[]);
+    assert!(!piped.contains('\u{1b}'), "ANSI codes in a pipe: {piped:?}");
+    let first = piped.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("20"),
+        "outside systemd a line starts with its time: {first}"
+    );
+    let journal = daemon_log_until_running(None, &[("JOURNAL_STREAM", "8:12345")]);
+    assert!(!journal.contains('\u{1b}'), "{journal:?}");
+    for line in journal.lines() {
+        assert!(
+            line.trim_start().starts_with("INFO") || line.trim_start().starts_with("WARN"),
+            "under journald a line starts with its level, not a time: {line}"
+        );
+    }
 }

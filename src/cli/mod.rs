@@ -7,6 +7,7 @@
 
 pub mod import_opml;
 pub mod inspect;
+pub mod logging;
 
 use crate::config::{self, Config};
 use crate::daemon;
