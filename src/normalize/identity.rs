@@ -156,4 +156,63 @@ mod tests {
         assert_eq!(id.len(), "urn:uuid:".len() + 36);
         assert_ne!(id, story_uid("link:https://e.org/b"));
     }
+
+    /// Ids, item keys and content hashes are stored and published: these
+    /// values were computed with the hand-written hex/UUID code that came
+    /// before the `uuid` crate, and must never change.
+    #[test]
+    fn identities_are_pinned() {
+        for (key, uid) in [
+            (
+                "link:https://e.org/a",
+                "urn:uuid:22a76b4a-c131-8952-8495-e52c0f296c47",
+            ),
+            (
+                "item:ru-all:guid:42",
+                "urn:uuid:02a017f8-0401-8c35-a6d7-bdaa2b126a68",
+            ),
+            (
+                "link:https://news.example.ru/politics/2025/03/14/budget?id=1&b=2",
+                "urn:uuid:f9539fce-a746-80e6-b72d-6f5ffafcabd3",
+            ),
+            (
+                "item:az-news:hash:0123",
+                "urn:uuid:b7f25e0f-44a8-8423-8fb7-bff4e3fcd33b",
+            ),
+            ("", "urn:uuid:e3b0c442-98fc-8c14-9afb-f4c8996fb924"),
+            (
+                "link:https://пример.рф/новость",
+                "urn:uuid:96875f8d-69f7-8275-b9c0-754c10a50931",
+            ),
+        ] {
+            assert_eq!(story_uid(key), uid, "{key}");
+        }
+        assert_eq!(
+            item_key(None, None, "t", Some("body")),
+            "hash:6873a545fdc434c619f03f4f71e33710"
+        );
+        assert_eq!(
+            item_key(None, None, "Заголовок", None),
+            "hash:5651ae91447059f8529927f0c495225c"
+        );
+        let published = chrono::DateTime::from_timestamp(1_741_944_600, 0);
+        let item = Item {
+            key: "guid:1".into(),
+            story_key: "link:https://e.org/a".into(),
+            guid: Some("1".into()),
+            link: Some("https://e.org/a".into()),
+            title: "Бюджет".into(),
+            summary: Some("<p>s</p>".into()),
+            content: None,
+            authors: vec!["A".into()],
+            categories: vec!["Политика".into()],
+            sections: vec!["Политика".into()],
+            published,
+            updated: None,
+            language: Some("ru".into()),
+            enclosures: Vec::new(),
+            content_hash: String::new(),
+        };
+        assert_eq!(content_hash(&item), "3a6b884efd156a129c9c9c1bc2dca3ff");
+    }
 }
