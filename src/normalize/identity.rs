@@ -3,6 +3,7 @@
 
 use crate::model::Item;
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 /// Identity within a source: the feed's guid/id, else the canonical link,
 /// else a hash of title and content. Never feed-rs's generated id, which
@@ -18,7 +19,7 @@ pub fn item_key(guid: Option<&str>, link: Option<&str>, title: &str, body: Optio
     h.update(title.as_bytes());
     h.update([0]);
     h.update(body.unwrap_or("").as_bytes());
-    format!("hash:{}", hex(&h.finalize()[..16]))
+    format!("hash:{}", hex128(&h.finalize()))
 }
 
 /// Identity across sources: the canonical link (or a URL-shaped guid made
@@ -69,37 +70,30 @@ pub fn content_hash(item: &Item) -> String {
             .unwrap_or(0)
             .to_le_bytes(),
     );
-    hex(&h.finalize()[..16])
+    hex128(&h.finalize())
 }
 
 /// The public entry id of a story: a `urn:uuid:` URI derived from its key,
 /// so it is a valid URI everywhere and never changes for that story.
 pub fn story_uid(story_key: &str) -> String {
-    let d = Sha256::digest(story_key.as_bytes());
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&d[..16]);
-    // Version 8 (custom), RFC 9562 variant bits: a well-formed UUID.
-    b[6] = (b[6] & 0x0f) | 0x80;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let x = hex(&b);
-    format!(
-        "urn:uuid:{}-{}-{}-{}-{}",
-        &x[..8],
-        &x[8..12],
-        &x[12..16],
-        &x[16..20],
-        &x[20..]
-    )
+    // Version 8 ("custom") over the first 16 bytes of SHA-256: `new_v8`
+    // sets the version nibble and the RFC 9562 variant bits, nothing else.
+    Uuid::new_v8(first16(&Sha256::digest(story_key.as_bytes())))
+        .urn()
+        .to_string()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    out
+/// The first 16 bytes of a SHA-256 digest as 32 lowercase hex digits.
+/// uuid's `simple` form writes any 16 bytes exactly so and sets no bits
+/// (these are not UUIDs), which spares a hex crate Cargo.lock lacks.
+fn hex128(digest: &[u8]) -> String {
+    Uuid::from_bytes(first16(digest)).simple().to_string()
+}
+
+fn first16(digest: &[u8]) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    b
 }
 
 #[cfg(test)]
