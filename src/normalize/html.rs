@@ -271,21 +271,113 @@ pub fn to_text(raw: &str) -> String {
     let text = if raw.contains(['<', '&']) {
         let mut b = Builder::empty();
         b.clean_content_tags(["script", "style"].into_iter().collect());
-        unescape_basic(&b.clean(raw).to_string())
+        // What is left is text as html5ever's serializer escapes it (`&amp;`,
+        // `&lt;`, `&gt;`, `&nbsp;`), which the one decoder undoes.
+        decode_entities(&b.clean(raw).to_string()).into_owned()
     } else {
         raw.to_string()
     };
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Undoes the escaping html5ever's serializer applies to text, which is all
-/// that remains once every tag is gone.
-fn unescape_basic(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&nbsp;", "\u{a0}")
-        .replace("&amp;", "&")
+/// Decodes the character references in HTML text, as a browser (and
+/// html5ever, when ammonia parses) reads them in element content: every
+/// HTML5 named reference, from the table html5ever itself uses, including
+/// the legacy ones that need no `;` (`&copy`); numeric references, with
+/// 0x80–0x9F read as windows-1252 and impossible code points as U+FFFD.
+/// Anything else (`AT&T`, `&bogus;`) is left as written.
+///
+/// The one decoder behind every plain-text view of HTML ([`to_text`],
+/// JSON Feed `summary`, the `q` and include/exclude filters), so that a
+/// reference means the same character wherever it is read, whichever
+/// sanitizer path the HTML took (the fast path keeps `&laquo;`, ammonia
+/// writes `«`).
+pub fn decode_entities(html: &str) -> Cow<'_, str> {
+    let Some(first) = memchr::memchr(b'&', html.as_bytes()) else {
+        return Cow::Borrowed(html);
+    };
+    let mut out = String::with_capacity(html.len());
+    out.push_str(&html[..first]);
+    let mut rest = &html[first..];
+    while let Some(at) = memchr::memchr(b'&', rest.as_bytes()) {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        let used = if rest.starts_with('#') {
+            numeric_reference(rest, &mut out)
+        } else {
+            named_reference(rest, &mut out)
+        };
+        match used {
+            Some(len) => rest = &rest[len..],
+            None => out.push('&'),
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// Decodes the longest named reference at the start of `s` (the text after
+/// `&`) into `out`; the bytes used, or `None` when no name matches.
+fn named_reference(s: &str, out: &mut String) -> Option<usize> {
+    use markup5ever::data::NAMED_ENTITIES;
+    // The table holds every prefix of every name (as (0, 0)), so the match
+    // grows one byte at a time and stops where no name continues; names
+    // are ASCII, the longest 32 bytes and a `;`.
+    let mut best = None;
+    for len in 1..=s.len().min(33) {
+        let Some(&(c1, c2)) = s.get(..len).and_then(|k| NAMED_ENTITIES.get(k)) else {
+            break;
+        };
+        if c1 != 0 {
+            best = Some((len, c1, c2));
+        }
+    }
+    let (len, c1, c2) = best?;
+    out.extend(
+        [c1, c2]
+            .into_iter()
+            .filter(|&c| c != 0)
+            .filter_map(char::from_u32),
+    );
+    Some(len)
+}
+
+/// Decodes `#123;` or `#x1F;` at the start of `s` (the text after `&`) into
+/// `out`, as HTML5 does; the bytes used, or `None` without digits.
+fn numeric_reference(s: &str, out: &mut String) -> Option<usize> {
+    let (radix, digits_at) = match s.as_bytes().get(1) {
+        Some(b'x' | b'X') => (16, 2),
+        _ => (10, 1),
+    };
+    let digits = s[digits_at..]
+        .bytes()
+        .take_while(|b| char::from(*b).is_digit(radix))
+        .count();
+    if digits == 0 {
+        return None;
+    }
+    // Saturates instead of overflowing: anything past U+10FFFF is U+FFFD.
+    let code = s[digits_at..digits_at + digits]
+        .chars()
+        .filter_map(|c| c.to_digit(radix))
+        .fold(0u32, |n, d| n.saturating_mul(radix).saturating_add(d));
+    // html5ever's rules: NUL, surrogates and values past U+10FFFF become
+    // U+FFFD; C1 controls are read as the windows-1252 byte they were
+    // meant to be (`&#150;` is `–`), except where it has none.
+    let c = match code {
+        0 => '\u{fffd}',
+        0x80..=0x9F => markup5ever::data::C1_REPLACEMENTS[(code - 0x80) as usize]
+            .unwrap_or_else(|| char::from_u32(code).unwrap_or('\u{fffd}')),
+        _ => char::from_u32(code).unwrap_or('\u{fffd}'),
+    };
+    out.push(c);
+    let end = digits_at + digits;
+    // The `;` may be missing (a parse error that still decodes).
+    Some(if s[end..].starts_with(';') {
+        end + 1
+    } else {
+        end
+    })
 }
 
 #[cfg(test)]
@@ -386,5 +478,59 @@ mod tests {
         assert_eq!(to_text("  a \n b "), "a b");
         assert_eq!(to_text("x <script>alert(1)</script>y"), "x y");
         assert_eq!(to_text("1 < 2"), "1 < 2");
+        // Decoded once, as a browser shows them: escaped references stay.
+        assert_eq!(to_text("&amp;lt;b&amp;gt;"), "&lt;b&gt;");
+        assert_eq!(to_text("&amp;laquo;"), "&laquo;");
+    }
+
+    #[test]
+    fn entities_decode_as_html5_reads_them() {
+        for (html, text) in [
+            ("&laquo;Мы готовы&raquo; &mdash;", "«Мы готовы» —"),
+            (
+                "a &amp; b &lt;c&gt; &quot;d&quot; &apos;e&apos;",
+                "a & b <c> \"d\" 'e'",
+            ),
+            ("&nbsp;", "\u{a0}"),
+            ("&NotNestedGreaterGreater;", "\u{2aa2}\u{338}"),
+            ("&copy 2025 &copy2025", "© 2025 ©2025"),
+            ("&notit; &notin;", "¬it; ∉"),
+            (
+                "AT&T &bogus; & &; &#; &#x; tail &",
+                "AT&T &bogus; & &; &#; &#x; tail &",
+            ),
+            ("&#169;&#xA9;&#XA9;&#0169", "©©©©"),
+            ("&#150; &#x92; &#x81;", "\u{2013} \u{2019} \u{81}"),
+            (
+                "&#0; &#xD800; &#x110000; &#99999999999999;",
+                "\u{fffd} \u{fffd} \u{fffd} \u{fffd}",
+            ),
+            ("&#x1F600;", "😀"),
+        ] {
+            assert_eq!(decode_entities(html), text, "{html}");
+        }
+        assert!(matches!(decode_entities("no references"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn the_decoder_agrees_with_html5ever() {
+        // ammonia (html5ever) parses the references, and its serializer
+        // escapes only `&`, `<`, `>` and U+00A0: decoding the raw text must
+        // give what decoding its output gives.
+        let mut b = Builder::empty();
+        b.clean_content_tags(HashSet::new());
+        for html in [
+            "&laquo;x&raquo; &mdash; &hellip; &euro; &trade; &shy; &zwj;",
+            "&notit; &copy2025 &ampx &lt3 &gtx; &AMP &Aacute &aacutex",
+            "&#150;&#x80;&#x9F;&#x8D;&#0;&#65;&#x41&#1114111;&#1114112;&#xDFFF;",
+            "&#xFFFE; &#x1FFFF; &#12;&#13;&#127; &# &#x &#xg &#a",
+            "&bogus; & ; &&amp; &;&amp",
+            "&CounterClockwiseContourIntegral; &CounterClockwiseContourIntegra;",
+            "&acE; &nvlt; &bne; &fjlig;",
+        ] {
+            let ours = decode_entities(html);
+            let theirs = b.clean(html).to_string();
+            assert_eq!(ours, decode_entities(&theirs), "{html}");
+        }
     }
 }
