@@ -85,6 +85,39 @@ mod tests {
     }
 
     #[test]
+    fn references_in_the_summary_are_text_to_q_and_include() {
+        // The fast sanitizer path stores `&laquo;` as written; the filters
+        // must see `«` all the same.
+        let mut s = story_full();
+        s.summary = Some("<p>&laquo;Мы готовы&raquo; &mdash; заявил</p>".into());
+        let req = |q: &str| FeedRequest {
+            q: Some(q.into()),
+            ..FeedRequest::default()
+        };
+        for q in ["«Мы", "«мы готовы»", "готовы» —"] {
+            assert!(StoryFilter::new(&req(q), None).matches(&s), "{q}");
+        }
+        assert!(!StoryFilter::new(&req("laquo"), None).matches(&s));
+        let feed = FeedConfig {
+            name: "f".into(),
+            title: "F".into(),
+            sections: Vec::new(),
+            limit: 10,
+            include: vec![regex::Regex::new("«[^»]+»").expect("valid")],
+            exclude: Vec::new(),
+            sources: Vec::new(),
+        };
+        let all = FeedRequest::default();
+        assert!(StoryFilter::new(&all, Some(&feed)).matches(&s));
+        let excluding = FeedConfig {
+            include: Vec::new(),
+            exclude: vec![regex::Regex::new("—").expect("valid")],
+            ..feed
+        };
+        assert!(!StoryFilter::new(&all, Some(&excluding)).matches(&s));
+    }
+
+    #[test]
     fn language_matches_primary_subtag() {
         let req = |l: &str| FeedRequest {
             lang: Some(l.into()),
