@@ -201,7 +201,7 @@ pub fn run_one(body: &[u8], content_type: Option<&str>) {
         .items
         .into_iter()
         .map(|it| Story {
-            id: feedmerge::pipeline::normalize::identity::story_uid(&it.story_key),
+            id: feedmerge::model::ids::story_uid(&it.story_key),
             title: it.title,
             link: it.link,
             summary: it.summary,

@@ -1,6 +1,7 @@
 //! What a feed reader polling the daemon sees: validators and 304s, HEAD,
 //! compression, cache lifetimes, cached renders that follow polls, URL
-//! filters with 400s for bad values, and RFC 5005 paging.
+//! filters with 400s for bad values, RFC 5005 paging, and character
+//! references read as the characters they are in every format.
 
 mod common;
 
@@ -370,5 +371,146 @@ sources = ["az-news", "wire"]
         assert_eq!(code, 400, "{query}");
         assert!(body.contains(reason) && body.len() < 200, "{query}: {body}");
     }
+    daemon.stop().await;
+}
+
+/// An RSS description is HTML escaped into XML, so `&amp;laquo;` in the
+/// document is `&laquo;` in the HTML and `«` in the text. The fast
+/// sanitizer keeps the reference as written; every plain-text view
+/// (JSON Feed `summary`, `q`, include/exclude) must still read `«`, and no
+/// format may escape it twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_escaped_references_reach_every_format_as_characters() {
+    const QUOTE_TITLE: &str = "«Мы готовы» — министр";
+    const QUOTE_TEXT: &str = "«Мы готовы» — заявил министр в пятницу.";
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = FeedServer::start().await;
+    feeds.set(
+        "kultura.rss",
+        Doc::feed(
+            "application/rss+xml; charset=utf-8",
+            r#"<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>
+<title>Культура</title><link>https://kultura.example/</link><description>Новости</description>
+<item><title>&amp;laquo;Мы готовы&amp;raquo; &amp;mdash; министр</title>
+<link>https://kultura.example/1</link><guid>k-1</guid><pubDate>Fri, 09 Aug 2024 12:00:00 GMT</pubDate>
+<description>&lt;p&gt;&amp;laquo;Мы готовы&amp;raquo; &amp;mdash; заявил &lt;b&gt;министр&lt;/b&gt; в пятницу.&lt;/p&gt;</description></item>
+<item><title>Погода на выходные</title>
+<link>https://kultura.example/2</link><guid>k-2</guid><pubDate>Fri, 09 Aug 2024 11:00:00 GMT</pubDate>
+<description>Солнечно.</description></item>
+</channel></rss>"#
+                .as_bytes()
+                .to_vec(),
+        ),
+    );
+    let db = dir.path().join("feedmerge.db");
+    let url = feeds.url("kultura.rss");
+    let daemon = Daemon::start(dir.path(), |listen| {
+        format!(
+            r#"
+[storage]
+path = "{db}"
+
+[server]
+listen = "{listen}"
+
+[poll]
+interval = "1h"
+timeout = "5s"
+
+[[source]]
+name = "kultura"
+url = "{url}"
+section = "Культура"
+
+[[feed]]
+name = "quotes"
+sections = ["Культура"]
+include = ["«[^»]+»"]
+
+[[feed]]
+name = "no-dashes"
+sections = ["Культура"]
+exclude = ["—"]
+"#,
+            db = db.display()
+        )
+    })
+    .await;
+    wait_polled(&daemon, 1).await;
+    // reqwest percent-encodes the Cyrillic path and the `«` in queries.
+    let section = |rest: &str| daemon.url(&format!("/sections/Культура{rest}"));
+    let json_of = |url: String| async move {
+        let (code, _, body) = get(&url).await;
+        assert_eq!(code, 200, "{url}: {body}");
+        serde_json::from_str::<serde_json::Value>(&body).expect("JSON Feed")
+    };
+    let plain = feedmerge::pipeline::normalize::html::to_text;
+
+    let json = json_of(section(".json")).await;
+    let item = &json["items"][0];
+    assert_eq!(item["title"], QUOTE_TITLE);
+    assert_eq!(item["summary"], QUOTE_TEXT, "plain text, not `&laquo;`");
+    let content_html = item["content_html"].as_str().expect("content_html");
+    assert_eq!(plain(content_html), QUOTE_TEXT, "{content_html}");
+
+    // Atom and RSS carry the summary as HTML: one level of escaping, so a
+    // reader shows «…», never a literal `&laquo;`.
+    for ext in [".atom", ".rss"] {
+        let (code, _, body) = get(&section(ext)).await;
+        assert_eq!(code, 200, "{ext}: {body}");
+        assert!(
+            !body.contains("&amp;amp;"),
+            "escaped twice in {ext}: {body}"
+        );
+        let feed = parse_feed(&body);
+        assert_eq!(titles(&feed)[0], QUOTE_TITLE, "{ext}");
+        let entry = &feed.entries[0];
+        let html = entry
+            .summary
+            .as_ref()
+            .map(|s| s.content.clone())
+            .expect("summary/description");
+        assert_eq!(plain(&html), QUOTE_TEXT, "{ext}: {html}");
+    }
+
+    // The HTML page writes the characters themselves.
+    let (code, _, page) = get(&section("")).await;
+    assert_eq!(code, 200);
+    assert!(page.contains(QUOTE_TITLE), "{page}");
+    assert!(page.contains("«Мы готовы» — заявил"), "{page}");
+    assert!(!page.contains("laquo"), "{page}");
+
+    // q= searches the text: «, » and — are in it, the entity names are not.
+    let titles_of = |v: serde_json::Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["title"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    for q in ["«Мы", "готовы»", "»%20—%20заявил"] {
+        assert_eq!(
+            titles_of(json_of(section(&format!(".json?q={q}"))).await),
+            [QUOTE_TITLE],
+            "q={q}"
+        );
+    }
+    assert!(
+        titles_of(json_of(section(".json?q=laquo")).await).is_empty(),
+        "q=laquo"
+    );
+    let (_, _, atom) = get(&section(".atom?q=«мы")).await;
+    assert_eq!(titles(&parse_feed(&atom)), [QUOTE_TITLE], "q= folds case");
+
+    // [[feed]] include / exclude see the same text.
+    assert_eq!(
+        titles_of(json_of(daemon.url("/feeds/quotes.json")).await),
+        [QUOTE_TITLE]
+    );
+    assert_eq!(
+        titles_of(json_of(daemon.url("/feeds/no-dashes.json")).await),
+        ["Погода на выходные"]
+    );
     daemon.stop().await;
 }

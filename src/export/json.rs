@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use super::{clamp_date, language_tag};
+use crate::model::text::html_to_text;
 use crate::model::{FeedDoc, SourceRef, Story};
 
 const VERSION: &str = "https://jsonfeed.org/version/1.1";
@@ -174,65 +175,11 @@ fn rfc3339(d: chrono::DateTime<chrono::Utc>) -> String {
     clamp_date(d).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
-/// Cheap HTML-to-text for already-sanitized HTML: drops tags, decodes the
-/// common and numeric entities, collapses whitespace. Not a general HTML
-/// parser, and needs not be: upstream sanitizing left only plain markup.
-pub(crate) fn html_to_text(html: &str) -> String {
-    let mut text = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(i) = rest.find(['<', '&']) {
-        text.push_str(&rest[..i]);
-        rest = &rest[i..];
-        if rest.starts_with('<') {
-            // A tag separates words (`<p>a</p><p>b</p>`), so leave a space.
-            text.push(' ');
-            rest = rest.find('>').map_or("", |end| &rest[end + 1..]);
-        } else {
-            let entity = rest[1..]
-                .find(';')
-                .filter(|&end| end <= 10)
-                .and_then(|end| decode_entity(&rest[1..=end]).map(|c| (c, end + 2)));
-            match entity {
-                Some((c, len)) => {
-                    text.push(c);
-                    rest = &rest[len..];
-                }
-                None => {
-                    text.push('&');
-                    rest = &rest[1..];
-                }
-            }
-        }
-    }
-    text.push_str(rest);
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// `name` is the part between `&` and `;`.
-fn decode_entity(name: &str) -> Option<char> {
-    let named = match name {
-        "amp" => Some('&'),
-        "lt" => Some('<'),
-        "gt" => Some('>'),
-        "quot" => Some('"'),
-        "apos" => Some('\''),
-        "nbsp" => Some(' '),
-        _ => None,
-    };
-    named.or_else(|| {
-        let num = name.strip_prefix('#')?;
-        let code = match num.strip_prefix(['x', 'X']) {
-            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-            None => num.parse().ok()?,
-        };
-        char::from_u32(code)
-    })
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{html_to_text, render};
+    use super::render;
     use crate::export::tests::{assert_entries_match, sample_doc, story_full};
+    use crate::model::text::html_to_text;
     use serde_json::Value;
 
     fn value(json: &str) -> Value {
@@ -321,14 +268,30 @@ mod tests {
             html_to_text("<p>a</p><p>b &amp; c&#x21;&#33;</p>"),
             "a b & c!!"
         );
+        // An impossible code point reads as U+FFFD, as in a browser.
         assert_eq!(
             html_to_text("AT&T &bogus; &#xFFFFFFFF; 1 < 2"),
-            "AT&T &bogus; &#xFFFFFFFF; 1"
+            "AT&T &bogus; \u{fffd} 1"
         );
         assert_eq!(html_to_text("tail &"), "tail &");
         assert_eq!(
             html_to_text("«Цитата»&nbsp;—&nbsp;<em>да</em>"),
             "«Цитата» — да"
         );
+        // Every HTML5 reference, not five: the fast path keeps `&laquo;`.
+        assert_eq!(
+            html_to_text("<p>&laquo;Мы готовы&raquo; &mdash; <b>x</b>&#150;y&hellip;</p>"),
+            "«Мы готовы» — x –y…"
+        );
+        // A decoded `<` is text, not the start of a tag.
+        assert_eq!(html_to_text("a &lt;b&gt; c"), "a <b> c");
+    }
+
+    #[test]
+    fn summary_is_plain_text_of_named_references() {
+        let mut doc = sample_doc();
+        doc.stories[0].summary = Some("<p>&laquo;Мы готовы&raquo; &mdash; да</p>".into());
+        let v = value(&render(&doc));
+        assert_eq!(v["items"][0]["summary"], "«Мы готовы» — да");
     }
 }

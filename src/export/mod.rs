@@ -17,9 +17,8 @@ mod rss;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-pub(crate) use json::html_to_text;
-
 pub use crate::model::format::Format;
+use crate::model::text::language_tag;
 use crate::model::{FeedDoc, SourceRef};
 
 /// Renders a merged feed. Always well-formed output, whatever the stories contain.
@@ -61,19 +60,6 @@ pub(crate) fn clamp_date(date: DateTime<Utc>) -> DateTime<Utc> {
         (_, Some(max)) if date.naive_utc() > max => max.and_utc(),
         _ => date,
     }
-}
-
-/// A BCP 47-shaped language tag from whatever a source declared (`en_US`
-/// becomes `en-US`), or `None` when it cannot be one: `xml:lang` and JSON
-/// Feed `language` with garbage in them fail validation, no tag does not.
-pub(crate) fn language_tag(raw: &str) -> Option<String> {
-    let tag = raw.trim().replace('_', "-");
-    let shaped = (1..=35).contains(&tag.len())
-        && tag.starts_with(|c: char| c.is_ascii_alphabetic())
-        && tag.split('-').all(|sub| {
-            !sub.is_empty() && sub.len() <= 8 && sub.chars().all(|c| c.is_ascii_alphanumeric())
-        });
-    shaped.then_some(tag)
 }
 
 /// The human name of a source: its feed's own title, else the configured

@@ -47,7 +47,7 @@ impl<'a> StoryFilter<'a> {
         let summary = story
             .summary
             .as_deref()
-            .map(crate::export::html_to_text)
+            .map(crate::model::text::html_to_text)
             .unwrap_or_default();
         let text = format!("{}\n{summary}", story.title);
         if let Some(q) = &self.q
@@ -82,6 +82,39 @@ mod tests {
         assert!(!StoryFilter::new(&req("<b>"), None).matches(&full));
         assert!(!StoryFilter::new(&req("рубля"), None).matches(&full));
         assert!(StoryFilter::new(&req("РУБЛЯ"), None).matches(&story_sparse()));
+    }
+
+    #[test]
+    fn references_in_the_summary_are_text_to_q_and_include() {
+        // The fast sanitizer path stores `&laquo;` as written; the filters
+        // must see `«` all the same.
+        let mut s = story_full();
+        s.summary = Some("<p>&laquo;Мы готовы&raquo; &mdash; заявил</p>".into());
+        let req = |q: &str| FeedRequest {
+            q: Some(q.into()),
+            ..FeedRequest::default()
+        };
+        for q in ["«Мы", "«мы готовы»", "готовы» —"] {
+            assert!(StoryFilter::new(&req(q), None).matches(&s), "{q}");
+        }
+        assert!(!StoryFilter::new(&req("laquo"), None).matches(&s));
+        let feed = FeedConfig {
+            name: "f".into(),
+            title: "F".into(),
+            sections: Vec::new(),
+            limit: 10,
+            include: vec![regex::Regex::new("«[^»]+»").expect("valid")],
+            exclude: Vec::new(),
+            sources: Vec::new(),
+        };
+        let all = FeedRequest::default();
+        assert!(StoryFilter::new(&all, Some(&feed)).matches(&s));
+        let excluding = FeedConfig {
+            include: Vec::new(),
+            exclude: vec![regex::Regex::new("—").expect("valid")],
+            ..feed
+        };
+        assert!(!StoryFilter::new(&all, Some(&excluding)).matches(&s));
     }
 
     #[test]

@@ -13,9 +13,9 @@ pub use request::{FeedRequest, cursor_text};
 
 use crate::config::{Config, FeedConfig};
 use crate::model::format::Format;
+use crate::model::ids::story_uid;
 use crate::model::sections;
 use crate::model::{FeedDoc, Story};
-use crate::pipeline::normalize::identity;
 use crate::store::{Cursor, Store, StoreError, StoryQuery};
 use chrono::DateTime;
 
@@ -258,7 +258,7 @@ fn feed_id(kind: &str, keys: &[String], req: &FeedRequest) -> String {
         id_basis.push('?');
         id_basis.push_str(&filters.to_query());
     }
-    identity::story_uid(&id_basis)
+    story_uid(&id_basis)
 }
 
 fn is_configured_section(config: &Config, key: &str, requested: &str) -> bool {

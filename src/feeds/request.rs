@@ -67,7 +67,7 @@ impl FeedRequest {
                 }
                 "lang" => {
                     req.lang = Some(
-                        crate::export::language_tag(value)
+                        crate::model::text::language_tag(value)
                             .ok_or("lang must be a language tag like en or ru-RU")?,
                     )
                 }

@@ -12,8 +12,11 @@
 
 pub mod charset;
 pub mod format;
+pub mod http_date;
+pub mod ids;
 pub mod sections;
 pub mod source;
+pub mod text;
 
 pub use source::{FeedMeta, Validators};
 

@@ -5,6 +5,7 @@
 //! (body, ETag, Last-Modified, Cache-Control), so a hit touches neither the
 //! store nor a renderer.
 
+use crate::model::http_date::http_date;
 use crate::model::sections::fold;
 use crate::store::changes::{Change, Changes};
 use axum::http::HeaderValue;
@@ -74,11 +75,6 @@ impl Rendered {
 fn header(s: String) -> HeaderValue {
     // Only ASCII we formatted ourselves reaches here.
     HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
-}
-
-/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
-pub fn http_date(d: DateTime<Utc>) -> String {
-    d.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
 struct Entry {

@@ -1,10 +1,10 @@
 //! Conditional GET (RFC 9110 §13): a cached render answers 304 when the
 //! client's `If-None-Match` or `If-Modified-Since` shows it has it already.
 
+use crate::model::http_date::parse_http_date;
 use crate::server::cache::Rendered;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Response, StatusCode, header};
-use chrono::DateTime;
 
 /// The response for `r` given the request's headers: 304 with validators
 /// and no body, or 200 with the body.
@@ -15,7 +15,7 @@ pub(super) fn respond(headers: &HeaderMap, r: &Rendered) -> Response<Body> {
         None => headers
             .get(header::IF_MODIFIED_SINCE)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+            .and_then(parse_http_date)
             .is_some_and(|since| r.modified.timestamp() <= since.timestamp()),
     };
     let (status, body) = if fresh {
@@ -85,6 +85,8 @@ mod tests {
         assert_eq!(respond(&same, &r).status(), StatusCode::NOT_MODIFIED);
         let older = with(header::IF_MODIFIED_SINCE, "Fri, 14 Mar 2025 09:29:59 GMT");
         assert_eq!(respond(&older, &r).status(), StatusCode::OK);
+        let rfc850 = with(header::IF_MODIFIED_SINCE, "Friday, 14-Mar-25 09:30:00 GMT");
+        assert_eq!(respond(&rfc850, &r).status(), StatusCode::NOT_MODIFIED);
         assert_eq!(
             respond(&with(header::IF_MODIFIED_SINCE, "garbage"), &r).status(),
             StatusCode::OK

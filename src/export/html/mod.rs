@@ -170,7 +170,7 @@ fn article(story: &Story) -> String {
     let lang = story
         .language
         .as_deref()
-        .and_then(crate::export::language_tag)
+        .and_then(crate::model::text::language_tag)
         .map(|l| format!(r#" lang="{}""#, escape(&l)))
         .unwrap_or_default();
     let summary = story

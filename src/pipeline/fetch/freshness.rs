@@ -1,6 +1,7 @@
 //! What response headers say about when to ask again.
 
-use chrono::{DateTime, Utc};
+use crate::model::http_date::parse_http_date as http_date;
+use chrono::Utc;
 use reqwest::header::{self, HeaderMap};
 use std::time::Duration;
 
@@ -50,13 +51,6 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .or(Some(Duration::ZERO))
 }
 
-/// An HTTP date (IMF-fixdate is a subset of RFC 2822).
-fn http_date(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc2822(s.trim())
-        .ok()
-        .map(|d| d.with_timezone(&Utc))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +80,12 @@ mod tests {
             (header::EXPIRES, "Wed, 21 Oct 2015 08:00:00 GMT"),
         ]);
         assert_eq!(freshness(&h), Some(Duration::from_secs(3600)));
+        // RFC 850 and asctime dates count too (RFC 9110 §5.6.7).
+        let h = headers(&[
+            (header::DATE, "Wednesday, 21-Oct-15 07:00:00 GMT"),
+            (header::EXPIRES, "Wed Oct 21 07:30:00 2015"),
+        ]);
+        assert_eq!(freshness(&h), Some(Duration::from_secs(1800)));
     }
 
     #[test]

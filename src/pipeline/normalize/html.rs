@@ -3,6 +3,7 @@
 //! entities. Whatever a source sends lands in our subscribers' readers, so
 //! nothing executable may pass.
 
+pub use crate::model::text::decode_entities;
 use ammonia::{Builder, UrlRelative};
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -271,21 +272,13 @@ pub fn to_text(raw: &str) -> String {
     let text = if raw.contains(['<', '&']) {
         let mut b = Builder::empty();
         b.clean_content_tags(["script", "style"].into_iter().collect());
-        unescape_basic(&b.clean(raw).to_string())
+        // What is left is text as html5ever's serializer escapes it (`&amp;`,
+        // `&lt;`, `&gt;`, `&nbsp;`), which the one decoder undoes.
+        decode_entities(&b.clean(raw).to_string()).into_owned()
     } else {
         raw.to_string()
     };
     text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Undoes the escaping html5ever's serializer applies to text, which is all
-/// that remains once every tag is gone.
-fn unescape_basic(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&nbsp;", "\u{a0}")
-        .replace("&amp;", "&")
 }
 
 #[cfg(test)]
@@ -386,5 +379,59 @@ mod tests {
         assert_eq!(to_text("  a \n b "), "a b");
         assert_eq!(to_text("x <script>alert(1)</script>y"), "x y");
         assert_eq!(to_text("1 < 2"), "1 < 2");
+        // Decoded once, as a browser shows them: escaped references stay.
+        assert_eq!(to_text("&amp;lt;b&amp;gt;"), "&lt;b&gt;");
+        assert_eq!(to_text("&amp;laquo;"), "&laquo;");
+    }
+
+    #[test]
+    fn entities_decode_as_html5_reads_them() {
+        for (html, text) in [
+            ("&laquo;Мы готовы&raquo; &mdash;", "«Мы готовы» —"),
+            (
+                "a &amp; b &lt;c&gt; &quot;d&quot; &apos;e&apos;",
+                "a & b <c> \"d\" 'e'",
+            ),
+            ("&nbsp;", "\u{a0}"),
+            ("&NotNestedGreaterGreater;", "\u{2aa2}\u{338}"),
+            ("&copy 2025 &copy2025", "© 2025 ©2025"),
+            ("&notit; &notin;", "¬it; ∉"),
+            (
+                "AT&T &bogus; & &; &#; &#x; tail &",
+                "AT&T &bogus; & &; &#; &#x; tail &",
+            ),
+            ("&#169;&#xA9;&#XA9;&#0169", "©©©©"),
+            ("&#150; &#x92; &#x81;", "\u{2013} \u{2019} \u{81}"),
+            (
+                "&#0; &#xD800; &#x110000; &#99999999999999;",
+                "\u{fffd} \u{fffd} \u{fffd} \u{fffd}",
+            ),
+            ("&#x1F600;", "😀"),
+        ] {
+            assert_eq!(decode_entities(html), text, "{html}");
+        }
+        assert!(matches!(decode_entities("no references"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn the_decoder_agrees_with_html5ever() {
+        // ammonia (html5ever) parses the references, and its serializer
+        // escapes only `&`, `<`, `>` and U+00A0: decoding the raw text must
+        // give what decoding its output gives.
+        let mut b = Builder::empty();
+        b.clean_content_tags(HashSet::new());
+        for html in [
+            "&laquo;x&raquo; &mdash; &hellip; &euro; &trade; &shy; &zwj;",
+            "&notit; &copy2025 &ampx &lt3 &gtx; &AMP &Aacute &aacutex",
+            "&#150;&#x80;&#x9F;&#x8D;&#0;&#65;&#x41&#1114111;&#1114112;&#xDFFF;",
+            "&#xFFFE; &#x1FFFF; &#12;&#13;&#127; &# &#x &#xg &#a",
+            "&bogus; & ; &&amp; &;&amp",
+            "&CounterClockwiseContourIntegral; &CounterClockwiseContourIntegra;",
+            "&acE; &nvlt; &bne; &fjlig;",
+        ] {
+            let ours = decode_entities(html);
+            let theirs = b.clean(html).to_string();
+            assert_eq!(ours, decode_entities(&theirs), "{html}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::model::Item;
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 /// Identity within a source: the feed's guid/id, else the canonical link,
 /// else a hash of title and content. Never feed-rs's generated id, which
@@ -18,7 +19,7 @@ pub fn item_key(guid: Option<&str>, link: Option<&str>, title: &str, body: Optio
     h.update(title.as_bytes());
     h.update([0]);
     h.update(body.unwrap_or("").as_bytes());
-    format!("hash:{}", hex(&h.finalize()[..16]))
+    format!("hash:{}", hex128(&h.finalize()))
 }
 
 /// Identity across sources: the canonical link (or a URL-shaped guid made
@@ -69,42 +70,26 @@ pub fn content_hash(item: &Item) -> String {
             .unwrap_or(0)
             .to_le_bytes(),
     );
-    hex(&h.finalize()[..16])
+    hex128(&h.finalize())
 }
 
-/// The public entry id of a story: a `urn:uuid:` URI derived from its key,
-/// so it is a valid URI everywhere and never changes for that story.
-pub fn story_uid(story_key: &str) -> String {
-    let d = Sha256::digest(story_key.as_bytes());
+/// The first 16 bytes of a SHA-256 digest as 32 lowercase hex digits.
+/// uuid's `simple` form writes any 16 bytes exactly so and sets no bits
+/// (these are not UUIDs), which spares a hex crate Cargo.lock lacks.
+fn hex128(digest: &[u8]) -> String {
+    Uuid::from_bytes(first16(digest)).simple().to_string()
+}
+
+fn first16(digest: &[u8]) -> [u8; 16] {
     let mut b = [0u8; 16];
-    b.copy_from_slice(&d[..16]);
-    // Version 8 (custom), RFC 9562 variant bits: a well-formed UUID.
-    b[6] = (b[6] & 0x0f) | 0x80;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let x = hex(&b);
-    format!(
-        "urn:uuid:{}-{}-{}-{}-{}",
-        &x[..8],
-        &x[8..12],
-        &x[12..16],
-        &x[16..20],
-        &x[20..]
-    )
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    out
+    b.copy_from_slice(&digest[..16]);
+    b
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ids::story_uid;
 
     #[test]
     fn guid_beats_link_beats_hash() {
@@ -155,5 +140,64 @@ mod tests {
         assert!(id.starts_with("urn:uuid:"));
         assert_eq!(id.len(), "urn:uuid:".len() + 36);
         assert_ne!(id, story_uid("link:https://e.org/b"));
+    }
+
+    /// Ids, item keys and content hashes are stored and published: these
+    /// values were computed with the hand-written hex/UUID code that came
+    /// before the `uuid` crate, and must never change.
+    #[test]
+    fn identities_are_pinned() {
+        for (key, uid) in [
+            (
+                "link:https://e.org/a",
+                "urn:uuid:22a76b4a-c131-8952-8495-e52c0f296c47",
+            ),
+            (
+                "item:ru-all:guid:42",
+                "urn:uuid:02a017f8-0401-8c35-a6d7-bdaa2b126a68",
+            ),
+            (
+                "link:https://news.example.ru/politics/2025/03/14/budget?id=1&b=2",
+                "urn:uuid:f9539fce-a746-80e6-b72d-6f5ffafcabd3",
+            ),
+            (
+                "item:az-news:hash:0123",
+                "urn:uuid:b7f25e0f-44a8-8423-8fb7-bff4e3fcd33b",
+            ),
+            ("", "urn:uuid:e3b0c442-98fc-8c14-9afb-f4c8996fb924"),
+            (
+                "link:https://пример.рф/новость",
+                "urn:uuid:96875f8d-69f7-8275-b9c0-754c10a50931",
+            ),
+        ] {
+            assert_eq!(story_uid(key), uid, "{key}");
+        }
+        assert_eq!(
+            item_key(None, None, "t", Some("body")),
+            "hash:6873a545fdc434c619f03f4f71e33710"
+        );
+        assert_eq!(
+            item_key(None, None, "Заголовок", None),
+            "hash:5651ae91447059f8529927f0c495225c"
+        );
+        let published = chrono::DateTime::from_timestamp(1_741_944_600, 0);
+        let item = Item {
+            key: "guid:1".into(),
+            story_key: "link:https://e.org/a".into(),
+            guid: Some("1".into()),
+            link: Some("https://e.org/a".into()),
+            title: "Бюджет".into(),
+            summary: Some("<p>s</p>".into()),
+            content: None,
+            authors: vec!["A".into()],
+            categories: vec!["Политика".into()],
+            sections: vec!["Политика".into()],
+            published,
+            updated: None,
+            language: Some("ru".into()),
+            enclosures: Vec::new(),
+            content_hash: String::new(),
+        };
+        assert_eq!(content_hash(&item), "3a6b884efd156a129c9c9c1bc2dca3ff");
     }
 }

@@ -428,31 +428,39 @@ fn escape_xml(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// Decodes standard base64, ignoring whitespace; `None` when it is not
-/// base64.
+/// Decodes base64 as feeds send it; `None` when it is not base64.
+///
+/// The `base64` crate does the decoding; the leniency around it is ours,
+/// and is what the repair always accepted: whitespace anywhere (Atom 0.3
+/// wraps long payloads), `-`/`_` for `+`/`/`, nothing after the first `=`,
+/// non-zero trailing bits, and a lone final symbol (under a byte) dropped.
 pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' => break,
-            c if c.is_ascii_whitespace() => continue,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
+    use base64::Engine;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let mut symbols: Vec<u8> = s
+        .bytes()
+        .take_while(|&b| b != b'=')
+        .filter(|b| !b.is_ascii_whitespace())
+        .map(|b| match b {
+            b'-' => b'+',
+            b'_' => b'/',
+            b => b,
+        })
+        .collect();
+    if symbols.len() % 4 == 1 {
+        // Dropped only once known to be a symbol: junk still fails.
+        let last = symbols.pop()?;
+        if !(last.is_ascii_alphanumeric() || last == b'+' || last == b'/') {
+            return None;
         }
     }
-    Some(out)
+    LENIENT.decode(&symbols).ok()
 }
 
 #[cfg(test)]
@@ -477,6 +485,22 @@ mod atom_construct_tests {
             "{up}"
         );
         assert_eq!(decode_base64("aGk=").as_deref(), Some(&b"hi"[..]));
+    }
+
+    #[test]
+    fn base64_is_read_leniently() {
+        let d = |s: &str| decode_base64(s);
+        assert_eq!(d("").as_deref(), Some(&b""[..]));
+        assert_eq!(d("aGk").as_deref(), Some(&b"hi"[..]), "no padding");
+        assert_eq!(d(" aG\n  k=\n").as_deref(), Some(&b"hi"[..]), "whitespace");
+        assert_eq!(d("aGl=").as_deref(), Some(&b"hi"[..]), "trailing bits");
+        assert_eq!(d("aGk=junk!").as_deref(), Some(&b"hi"[..]), "after `=`");
+        assert_eq!(d("aGkx").as_deref(), Some(&b"hi1"[..]));
+        assert_eq!(d("aGkxM").as_deref(), Some(&b"hi1"[..]), "a lone symbol");
+        assert_eq!(d("-_-_").as_deref(), Some(&[0xfb, 0xff, 0xbf][..]));
+        assert_eq!(d("+/+/").as_deref(), Some(&[0xfb, 0xff, 0xbf][..]));
+        assert_eq!(d("aG!k"), None);
+        assert_eq!(d("Пр"), None);
     }
 }
 

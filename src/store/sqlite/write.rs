@@ -5,8 +5,8 @@
 
 use super::super::{PollRecord, PollResult, SourceSpec, StoreError, WriteSummary};
 use crate::model::Item;
+use crate::model::ids::story_uid;
 use crate::model::sections;
-use crate::pipeline::normalize::identity;
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub(super) fn register_sources(
@@ -289,7 +289,7 @@ pub(super) fn prepare(record: &PollRecord) -> Vec<ItemRow> {
     items
         .iter()
         .map(|item| ItemRow {
-            uid: identity::story_uid(&item.story_key),
+            uid: story_uid(&item.story_key),
             authors: json(&item.authors),
             categories: json(&item.categories),
             enclosures: enclosures_json(&item.enclosures),

@@ -1,0 +1,139 @@
+//! Plain text read out of stored HTML, the same way wherever it is read:
+//! character references decoded by one decoder, tags dropped, whitespace
+//! collapsed; and language tags in one spelling. Normalize, selection
+//! filters and every export format share these, so «» means «» everywhere.
+
+use std::borrow::Cow;
+
+/// Decodes the character references in HTML text, as a browser (and
+/// html5ever, when ammonia parses) reads them in element content: every
+/// HTML5 named reference, from the table html5ever itself uses, including
+/// the legacy ones that need no `;` (`&copy`); numeric references, with
+/// 0x80–0x9F read as windows-1252 and impossible code points as U+FFFD.
+/// Anything else (`AT&T`, `&bogus;`) is left as written.
+///
+/// The one decoder behind every plain-text view of HTML ([`to_text`],
+/// JSON Feed `summary`, the `q` and include/exclude filters), so that a
+/// reference means the same character wherever it is read, whichever
+/// sanitizer path the HTML took (the fast path keeps `&laquo;`, ammonia
+/// writes `«`).
+pub fn decode_entities(html: &str) -> Cow<'_, str> {
+    let Some(first) = memchr::memchr(b'&', html.as_bytes()) else {
+        return Cow::Borrowed(html);
+    };
+    let mut out = String::with_capacity(html.len());
+    out.push_str(&html[..first]);
+    let mut rest = &html[first..];
+    while let Some(at) = memchr::memchr(b'&', rest.as_bytes()) {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        let used = if rest.starts_with('#') {
+            numeric_reference(rest, &mut out)
+        } else {
+            named_reference(rest, &mut out)
+        };
+        match used {
+            Some(len) => rest = &rest[len..],
+            None => out.push('&'),
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// Decodes the longest named reference at the start of `s` (the text after
+/// `&`) into `out`; the bytes used, or `None` when no name matches.
+fn named_reference(s: &str, out: &mut String) -> Option<usize> {
+    use markup5ever::data::NAMED_ENTITIES;
+    // The table holds every prefix of every name (as (0, 0)), so the match
+    // grows one byte at a time and stops where no name continues; names
+    // are ASCII, the longest 32 bytes and a `;`.
+    let mut best = None;
+    for len in 1..=s.len().min(33) {
+        let Some(&(c1, c2)) = s.get(..len).and_then(|k| NAMED_ENTITIES.get(k)) else {
+            break;
+        };
+        if c1 != 0 {
+            best = Some((len, c1, c2));
+        }
+    }
+    let (len, c1, c2) = best?;
+    out.extend(
+        [c1, c2]
+            .into_iter()
+            .filter(|&c| c != 0)
+            .filter_map(char::from_u32),
+    );
+    Some(len)
+}
+
+/// Decodes `#123;` or `#x1F;` at the start of `s` (the text after `&`) into
+/// `out`, as HTML5 does; the bytes used, or `None` without digits.
+fn numeric_reference(s: &str, out: &mut String) -> Option<usize> {
+    let (radix, digits_at) = match s.as_bytes().get(1) {
+        Some(b'x' | b'X') => (16, 2),
+        _ => (10, 1),
+    };
+    let digits = s[digits_at..]
+        .bytes()
+        .take_while(|b| char::from(*b).is_digit(radix))
+        .count();
+    if digits == 0 {
+        return None;
+    }
+    // Saturates instead of overflowing: anything past U+10FFFF is U+FFFD.
+    let code = s[digits_at..digits_at + digits]
+        .chars()
+        .filter_map(|c| c.to_digit(radix))
+        .fold(0u32, |n, d| n.saturating_mul(radix).saturating_add(d));
+    // html5ever's rules: NUL, surrogates and values past U+10FFFF become
+    // U+FFFD; C1 controls are read as the windows-1252 byte they were
+    // meant to be (`&#150;` is `–`), except where it has none.
+    let c = match code {
+        0 => '\u{fffd}',
+        0x80..=0x9F => markup5ever::data::C1_REPLACEMENTS[(code - 0x80) as usize]
+            .unwrap_or_else(|| char::from_u32(code).unwrap_or('\u{fffd}')),
+        _ => char::from_u32(code).unwrap_or('\u{fffd}'),
+    };
+    out.push(c);
+    let end = digits_at + digits;
+    // The `;` may be missing (a parse error that still decodes).
+    Some(if s[end..].starts_with(';') {
+        end + 1
+    } else {
+        end
+    })
+}
+
+/// Cheap HTML-to-text for already-sanitized HTML: drops tags, decodes
+/// references with the one decoder ([`decode_entities`], all of HTML5's),
+/// collapses whitespace. Not a general HTML parser, and needs not be:
+/// upstream sanitizing left only plain markup. Serves JSON Feed `summary`
+/// and the `q` and include/exclude filters, which must see `«` whether the
+/// stored HTML spells it `«` (ammonia's output) or `&laquo;` (the fast
+/// path's, which republishes references as written).
+pub fn html_to_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(i) = memchr::memchr(b'<', rest.as_bytes()) {
+        text.push_str(&decode_entities(&rest[..i]));
+        // A tag separates words (`<p>a</p><p>b</p>`), so leave a space.
+        text.push(' ');
+        rest = rest[i..].find('>').map_or("", |end| &rest[i + end + 1..]);
+    }
+    text.push_str(&decode_entities(rest));
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A BCP 47-shaped language tag from whatever a source declared (`en_US`
+/// becomes `en-US`), or `None` when it cannot be one: `xml:lang` and JSON
+/// Feed `language` with garbage in them fail validation, no tag does not.
+pub fn language_tag(raw: &str) -> Option<String> {
+    let tag = raw.trim().replace('_', "-");
+    let shaped = (1..=35).contains(&tag.len())
+        && tag.starts_with(|c: char| c.is_ascii_alphabetic())
+        && tag.split('-').all(|sub| {
+            !sub.is_empty() && sub.len() <= 8 && sub.chars().all(|c| c.is_ascii_alphanumeric())
+        });
+    shaped.then_some(tag)
+}
