@@ -452,6 +452,7 @@ exclude = ["—"]
     assert_eq!(item["summary"], QUOTE_TEXT, "plain text, not `&laquo;`");
     let content_html = item["content_html"].as_str().expect("content_html");
     assert_eq!(plain(content_html), QUOTE_TEXT, "{content_html}");
+    assert!(content_html.contains("«Мы готовы» —"), "{content_html}");
 
     // Atom and RSS carry the summary as HTML: one level of escaping, so a
     // reader shows «…», never a literal `&laquo;`.
@@ -471,6 +472,9 @@ exclude = ["—"]
             .map(|s| s.content.clone())
             .expect("summary/description");
         assert_eq!(plain(&html), QUOTE_TEXT, "{ext}: {html}");
+        // The characters themselves, not references to them, in the HTML.
+        assert!(html.contains("«Мы готовы» —"), "{ext}: {html}");
+        assert!(!body.contains("laquo"), "{ext}: {body}");
     }
 
     // The HTML page writes the characters themselves.

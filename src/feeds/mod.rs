@@ -233,7 +233,23 @@ async fn page(
             break position;
         }
     };
-    Ok((found.into_iter().map(|(_, s)| s).collect(), next))
+    Ok((found.into_iter().map(|(_, s)| readable(s)).collect(), next))
+}
+
+/// A story as every format shows it: character references in its HTML
+/// written as characters (Russian CMSs write «» as `&laquo;&raquo;`, which
+/// the sanitizer's fast path stores as written). Done here, once per page,
+/// rather than in the store, so stored HTML and its content hash stay as
+/// they were and no story reads as edited.
+fn readable(mut story: Story) -> Story {
+    use crate::model::text::references_as_characters as chars;
+    if let Some(std::borrow::Cow::Owned(s)) = story.summary.as_deref().map(chars) {
+        story.summary = Some(s);
+    }
+    if let Some(std::borrow::Cow::Owned(c)) = story.content.as_deref().map(chars) {
+        story.content = Some(c);
+    }
+    story
 }
 
 /// Names of the sources whose configured `section` feeds one of `keys`.

@@ -41,6 +41,40 @@ pub fn decode_entities(html: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// HTML with its character references written as the characters they
+/// stand for (`&laquo;Мы&raquo;` → `«Мы»`), except those that spell markup
+/// (`&lt;`, `&gt;`, `&amp;`, `&quot;`, `&#39;` and their numeric forms),
+/// which must stay references for the HTML to mean the same. Readers then
+/// see «» in every format's bytes, whichever sanitizer path stored them.
+pub fn references_as_characters(html: &str) -> Cow<'_, str> {
+    if memchr::memchr(b'&', html.as_bytes()).is_none() {
+        return Cow::Borrowed(html);
+    }
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    let mut decoded = String::new();
+    while let Some(at) = memchr::memchr(b'&', rest.as_bytes()) {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        decoded.clear();
+        let used = if rest.starts_with('#') {
+            numeric_reference(rest, &mut decoded)
+        } else {
+            named_reference(rest, &mut decoded)
+        };
+        match used {
+            // U+FFFD marks an impossible reference: keep what was written.
+            Some(len) if !decoded.contains(['<', '>', '&', '"', '\'', '\u{fffd}']) => {
+                out.push_str(&decoded);
+                rest = &rest[len..];
+            }
+            _ => out.push('&'),
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
 /// Decodes the longest named reference at the start of `s` (the text after
 /// `&`) into `out`; the bytes used, or `None` when no name matches.
 fn named_reference(s: &str, out: &mut String) -> Option<usize> {
@@ -136,4 +170,26 @@ pub fn language_tag(raw: &str) -> Option<String> {
             !sub.is_empty() && sub.len() <= 8 && sub.chars().all(|c| c.is_ascii_alphanumeric())
         });
     shaped.then_some(tag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::references_as_characters as chars;
+
+    #[test]
+    fn references_become_characters_but_markup_stays_escaped() {
+        assert_eq!(
+            chars("<p>&laquo;Мы готовы&raquo; &mdash; &#171;да&#xBB;</p>"),
+            "<p>«Мы готовы» — «да»</p>"
+        );
+        assert_eq!(
+            chars("a &lt;b&gt; &amp;amp; &quot;q&quot; &#60; &#x26; &#39;"),
+            "a &lt;b&gt; &amp;amp; &quot;q&quot; &#60; &#x26; &#39;"
+        );
+        assert_eq!(
+            chars("AT&T &bogus; &#xFFFFFFFF; tail &"),
+            "AT&T &bogus; &#xFFFFFFFF; tail &"
+        );
+        assert!(matches!(chars("plain «»"), std::borrow::Cow::Borrowed(_)));
+    }
 }
