@@ -111,6 +111,9 @@ pub async fn main(cli: Cli) -> ExitCode {
     };
     match cli.command {
         Command::Check => {
+            for warning in config.warnings() {
+                eprintln!("warning: {warning}");
+            }
             println!(
                 "{}: ok ({} sources, {} feeds, {} sections)",
                 path.display(),
@@ -170,6 +173,9 @@ async fn inspect(target: &str, base: Option<&str>, timezone: Option<&str>) -> Ex
 }
 
 async fn run(config: Config) -> ExitCode {
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(l) => l,
         Err(e) => {

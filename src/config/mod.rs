@@ -157,6 +157,25 @@ impl Config {
         })
     }
 
+    /// Things that are allowed but unwise, for `check` to print and `run` to
+    /// log at start: today, credentials written into a source's URL.
+    pub fn warnings(&self) -> Vec<String> {
+        self.sources
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| crate::model::redact::has_secret(&s.url))
+            .map(|(i, s)| {
+                format!(
+                    "source[{i}].url ({}): the URL carries credentials ({}); they are hidden \
+                     from /status, /sources.opml, logs and feeds, but belong in `auth` \
+                     (password_env keeps the password out of the file) or `headers`",
+                    s.name,
+                    crate::model::redact::redact(&s.url)
+                )
+            })
+            .collect()
+    }
+
     /// Finds a source by name.
     pub fn source(&self, name: &str) -> Option<&SourceConfig> {
         self.sources.iter().find(|s| s.name == name)

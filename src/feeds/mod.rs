@@ -236,7 +236,8 @@ async fn page(
     Ok((found.into_iter().map(|(_, s)| readable(s)).collect(), next))
 }
 
-/// A story as every format shows it: character references in its HTML
+/// A story as every format shows it: its source's URL without secrets
+/// (`model::redact`), and character references in its HTML
 /// written as characters (Russian CMSs write «» as `&laquo;&raquo;`, which
 /// the sanitizer's fast path stores as written). Done here, once per page,
 /// rather than in the store, so stored HTML and its content hash stay as
@@ -248,6 +249,9 @@ fn readable(mut story: Story) -> Story {
     }
     if let Some(std::borrow::Cow::Owned(c)) = story.content.as_deref().map(chars) {
         story.content = Some(c);
+    }
+    if let std::borrow::Cow::Owned(url) = crate::model::redact::redact(&story.source.feed_url) {
+        story.source.feed_url = url;
     }
     story
 }

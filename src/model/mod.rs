@@ -14,6 +14,7 @@ pub mod charset;
 pub mod format;
 pub mod http_date;
 pub mod ids;
+pub mod redact;
 pub mod sections;
 pub mod source;
 pub mod text;

@@ -25,7 +25,7 @@ pub fn render(config: &Config, status: &[SourceStatus]) -> String {
             out,
             r#"<outline type="rss" text="{t}" title="{t}" xmlUrl="{x}""#,
             t = escape(&crate::export::xml_text(&title)),
-            x = escape(&source.url)
+            x = escape(&crate::model::redact::redact(&source.url))
         );
         if let Some(site) = seen.and_then(|s| s.site_url.as_deref()) {
             let _ = write!(out, r#" htmlUrl="{}""#, escape(site));

@@ -1,5 +1,6 @@
 //! Source health as JSON (`/status`) and as a table (`feedmerge status`).
 
+use crate::model::redact::redact;
 use crate::store::SourceStatus;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
@@ -13,17 +14,17 @@ fn time(t: Option<DateTime<Utc>>) -> Value {
 pub fn to_json(s: &SourceStatus) -> Value {
     json!({
         "name": s.name,
-        "url": s.url,
+        "url": redact(&s.url),
         "title": s.title,
         "last_attempt": time(s.last_attempt),
         "last_success": time(s.last_success),
         "last_status": s.last_status,
-        "last_error": s.last_error,
+        "last_error": s.last_error.as_deref().map(redact),
         "consecutive_failures": s.consecutive_failures,
         "next_check": time(s.next_check),
         "items": s.items,
         "failing_since": time(s.failing_since),
-        "moved_to": s.moved_to,
+        "moved_to": s.moved_to.as_deref().map(redact),
     })
 }
 
@@ -40,14 +41,20 @@ pub fn table(list: &[SourceStatus]) -> String {
         "SOURCE", "STATUS", "ITEMS", "FAILS", "LAST SUCCESS", "NEXT CHECK", "LAST ERROR / NOTE"
     );
     for s in rows {
-        let mut note = s.last_error.clone().unwrap_or_default();
+        let mut note = s
+            .last_error
+            .as_deref()
+            .map(redact)
+            .unwrap_or_default()
+            .into_owned();
         if let Some(to) = &s.moved_to {
             // The config stays the source of truth; this is a suggestion.
             if !note.is_empty() {
                 note.push_str("; ");
             }
             note.push_str(&format!(
-                "moved permanently to {to}: update the config's url"
+                "moved permanently to {}: update the config's url",
+                redact(to)
             ));
         }
         out.push_str(&format!(
