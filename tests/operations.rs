@@ -72,3 +72,357 @@ async fn credentials_in_a_source_url_are_used_but_never_shown() {
     assert!(ok, "{err}");
     leaks("feedmerge status", &format!("{out}{err}"));
 }
+
+/// The daemon in-process with a reload channel (what SIGHUP feeds in
+/// production).
+struct Reloadable {
+    addr: std::net::SocketAddr,
+    config_path: std::path::PathBuf,
+    reload: tokio::sync::mpsc::Sender<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), feedmerge::daemon::DaemonError>>,
+}
+
+impl Reloadable {
+    async fn start(
+        dir: &std::path::Path,
+        make_config: impl FnOnce(std::net::SocketAddr) -> String,
+    ) -> Reloadable {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config_path = dir.join("feedmerge.toml");
+        std::fs::write(&config_path, make_config(addr)).unwrap();
+        let config =
+            feedmerge::config::Config::load(&config_path).unwrap_or_else(|e| panic!("{e}"));
+        let (reload, reloads) = tokio::sync::mpsc::channel(1);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(feedmerge::daemon::run_with_reloads(
+            config,
+            listener,
+            async move {
+                let _ = stopped.await;
+            },
+            reloads,
+        ));
+        Reloadable {
+            addr,
+            config_path,
+            reload,
+            stop,
+            task,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    async fn status(&self) -> serde_json::Value {
+        let (_, _, body) = get(&self.url("/status")).await;
+        serde_json::from_str(&body).expect("status json")
+    }
+
+    /// The `/status` entry of one source, if the store knows it.
+    async fn source(&self, name: &str) -> Option<serde_json::Value> {
+        let s = self.status().await;
+        s["sources"]
+            .as_array()?
+            .iter()
+            .find(|x| x["name"] == name)
+            .cloned()
+    }
+
+    /// Replaces the config file as editors do (a new file renamed over
+    /// the old, so no reader sees it half-written) and asks for a reload.
+    async fn reload_with(&self, config: &str) {
+        let tmp = self.config_path.with_extension("toml.new");
+        std::fs::write(&tmp, config).unwrap();
+        std::fs::rename(&tmp, &self.config_path).unwrap();
+        self.reload
+            .send(())
+            .await
+            .expect("daemon listens for reloads");
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(15), self.task)
+            .await
+            .expect("daemon stops within 15 s");
+        ended.expect("no panic").expect("clean exit");
+    }
+}
+
+/// A reload while a slow source's poll is in flight: a source added is
+/// polled, one removed is polled no more but its stories stay, the slow
+/// poll finishes and is not started twice, and every request in between is
+/// answered. A broken config on the next reload changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_adds_and_removes_sources_without_dropping_a_poll_or_a_request() {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = FeedServer::start().await;
+    serve_standard_fixtures(&feeds);
+    let mut slow = Doc::feed("application/rss+xml", fixture("feeds/ru-politics.rss"));
+    slow.delay = Duration::from_secs(2);
+    feeds.set("slow/feed.rss", slow);
+    feeds.set(
+        "added/feed.json",
+        Doc::feed("application/feed+json", fixture("feeds/world.json")),
+    );
+    let db = dir.path().join("feedmerge.db");
+    let slow_source = format!(
+        "\n[[source]]\nname = \"slow\"\nurl = \"{}\"\n",
+        feeds.url("slow/feed.rss")
+    );
+    let daemon = Reloadable::start(dir.path(), |listen| {
+        standard_config(&feeds, listen, &db, &slow_source)
+    })
+    .await;
+    wait_for(
+        "the slow poll is in flight",
+        Duration::from_secs(20),
+        || async { feeds.hits("slow/feed.rss") == 1 },
+    )
+    .await;
+    wait_for("az-news stored", Duration::from_secs(20), || async {
+        daemon
+            .source("az-news")
+            .await
+            .is_some_and(|s| s["items"].as_u64() > Some(0))
+    })
+    .await;
+    let (_, _, before) = get(&daemon.url("/sections/Политика.atom")).await;
+    let az_titles: Vec<String> = titles(&parse_feed(&before))
+        .into_iter()
+        .filter(|t| t.contains("Азербайджан") || t.contains("Баку"))
+        .collect();
+
+    // az-news removed, "added" added; the slow poll is still running.
+    let listen = daemon.addr;
+    let next = standard_config(&feeds, listen, &db, &slow_source).replace(
+        &format!(
+            "[[source]]\nname = \"az-news\"\nurl = \"{}\"\ntimezone = \"Asia/Baku\"\n",
+            feeds.url("az/news.atom")
+        ),
+        &format!(
+            "[[source]]\nname = \"added\"\nurl = \"{}\"\n",
+            feeds.url("added/feed.json")
+        ),
+    );
+    assert!(
+        next.contains("name = \"added\""),
+        "the edit applied: {next}"
+    );
+    daemon.reload_with(&next).await;
+    // Requests keep being answered while the reload happens.
+    let (code, _, _) = get(&daemon.url("/healthz")).await;
+    assert_eq!(code, 200);
+    wait_for(
+        "the added source polled",
+        Duration::from_secs(20),
+        || async {
+            daemon
+                .source("added")
+                .await
+                .is_some_and(|s| !s["last_success"].is_null())
+        },
+    )
+    .await;
+    wait_for(
+        "the slow poll finished",
+        Duration::from_secs(20),
+        || async {
+            daemon
+                .source("slow")
+                .await
+                .is_some_and(|s| !s["last_success"].is_null())
+        },
+    )
+    .await;
+    assert_eq!(
+        feeds.hits("slow/feed.rss"),
+        1,
+        "the in-flight poll was neither dropped nor repeated"
+    );
+    assert_eq!(feeds.hits("az/news.atom"), 1);
+    let (_, _, after) = get(&daemon.url("/sections/Политика.atom")).await;
+    let after_titles = titles(&parse_feed(&after));
+    for t in &az_titles {
+        assert!(
+            after_titles.contains(t),
+            "a removed source's story stays: {t}"
+        );
+    }
+
+    let (code, _, body) = get(&daemon.url("/feeds/politika.atom")).await;
+    assert_eq!(code, 200, "the named feed after the reload: {body}");
+
+    // A typo: refused whole, the running config stays and serving goes on.
+    daemon
+        .reload_with(&next.replace("[[feed]]", "[[feed]]\nbogus_key = 1"))
+        .await;
+    let (code, _, body) = get(&daemon.url("/feeds/politika.atom")).await;
+    assert_eq!(code, 200, "the named feed of the running config: {body}");
+    // Reloads are handled in order: once a later good one is in force, the
+    // broken one has been refused without changing anything.
+    let third = format!(
+        "{next}\n[[source]]\nname = \"third\"\nurl = \"{}\"\n",
+        feeds.url("wire/feed.json")
+    );
+    daemon.reload_with(&third).await;
+    wait_for(
+        "the source of the next good reload",
+        Duration::from_secs(20),
+        || async { daemon.source("third").await.is_some() },
+    )
+    .await;
+    let (code, _, body) = get(&daemon.url("/feeds/politika.atom")).await;
+    assert_eq!(code, 200, "{body}");
+    assert!(daemon.source("added").await.is_some());
+    daemon.stop().await;
+}
+
+/// `feedmerge run` as systemd runs it, with its log on a pipe.
+struct Process {
+    child: std::process::Child,
+    addr: String,
+    log: std::sync::mpsc::Receiver<String>,
+}
+
+impl Process {
+    fn start(config: &std::path::Path) -> Process {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_feedmerge"))
+            .arg("--config")
+            .arg(config)
+            .arg("run")
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start feedmerge run");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, log) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut p = Process {
+            child,
+            addr: String::new(),
+            log,
+        };
+        let line = p.wait_log("feedmerge running");
+        p.addr = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("addr="))
+            .expect("the running line names the address")
+            .to_string();
+        p
+    }
+
+    /// The next log line containing `what` (30 s at most).
+    fn wait_log(&mut self, what: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.log.recv_timeout(left) {
+                Ok(line) if line.contains(what) => return line,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        panic!("no log line with {what:?} within 30 s");
+    }
+
+    fn signal(&self, sig: libc::c_int) {
+        // SAFETY: kill(2) on our own child's pid, which has not been reaped.
+        let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, sig) };
+        assert_eq!(rc, 0, "kill({sig})");
+    }
+
+    /// Waits for the exit (bounded), returning its status and how long it took.
+    fn wait_exit(
+        &mut self,
+        limit: std::time::Duration,
+    ) -> (std::process::ExitStatus, std::time::Duration) {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return (status, start.elapsed());
+            }
+            if start.elapsed() > limit {
+                let _ = self.child.kill();
+                panic!("still running {limit:?} after the signal");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+fn small_config(dir: &std::path::Path, feeds: &FeedServer) -> std::path::PathBuf {
+    let path = dir.join("feedmerge.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[storage]\npath = \"{}\"\n[server]\nlisten = \"127.0.0.1:0\"\n\
+             [[source]]\nname = \"ru-politics\"\nurl = \"{}\"\nsection = \"Политика\"\n",
+            dir.join("feedmerge.db").display(),
+            feeds.url("ru/politics.rss")
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// SIGHUP (what `systemctl reload` and logrotate send) re-reads the
+/// config instead of killing the process; SIGTERM then ends it, exit 0,
+/// within 10 s although a client holds a half-sent request open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_and_sigterm_stops_within_ten_seconds_despite_a_stalled_client() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = FeedServer::start().await;
+    serve_standard_fixtures(&feeds);
+    let config = small_config(dir.path(), &feeds);
+    let mut daemon = tokio::task::spawn_blocking(move || Process::start(&config))
+        .await
+        .unwrap();
+    let addr = daemon.addr.clone();
+    let mut daemon = tokio::task::spawn_blocking(move || {
+        daemon.signal(libc::SIGHUP);
+        daemon.wait_log("config reloaded");
+        daemon
+    })
+    .await
+    .unwrap();
+    assert!(
+        daemon.child.try_wait().unwrap().is_none(),
+        "SIGHUP did not end it"
+    );
+    let (code, _, _) = get(&format!("http://{addr}/healthz")).await;
+    assert_eq!(code, 200, "still serving after the reload");
+
+    let mut stalled = std::net::TcpStream::connect(&addr).unwrap();
+    stalled
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let (status, took) = tokio::task::spawn_blocking(move || {
+        daemon.signal(libc::SIGTERM);
+        daemon.wait_exit(std::time::Duration::from_secs(20))
+    })
+    .await
+    .unwrap();
+    drop(stalled);
+    assert!(status.success(), "exit 0 on SIGTERM: {status:?}");
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "SIGTERM took {took:?} with a stalled client"
+    );
+}

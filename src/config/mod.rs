@@ -7,12 +7,14 @@
 
 mod checks;
 mod error;
+mod live;
 mod raw;
 mod schedule;
 mod spans;
 mod validate;
 
 pub use error::{ConfigError, ConfigProblem};
+pub use live::Live;
 pub use schedule::{Cron, InvalidCron, Schedule};
 
 use crate::model::sections::SectionMap;

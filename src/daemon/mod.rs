@@ -5,10 +5,11 @@
 //! logic of the stages it starts.
 
 pub mod notify;
+mod reload;
 
-use crate::config::Config;
+use crate::config::{Config, Live};
 use crate::pipeline::Pipeline;
-use crate::scheduler::Scheduler;
+use crate::scheduler::{InFlight, Scheduler};
 use crate::server::{self, AppState};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{SourceSpec, Store};
@@ -16,11 +17,17 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// How long shutdown waits for polls in flight before giving up on them.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Cancelled fetches end at once; this covers writes already queued.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);
+/// How long answers in flight get once shutdown starts; connections still
+/// open then (a client that sends half a request and waits) are dropped,
+/// so SIGTERM ends the daemon well inside systemd's stop timeout.
+const SERVER_DRAIN: Duration = Duration::from_secs(5);
 
 /// Why the daemon could not run.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +55,13 @@ pub async fn open_store(config: &Config) -> Result<Arc<SqliteStore>, DaemonError
             path: config.storage_path.display().to_string(),
             reason: e.to_string(),
         })??;
-    let specs: Vec<SourceSpec> = config
+    store.register_sources(&source_specs(config)).await?;
+    Ok(Arc::new(store))
+}
+
+/// What the store records of each configured source.
+fn source_specs(config: &Config) -> Vec<SourceSpec> {
+    config
         .sources
         .iter()
         .map(|s| SourceSpec {
@@ -56,18 +69,28 @@ pub async fn open_store(config: &Config) -> Result<Arc<SqliteStore>, DaemonError
             url: s.url.clone(),
             title: s.title.clone(),
         })
-        .collect();
-    store.register_sources(&specs).await?;
-    Ok(Arc::new(store))
+        .collect()
 }
 
 /// Runs until `shutdown` completes: polls every source now and then on
-/// schedule, serves HTTP on `listener`. On shutdown, stops ticking, cancels
-/// fetches, lets queued writes finish and returns.
+/// schedule, serves HTTP on `listener`, and re-reads the config on SIGHUP.
+/// On shutdown, stops ticking, cancels fetches, lets queued writes finish
+/// and returns.
 pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), DaemonError> {
+    run_with_reloads(config, listener, shutdown, sighups()).await
+}
+
+/// [`run`], with a reload whenever `reloads` yields (tests send on it;
+/// [`run`] feeds it from SIGHUP).
+pub async fn run_with_reloads(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    mut reloads: mpsc::Receiver<()>,
 ) -> Result<(), DaemonError> {
     let config = Arc::new(config);
     let sqlite = open_store(&config).await?;
@@ -75,38 +98,93 @@ pub async fn run(
     let pipeline = Pipeline::new(Arc::clone(&config), Arc::clone(&store))?;
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
+    let in_flight = InFlight::default();
+    let live = Live::new(Arc::clone(&config));
 
     let addr = listener.local_addr()?;
-    let state = AppState::new(Arc::clone(&config), Arc::clone(&store));
+    let state = AppState::live(live.clone(), Arc::clone(&store));
     // Cached renders are dropped as polls change stories; the hub is told.
-    let followers = [
-        Some(state.cache.follow(&pipeline.changes)),
-        crate::publish::websub::follow(Arc::clone(&config), Arc::clone(&store), &pipeline.changes),
-    ];
+    let cache_follower = state.cache.follow(&pipeline.changes);
+    let mut websub =
+        crate::publish::websub::follow(Arc::clone(&config), Arc::clone(&store), &pipeline.changes);
     let server_cancel = cancel.clone();
-    let server = tokio::spawn(server::serve(listener, state, async move {
+    let cache = Arc::clone(&state.cache);
+    let mut server = tokio::spawn(server::serve(listener, state, async move {
         server_cancel.cancelled().await
     }));
-    let scheduler = Scheduler::start(pipeline, tracker.clone(), cancel.clone()).await?;
+    let mut running = Running {
+        scheduler: Scheduler::start(
+            pipeline.clone(),
+            tracker.clone(),
+            cancel.clone(),
+            &in_flight,
+        )
+        .await?,
+        pipeline,
+    };
     tracing::info!(%addr, sources = config.sources.len(), db = %config.storage_path.display(), "feedmerge running");
     crate::daemon::notify::notify("READY=1");
 
-    shutdown.await;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            Some(()) = reloads.recv() => {
+                crate::daemon::notify::reloading();
+                let Some(next) = reload::read(&live.get()) else {
+                    crate::daemon::notify::notify("READY=1");
+                    continue;
+                };
+                match running.replace(next, &store, &tracker, &cancel, &in_flight).await {
+                    Ok(config) => {
+                        live.replace(Arc::clone(&config));
+                        // Sections, aliases and feeds may all have changed.
+                        cache.clear();
+                        if let Some(task) = websub.take() {
+                            task.abort();
+                        }
+                        websub = crate::publish::websub::follow(
+                            config,
+                            Arc::clone(&store),
+                            &running.pipeline.changes,
+                        );
+                    }
+                    Err(e) => tracing::error!(error = %e, "reload failed; the running config stays"),
+                }
+                crate::daemon::notify::notify("READY=1");
+            }
+        }
+    }
     tracing::info!("shutting down");
     crate::daemon::notify::notify("STOPPING=1");
     cancel.cancel();
-    scheduler.stop().await;
+    running.scheduler.stop().await;
     tracker.close();
-    if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait())
-        .await
-        .is_err()
-    {
+    // Polls and the server drain side by side, each within its deadline,
+    // so a stop ends within systemd's TimeoutStopSec whatever clients do.
+    let (drained, served) = tokio::join!(
+        tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait()),
+        tokio::time::timeout(SERVER_DRAIN, &mut server),
+    );
+    if drained.is_err() {
         tracing::warn!("polls still running after the drain timeout; abandoning them");
     }
-    let served = server.await;
-    for task in followers.into_iter().flatten() {
+    let served = match served {
+        Ok(joined) => joined,
+        Err(_) => {
+            tracing::warn!(
+                seconds = SERVER_DRAIN.as_secs(),
+                "connections still open after the drain deadline; closing them"
+            );
+            server.abort();
+            Ok(Ok(()))
+        }
+    };
+    cache_follower.abort();
+    if let Some(task) = websub {
         task.abort();
     }
+    drop(running.pipeline);
     drop(store);
     // Queued writes finish before the writer thread exits.
     let closing = Arc::clone(&sqlite);
@@ -115,6 +193,63 @@ pub async fn run(
         Ok(result) => result.map_err(DaemonError::Server),
         Err(join) => Err(DaemonError::Server(std::io::Error::other(join.to_string()))),
     }
+}
+
+/// The schedule in force and the pipeline it drives.
+struct Running {
+    scheduler: Scheduler,
+    pipeline: Pipeline,
+}
+
+impl Running {
+    /// Puts `next` in force: its sources registered, a new pipeline and
+    /// schedule started, then the old schedule stopped. Polls the old one
+    /// started finish on their own (the shared `in_flight` flags keep the
+    /// new schedule from polling those sources again meanwhile).
+    async fn replace(
+        &mut self,
+        next: Config,
+        store: &Arc<dyn Store>,
+        tracker: &TaskTracker,
+        cancel: &CancellationToken,
+        in_flight: &InFlight,
+    ) -> Result<Arc<Config>, DaemonError> {
+        let old = Arc::clone(&self.pipeline.config);
+        let next = Arc::new(next);
+        store.register_sources(&source_specs(&next)).await?;
+        let mut pipeline = Pipeline::new(Arc::clone(&next), Arc::clone(store))?;
+        // One change feed across reloads: the cache and the hub follow it.
+        pipeline.changes = self.pipeline.changes.clone();
+        let scheduler =
+            Scheduler::start(pipeline.clone(), tracker.clone(), cancel.clone(), in_flight).await?;
+        let old_scheduler = std::mem::replace(&mut self.scheduler, scheduler);
+        self.pipeline = pipeline;
+        old_scheduler.stop().await;
+        reload::log_changes(&old, &next);
+        Ok(next)
+    }
+}
+
+/// A receiver that yields once per SIGHUP (never, off Unix). The stream
+/// is installed before the daemon says it is ready, so a SIGHUP (what
+/// `systemctl reload` and logrotate send) no longer ends the process.
+fn sighups() -> mpsc::Receiver<()> {
+    let (tx, rx) = mpsc::channel(1);
+    #[cfg(unix)]
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hup) => {
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    // A reload already queued covers this one too.
+                    let _ = tx.try_send(());
+                }
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot listen for SIGHUP; reload needs a restart"),
+    }
+    #[cfg(not(unix))]
+    drop(tx);
+    rx
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -28,3 +28,21 @@ pub fn notify(state: &str) {
         tracing::warn!(error = %e, "could not notify systemd");
     }
 }
+
+/// Tells systemd a reload started. systemd 253 and later want the
+/// monotonic clock beside `RELOADING=1` to match it with the reload it
+/// asked for; older ones ignore the extra line.
+pub fn reloading() {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    let ok = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) } == 0;
+    let usec = if ok {
+        (ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1_000
+    } else {
+        0
+    };
+    notify(&format!("RELOADING=1\nMONOTONIC_USEC={usec}"));
+}

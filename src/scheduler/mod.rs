@@ -11,6 +11,7 @@
 use crate::config::{Schedule, SourceConfig};
 use crate::pipeline::Pipeline;
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -89,17 +90,40 @@ fn initial_due(
     Some(next.min(now + period))
 }
 
+/// Which sources have a poll in flight, by name. Shared by every schedule
+/// the daemon starts, so a reload never starts a second poll of a source the
+/// previous schedule is still polling.
+#[derive(Debug, Clone, Default)]
+pub struct InFlight(Arc<Mutex<HashMap<String, Arc<AtomicBool>>>>);
+
+impl InFlight {
+    /// The flag of one source, made on first use.
+    fn flag(&self, source: &str) -> Arc<AtomicBool> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(map.entry(source.to_string()).or_default())
+    }
+
+    /// How many polls are running now.
+    pub fn count(&self) -> usize {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.values().filter(|f| f.load(Ordering::Acquire)).count()
+    }
+}
+
 /// The running schedule.
 pub struct Scheduler {
     inner: JobScheduler,
 }
 
 impl Scheduler {
-    /// Polls every source now, then on its schedule.
+    /// Polls every source that is due now, then each on its schedule.
+    /// Polls run in `tracker`, end early when `cancel` fires, and mark
+    /// themselves in `in_flight`.
     pub async fn start(
         pipeline: Pipeline,
         tracker: TaskTracker,
         cancel: CancellationToken,
+        in_flight: &InFlight,
     ) -> Result<Scheduler, JobSchedulerError> {
         let inner = JobScheduler::new().await?;
         let persisted: std::collections::HashMap<String, (Option<DateTime<Utc>>, u32)> =
@@ -118,7 +142,7 @@ impl Scheduler {
             let poller = SourcePoller {
                 pipeline: pipeline.clone(),
                 source: Arc::new(source.clone()),
-                running: Arc::new(AtomicBool::new(false)),
+                running: in_flight.flag(&source.name),
                 due: Arc::new(Mutex::new(initial_due(
                     source,
                     persisted.get(&source.name).copied(),

@@ -11,7 +11,7 @@ mod conditional;
 mod pages;
 pub mod status;
 
-use crate::config::Config;
+use crate::config::{Config, Live};
 use crate::server::cache::FeedCache;
 use crate::store::Store;
 use axum::Router;
@@ -27,8 +27,8 @@ use tower_http::compression::CompressionLayer;
 /// Shared state of the handlers.
 #[derive(Clone)]
 pub struct AppState {
-    /// The validated config.
-    pub config: Arc<Config>,
+    /// The config in force (replaced by a reload).
+    pub config: Live,
     /// Storage (read side).
     pub store: Arc<dyn Store>,
     /// Rendered feeds and pages; the daemon keeps it in step with polls.
@@ -40,6 +40,11 @@ impl AppState {
     /// [`FeedCache::follow`]) the cache would serve stale feeds, so callers
     /// that poll must attach one.
     pub fn new(config: Arc<Config>, store: Arc<dyn Store>) -> AppState {
+        AppState::live(Live::new(config), store)
+    }
+
+    /// State whose config follows `config` as the daemon reloads it.
+    pub fn live(config: Live, store: Arc<dyn Store>) -> AppState {
         AppState {
             config,
             store,
@@ -76,7 +81,7 @@ async fn sources_opml(State(st): State<AppState>) -> Response {
     match st.store.source_status().await {
         Ok(list) => (
             [(header::CONTENT_TYPE, "text/x-opml; charset=utf-8")],
-            crate::publish::opml::render(&st.config, &list),
+            crate::publish::opml::render(&st.config.get(), &list),
         )
             .into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("storage: {e}\n")).into_response(),

@@ -81,7 +81,8 @@ async fn serve_target(
         Ok(r) => r,
         Err(reason) => return (StatusCode::BAD_REQUEST, format!("{reason}\n")).into_response(),
     };
-    let sel = match feeds::select(&st.config, st.store.as_ref(), &target(name), &req).await {
+    let config = st.config.get();
+    let sel = match feeds::select(&config, st.store.as_ref(), &target(name), &req).await {
         Ok(s) => s,
         Err(e @ FeedError::NotFound { .. }) => {
             return (StatusCode::NOT_FOUND, format!("{e}\n")).into_response();
@@ -98,15 +99,12 @@ async fn serve_target(
         .max()
         .unwrap_or(DateTime::UNIX_EPOCH);
     let (body, content_type) = match format {
-        Some(f) => (
-            export::render(&sel.to_doc(&st.config, f), f),
-            f.content_type(),
-        ),
-        None => (html::feed_page(&st.config, &sel), HTML),
+        Some(f) => (export::render(&sel.to_doc(&config, f), f), f.content_type()),
+        None => (html::feed_page(&config, &sel), HTML),
     };
     let rendered = Arc::new(st.cache.settle(
         key,
-        Rendered::new(body, content_type, modified, max_age(&st.config, &sel)),
+        Rendered::new(body, content_type, modified, max_age(&config, &sel)),
     ));
     st.cache.insert(
         key.to_string(),
@@ -124,18 +122,14 @@ pub(super) async fn index(State(st): State<AppState>, uri: Uri, headers: HeaderM
         return respond(&headers, &hit);
     }
     let generation = st.cache.generation();
-    match html::index::collect(&st.config, st.store.as_ref()).await {
+    let config = st.config.get();
+    match html::index::collect(&config, st.store.as_ref()).await {
         Ok(listing) => {
             let modified = listing.updated().unwrap_or(DateTime::UNIX_EPOCH);
-            let body = html::index::render(&st.config, &listing);
+            let body = html::index::render(&config, &listing);
             let rendered = Arc::new(st.cache.settle(
                 key,
-                Rendered::new(
-                    body,
-                    HTML,
-                    modified,
-                    shortest_interval(&st.config, |_| true),
-                ),
+                Rendered::new(body, HTML, modified, shortest_interval(&config, |_| true)),
             ));
             // Keyed on no section: any change may move a count.
             st.cache.insert(
