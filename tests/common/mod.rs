@@ -534,9 +534,11 @@ impl Daemon {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
-        let result = tokio::time::timeout(Duration::from_secs(15), &mut self.task)
+        // Well past the daemon's own 10 s drain timeout: a bound for a hung
+        // stop, not a measure of a quick one.
+        let result = tokio::time::timeout(Duration::from_secs(30), &mut self.task)
             .await
-            .expect("daemon did not stop within 15 s");
+            .expect("daemon did not stop within 30 s");
         result
             .expect("daemon task panicked")
             .expect("daemon returned an error");
