@@ -43,7 +43,30 @@ pub async fn open_store(config: &Config) -> Result<Arc<SqliteStore>, DaemonError
             path: config.storage_path.display().to_string(),
             reason: e.to_string(),
         })??;
-    let specs: Vec<SourceSpec> = config
+    store.register_sources(&source_specs(config)).await?;
+    Ok(Arc::new(store))
+}
+
+/// Opens storage for a command that only reads (`status`, `export`): no
+/// file, folder, migration or registration is written; the configured
+/// sources are registered in memory only. `None`: no database yet.
+pub async fn open_store_read_only(
+    config: &Config,
+) -> Result<Option<Arc<SqliteStore>>, DaemonError> {
+    let path = config.storage_path.clone();
+    let specs = source_specs(config);
+    let store = tokio::task::spawn_blocking(move || SqliteStore::open_read_only(&path, &specs))
+        .await
+        .map_err(|e| crate::store::StoreError::Open {
+            path: config.storage_path.display().to_string(),
+            reason: e.to_string(),
+        })??;
+    Ok(store.map(Arc::new))
+}
+
+/// The configured sources as storage registers them.
+fn source_specs(config: &Config) -> Vec<SourceSpec> {
+    config
         .sources
         .iter()
         .map(|s| SourceSpec {
@@ -51,9 +74,7 @@ pub async fn open_store(config: &Config) -> Result<Arc<SqliteStore>, DaemonError
             url: s.url.clone(),
             title: s.title.clone(),
         })
-        .collect();
-    store.register_sources(&specs).await?;
-    Ok(Arc::new(store))
+        .collect()
 }
 
 /// Runs until `shutdown` completes: polls every source now and then on
