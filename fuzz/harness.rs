@@ -239,6 +239,22 @@ pub struct Outcome {
     pub crashes: Vec<PathBuf>,
     /// The slowest input's time.
     pub slowest: Duration,
+    /// The most CPU time one input took (this thread's, so other work on
+    /// the machine does not count).
+    pub slowest_cpu: Duration,
+}
+
+/// CPU time of the calling thread so far.
+fn thread_cpu() -> Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid timespec to write; the clock id is a constant.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
 /// Runs until `deadline` or `max_inputs`, saving panicking inputs.
@@ -259,7 +275,9 @@ pub fn fuzz(seed: u64, deadline: Instant, max_inputs: u64, crash_dir: &Path) -> 
         let body = mutate(&mut rng, &seeds);
         let ct = CONTENT_TYPES[rng.below(CONTENT_TYPES.len())];
         let started = Instant::now();
+        let cpu = thread_cpu();
         let result = std::panic::catch_unwind(|| run_one(&body, ct));
+        out.slowest_cpu = out.slowest_cpu.max(thread_cpu().saturating_sub(cpu));
         out.slowest = out.slowest.max(started.elapsed());
         out.inputs += 1;
         if result.is_err() {

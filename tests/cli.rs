@@ -201,3 +201,156 @@ fn logs_to_a_pipe_carry_no_escape_codes_and_under_journald_no_timestamp() {
         );
     }
 }
+
+/// What a read-only command must not change: the database file's bytes
+/// and modification time, and its write-ahead log (absent after a clean
+/// close; SQLite may create it, empty, for a reader).
+fn snapshot(db: &std::path::Path) -> (Vec<u8>, std::time::SystemTime, u64) {
+    let meta = std::fs::metadata(db).unwrap();
+    let wal = std::fs::metadata(format!("{}-wal", db.display()))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    (std::fs::read(db).unwrap(), meta.modified().unwrap(), wal)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_and_export_leave_the_database_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = FeedServer::start().await;
+    serve_standard_fixtures(&feeds);
+    let db = dir.path().join("ro.db");
+    let config = dir.path().join("feedmerge.toml");
+    let listen = "127.0.0.1:0".parse().unwrap();
+    std::fs::write(&config, standard_config(&feeds, listen, &db, "")).unwrap();
+    let cfg = config.clone();
+    let (ok, _, err) = tokio::task::spawn_blocking(move || run_cli(&cfg, &["poll"]))
+        .await
+        .unwrap();
+    assert!(ok, "{err}");
+
+    // A source added to the config since that poll: `status` shows it as
+    // never polled, as it did when it registered sources first.
+    let later = format!(
+        "\n[[source]]\nname = \"added-later\"\nurl = \"{}\"\n",
+        feeds.url("later.rss")
+    );
+    std::fs::write(&config, standard_config(&feeds, listen, &db, &later)).unwrap();
+    // Read-only on disk as well. Tests run as root, whom the mode does not
+    // stop, so the proof that nothing wrote is the snapshot below.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let before = snapshot(&db);
+    assert_eq!(before.2, 0, "the poll closed the database cleanly");
+
+    let run = |args: &'static [&'static str]| {
+        let cfg = config.clone();
+        tokio::task::spawn_blocking(move || run_cli(&cfg, args))
+    };
+    let (ok, out, err) = run(&["status"]).await.unwrap();
+    assert!(ok, "{err}");
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(rows.len(), 6, "{out}");
+    let added = rows
+        .iter()
+        .find(|r| r.starts_with("added-later "))
+        .unwrap_or_else(|| panic!("the new source is listed: {out}"));
+    assert_eq!(
+        added.split_whitespace().collect::<Vec<_>>(),
+        ["added-later", "-", "0", "0", "-", "-"],
+        "never polled: {out}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with("ru-all ") && r.contains(" 200 ")),
+        "{out}"
+    );
+    assert_eq!(snapshot(&db), before, "status wrote to the database");
+
+    let (ok, out, err) = run(&["export", "--section", "politics", "--format", "rss"])
+        .await
+        .unwrap();
+    assert!(ok, "{err}");
+    assert_eq!(titles(&parse_feed(&out)).len(), 5, "{out}");
+    let (ok, out, err) = run(&["export", "--feed", "politika", "--format", "json"])
+        .await
+        .unwrap();
+    assert!(ok, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["items"].as_array().unwrap().len(), 5);
+    assert_eq!(snapshot(&db), before, "export wrote to the database");
+
+    let site = dir.path().join("site");
+    let out_dir = site.to_str().unwrap().to_string();
+    let cfg = config.clone();
+    let (ok, _, err) =
+        tokio::task::spawn_blocking(move || run_cli(&cfg, &["export", "--all", "--out", &out_dir]))
+            .await
+            .unwrap();
+    assert!(ok, "{err}");
+    assert!(site.join("feeds/politika.atom").is_file());
+    assert_eq!(snapshot(&db), before, "export --all wrote to the database");
+
+    // The added source is still unknown to the file itself.
+    let conn =
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let known: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sources WHERE name = 'added-later'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(known, 0, "registered by a read-only command");
+}
+
+#[test]
+fn status_and_export_do_not_create_a_missing_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state/feedmerge.db");
+    let config = dir.path().join("feedmerge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\npath = \"{}\"\n\n[[source]]\nname = \"one\"\nurl = \"http://127.0.0.1:9/one.rss\"\nsection = \"Politics\"\n\n[[source]]\nname = \"two\"\nurl = \"http://127.0.0.1:9/two.rss\"\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+
+    // `status` lists the configured sources, never polled, and says why.
+    let (ok, out, err) = run_cli(&config, &["status"]);
+    assert!(ok, "{err}");
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .skip(1)
+        .map(|r| r.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ["one", "-", "0", "0", "-", "-"],
+            ["two", "-", "0", "0", "-", "-"]
+        ],
+        "{out}"
+    );
+    assert!(err.contains("no database at"), "{err}");
+
+    // `export` has nothing to export and says so, rather than printing an
+    // empty feed (or replacing a static site with empty ones).
+    let (ok, out, err) = run_cli(&config, &["export", "--section", "politics"]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("no database at"), "{err}");
+    let site = dir.path().join("site");
+    let (ok, _, err) = run_cli(
+        &config,
+        &["export", "--all", "--out", site.to_str().unwrap()],
+    );
+    assert!(!ok);
+    assert!(err.contains("no database at"), "{err}");
+
+    assert!(
+        !db.exists() && !db.parent().unwrap().exists(),
+        "read-only commands create nothing"
+    );
+}

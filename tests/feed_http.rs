@@ -230,7 +230,7 @@ async fn a_poll_that_changes_a_section_replaces_its_cached_feed_and_pages_stay_s
     );
     wait_for(
         "the cached feed shows the new story",
-        Duration::from_secs(20),
+        Duration::from_secs(60),
         || async {
             let (_, _, body) = get(&url).await;
             body.contains("Срочная новость")

@@ -446,7 +446,7 @@ async fn every_format_passes_the_offline_validator_rules() {
     let before = attempts(status(&daemon).await);
     wait_for(
         "another unchanged poll of the podcast",
-        Duration::from_secs(20),
+        Duration::from_secs(60),
         || async { attempts(status(&daemon).await) != before },
     )
     .await;

@@ -238,18 +238,35 @@ async fn poll(config: Config) -> ExitCode {
     }
 }
 
+/// Opens the store for `export`, which only reads; `None` after telling
+/// the user why there is nothing to export.
+async fn open_for_export(config: &Config) -> Option<Arc<crate::store::sqlite::SqliteStore>> {
+    match daemon::open_store_read_only(config).await {
+        Ok(Some(store)) => Some(store),
+        Ok(None) => {
+            // Not an empty feed: that would replace a good static site (or
+            // a reader's copy) with nothing because of a wrong path.
+            eprintln!(
+                "feedmerge: no database at {} yet, so nothing to export; `feedmerge poll` or `feedmerge run` creates it",
+                config.storage_path.display()
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("feedmerge: {e}");
+            None
+        }
+    }
+}
+
 async fn export_cmd(
     config: Config,
     target: Target,
     format: Format,
     limit: Option<usize>,
 ) -> ExitCode {
-    let store = match daemon::open_store(&config).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("feedmerge: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(store) = open_for_export(&config).await else {
+        return ExitCode::FAILURE;
     };
     let req = FeedRequest {
         limit,
@@ -268,12 +285,8 @@ async fn export_cmd(
 }
 
 async fn export_site(config: Config, out: &std::path::Path) -> ExitCode {
-    let store = match daemon::open_store(&config).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("feedmerge: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(store) = open_for_export(&config).await else {
+        return ExitCode::FAILURE;
     };
     match crate::publish::site::write_all(&config, store.as_ref(), out).await {
         Ok(report) => {
@@ -323,21 +336,55 @@ fn import_opml(file: &std::path::Path, config: Option<&Config>) -> ExitCode {
     }
 }
 
+/// `status` only reads: the store is opened read-only, and with no database
+/// yet every configured source is shown as never polled (what registering
+/// them used to show) while the database is left uncreated.
 async fn status(config: Config) -> ExitCode {
-    match daemon::open_store(&config).await {
-        Ok(store) => match store.source_status().await {
-            Ok(list) => {
-                print!("{}", crate::server::status::table(&list));
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("feedmerge: {e}");
-                ExitCode::FAILURE
-            }
-        },
+    let listed = match daemon::open_store_read_only(&config).await {
+        Ok(Some(store)) => store
+            .source_status()
+            .await
+            .map_err(daemon::DaemonError::from),
+        Ok(None) => {
+            eprintln!(
+                "feedmerge: no database at {} yet: no source has been polled; `feedmerge poll` or `feedmerge run` creates it",
+                config.storage_path.display()
+            );
+            Ok(never_polled(&config))
+        }
+        Err(e) => Err(e),
+    };
+    match listed {
+        Ok(list) => {
+            print!("{}", crate::server::status::table(&list));
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("feedmerge: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Every configured source as `status` shows one that was never polled.
+fn never_polled(config: &Config) -> Vec<crate::store::SourceStatus> {
+    config
+        .sources
+        .iter()
+        .map(|s| crate::store::SourceStatus {
+            name: s.name.clone(),
+            url: s.url.clone(),
+            title: s.title.clone(),
+            site_url: None,
+            last_attempt: None,
+            last_success: None,
+            last_status: None,
+            last_error: None,
+            consecutive_failures: 0,
+            failing_since: None,
+            next_check: None,
+            moved_to: None,
+            items: 0,
+        })
+        .collect()
 }

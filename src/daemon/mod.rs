@@ -59,6 +59,23 @@ pub async fn open_store(config: &Config) -> Result<Arc<SqliteStore>, DaemonError
     Ok(Arc::new(store))
 }
 
+/// Opens storage for a command that only reads (`status`, `export`): no
+/// file, folder, migration or registration is written; the configured
+/// sources are registered in memory only. `None`: no database yet.
+pub async fn open_store_read_only(
+    config: &Config,
+) -> Result<Option<Arc<SqliteStore>>, DaemonError> {
+    let path = config.storage_path.clone();
+    let specs = source_specs(config);
+    let store = tokio::task::spawn_blocking(move || SqliteStore::open_read_only(&path, &specs))
+        .await
+        .map_err(|e| crate::store::StoreError::Open {
+            path: config.storage_path.display().to_string(),
+            reason: e.to_string(),
+        })??;
+    Ok(store.map(Arc::new))
+}
+
 /// What the store records of each configured source.
 fn source_specs(config: &Config) -> Vec<SourceSpec> {
     config

@@ -21,6 +21,20 @@ pub enum StoreError {
         /// Newest version we know.
         supported: i64,
     },
+    /// The database predates this binary's schema and is opened read-only,
+    /// so it cannot be upgraded here.
+    #[error(
+        "database schema version {found} is older than this feedmerge ({supported}); the next `feedmerge run` or `feedmerge poll` upgrades it"
+    )]
+    TooOld {
+        /// Version in the file.
+        found: i64,
+        /// Newest version we know.
+        supported: i64,
+    },
+    /// A write to a store opened read-only.
+    #[error("database is open read-only")]
+    ReadOnly,
     /// A query failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -47,6 +47,8 @@ pub struct Doc {
     /// Extra response headers.
     pub headers: Vec<(String, String)>,
     pub kind: BodyKind,
+    /// Held here (after `delay`) until the gate opens.
+    pub gate: Option<Gate>,
 }
 
 impl Doc {
@@ -79,6 +81,7 @@ impl Doc {
             delay: Duration::ZERO,
             headers: Vec::new(),
             kind: BodyKind::Whole,
+            gate: None,
         }
     }
 
@@ -91,6 +94,54 @@ impl Doc {
     pub fn header(mut self, name: &str, value: &str) -> Doc {
         self.headers.push((name.to_string(), value.to_string()));
         self
+    }
+
+    /// Holds every response until `gate` opens.
+    pub fn gated(mut self, gate: &Gate) -> Doc {
+        self.gate = Some(gate.clone());
+        self
+    }
+}
+
+/// Holds responses until opened, and counts the requests held: lets a test
+/// wait for "n requests in flight at once" as a condition instead of hoping
+/// a delay makes them overlap. A request whose client goes away stops
+/// counting as held.
+#[derive(Clone, Debug)]
+pub struct Gate {
+    open: Arc<tokio::sync::watch::Sender<bool>>,
+    held: Arc<AtomicUsize>,
+}
+
+impl Gate {
+    pub fn closed() -> Gate {
+        Gate {
+            open: Arc::new(tokio::sync::watch::channel(false).0),
+            held: Arc::default(),
+        }
+    }
+
+    /// Lets every held and later request through.
+    pub fn open(&self) {
+        self.open.send_replace(true);
+    }
+
+    /// Requests waiting at the gate now.
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::SeqCst)
+    }
+
+    async fn pass(&self) {
+        struct Held<'a>(&'a AtomicUsize);
+        impl Drop for Held<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        self.held.fetch_add(1, Ordering::SeqCst);
+        let _held = Held(&self.held);
+        let mut rx = self.open.subscribe();
+        let _ = rx.wait_for(|open| *open).await;
     }
 }
 
@@ -111,13 +162,18 @@ struct Counters {
     last_headers: Mutex<HeaderMap>,
 }
 
+/// Makes the document for each request as it arrives.
+type DocFn = Arc<dyn Fn() -> Doc + Send + Sync>;
+
 #[derive(Default)]
 struct Inner {
     docs: Mutex<HashMap<String, Doc>>,
+    /// Documents made per request (see [`FeedServer::set_with`]).
+    made: Mutex<HashMap<String, DocFn>>,
     counters: Mutex<HashMap<String, Arc<Counters>>>,
     /// Per first path segment ("section" for "section/1.atom").
     groups: Mutex<HashMap<String, Arc<Counters>>>,
-    total: Counters,
+    total: Arc<Counters>,
 }
 
 /// A fixture feed server on 127.0.0.1:0.
@@ -153,6 +209,16 @@ impl FeedServer {
             .lock()
             .unwrap()
             .insert(path.trim_start_matches('/').to_string(), doc);
+    }
+
+    /// Serves `path` with a document made afresh for each request, e.g. a
+    /// `Retry-After` date relative to when the request arrived.
+    pub fn set_with(&self, path: &str, make: impl Fn() -> Doc + Send + Sync + 'static) {
+        self.inner
+            .made
+            .lock()
+            .unwrap()
+            .insert(path.trim_start_matches('/').to_string(), Arc::new(make));
     }
 
     fn counters(&self, path: &str) -> Arc<Counters> {
@@ -232,26 +298,28 @@ async fn serve(
             .entry(path.clone())
             .or_default(),
     );
-    counters.hits.fetch_add(1, Ordering::SeqCst);
+    // Everything known on arrival is counted before `hits`, so a test that
+    // sees `hits(path) >= n` also sees the other counts of those n requests.
+    let inm = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if inm.is_some() || headers.contains_key(header::IF_MODIFIED_SINCE) {
+        counters.conditional.fetch_add(1, Ordering::SeqCst);
+    }
     counters
         .times
         .lock()
         .unwrap()
         .push(std::time::Instant::now());
     *counters.last_headers.lock().unwrap() = headers.clone();
-    let now = counters.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-    counters.max_in_flight.fetch_max(now, Ordering::SeqCst);
     let group_name = path.split('/').next().unwrap_or("").to_string();
     let group = Arc::clone(inner.groups.lock().unwrap().entry(group_name).or_default());
-    let group_now = group.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-    group.max_in_flight.fetch_max(group_now, Ordering::SeqCst);
-    let total_now = inner.total.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-    inner
-        .total
-        .max_in_flight
-        .fetch_max(total_now, Ordering::SeqCst);
+    let _in_flight = InFlight::enter(vec![Arc::clone(&counters), group, Arc::clone(&inner.total)]);
+    counters.hits.fetch_add(1, Ordering::SeqCst);
     let doc = inner.docs.lock().unwrap().get(&path).cloned();
-    let response = match doc {
+    let doc = doc.or_else(|| inner.made.lock().unwrap().get(&path).map(|make| make()));
+    match doc {
         None => Response::builder()
             .status(404)
             .body(Body::from("no such fixture"))
@@ -260,13 +328,10 @@ async fn serve(
             if !doc.delay.is_zero() {
                 tokio::time::sleep(doc.delay).await;
             }
-            let inm = headers
-                .get(header::IF_NONE_MATCH)
-                .and_then(|v| v.to_str().ok());
-            if inm.is_some() || headers.contains_key(header::IF_MODIFIED_SINCE) {
-                counters.conditional.fetch_add(1, Ordering::SeqCst);
+            if let Some(gate) = &doc.gate {
+                gate.pass().await;
             }
-            if doc.status == 200 && inm.is_some() && inm == doc.etag.as_deref() {
+            if doc.status == 200 && inm.is_some() && inm == doc.etag {
                 counters.not_modified.fetch_add(1, Ordering::SeqCst);
                 Response::builder()
                     .status(StatusCode::NOT_MODIFIED)
@@ -285,11 +350,29 @@ async fn serve(
                 b.body(body_of(doc.body, doc.kind)).unwrap()
             }
         }
-    };
-    counters.in_flight.fetch_sub(1, Ordering::SeqCst);
-    inner.total.in_flight.fetch_sub(1, Ordering::SeqCst);
-    group.in_flight.fetch_sub(1, Ordering::SeqCst);
-    response
+    }
+}
+
+/// A request in flight, counted for as long as its handler lives: also when
+/// the client goes away and the server drops the handler mid-response.
+struct InFlight(Vec<Arc<Counters>>);
+
+impl InFlight {
+    fn enter(counters: Vec<Arc<Counters>>) -> InFlight {
+        for c in &counters {
+            let now = c.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            c.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        }
+        InFlight(counters)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        for c in &self.0 {
+            c.in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
 }
 
 fn body_of(body: Vec<u8>, kind: BodyKind) -> Body {
@@ -451,9 +534,11 @@ impl Daemon {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
-        let result = tokio::time::timeout(Duration::from_secs(15), &mut self.task)
+        // Well past the daemon's own 10 s drain timeout: a bound for a hung
+        // stop, not a measure of a quick one.
+        let result = tokio::time::timeout(Duration::from_secs(30), &mut self.task)
             .await
-            .expect("daemon did not stop within 15 s");
+            .expect("daemon did not stop within 30 s");
         result
             .expect("daemon task panicked")
             .expect("daemon returned an error");
@@ -492,7 +577,7 @@ pub async fn status(daemon: &Daemon) -> serde_json::Value {
 /// Waits until every source has at least `n` attempts recorded... approximated
 /// by `last_attempt` being set on all of them and `items` matching a predicate.
 pub async fn wait_polled(daemon: &Daemon, sources: usize) {
-    wait_for("all sources polled", Duration::from_secs(20), || async {
+    wait_for("all sources polled", Duration::from_secs(60), || async {
         let s = status(daemon).await;
         let list = s["sources"].as_array().cloned().unwrap_or_default();
         list.len() == sources && list.iter().all(|src| !src["last_attempt"].is_null())

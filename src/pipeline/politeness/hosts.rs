@@ -88,7 +88,8 @@ mod tests {
         assert_eq!(registrable_domain("http://localhost:1/a"), "localhost");
     }
 
-    #[tokio::test]
+    // Paused time: the 50 ms waits pass at once, on tokio's clock.
+    #[tokio::test(start_paused = true)]
     async fn a_domain_gets_at_most_its_slots() {
         let limiter = HostLimiter::with_limits([
             ("https://a.example.com/x", 2),
