@@ -6,10 +6,11 @@
 
 pub mod notify;
 mod reload;
+pub mod watchdog;
 
 use crate::config::{Config, Live};
 use crate::pipeline::Pipeline;
-use crate::scheduler::{InFlight, Scheduler};
+use crate::scheduler::{Heartbeat, InFlight, Scheduler};
 use crate::server::{self, AppState};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{SourceSpec, Store};
@@ -116,6 +117,7 @@ pub async fn run_with_reloads(
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
     let in_flight = InFlight::default();
+    let heartbeat = Heartbeat::default();
     let live = Live::new(Arc::clone(&config));
 
     let addr = listener.local_addr()?;
@@ -135,12 +137,22 @@ pub async fn run_with_reloads(
             tracker.clone(),
             cancel.clone(),
             &in_flight,
+            &heartbeat,
         )
         .await?,
         pipeline,
     };
     tracing::info!(%addr, sources = config.sources.len(), db = %config.storage_path.display(), "feedmerge running");
-    crate::daemon::notify::notify("READY=1");
+    crate::daemon::notify::ready();
+    let watchdog = crate::daemon::notify::watchdog_timeout().map(|timeout| {
+        tracing::info!(?timeout, "systemd watchdog on");
+        tokio::spawn(watchdog::run(
+            Arc::clone(&store),
+            heartbeat.clone(),
+            timeout,
+            crate::daemon::notify::watchdog,
+        ))
+    });
 
     tokio::pin!(shutdown);
     loop {
@@ -149,10 +161,10 @@ pub async fn run_with_reloads(
             Some(()) = reloads.recv() => {
                 crate::daemon::notify::reloading();
                 let Some(next) = reload::read(&live.get()) else {
-                    crate::daemon::notify::notify("READY=1");
+                    crate::daemon::notify::ready();
                     continue;
                 };
-                match running.replace(next, &store, &tracker, &cancel, &in_flight).await {
+                match running.replace(next, &store, &tracker, &cancel, &in_flight, &heartbeat).await {
                     Ok(config) => {
                         live.replace(Arc::clone(&config));
                         // Sections, aliases and feeds may all have changed.
@@ -168,12 +180,12 @@ pub async fn run_with_reloads(
                     }
                     Err(e) => tracing::error!(error = %e, "reload failed; the running config stays"),
                 }
-                crate::daemon::notify::notify("READY=1");
+                crate::daemon::notify::ready();
             }
         }
     }
     tracing::info!("shutting down");
-    crate::daemon::notify::notify("STOPPING=1");
+    crate::daemon::notify::stopping();
     cancel.cancel();
     running.scheduler.stop().await;
     tracker.close();
@@ -198,6 +210,9 @@ pub async fn run_with_reloads(
         }
     };
     cache_follower.abort();
+    if let Some(task) = watchdog {
+        task.abort();
+    }
     if let Some(task) = websub {
         task.abort();
     }
@@ -230,6 +245,7 @@ impl Running {
         tracker: &TaskTracker,
         cancel: &CancellationToken,
         in_flight: &InFlight,
+        heartbeat: &Heartbeat,
     ) -> Result<Arc<Config>, DaemonError> {
         let old = Arc::clone(&self.pipeline.config);
         let next = Arc::new(next);
@@ -237,8 +253,14 @@ impl Running {
         let mut pipeline = Pipeline::new(Arc::clone(&next), Arc::clone(store))?;
         // One change feed across reloads: the cache and the hub follow it.
         pipeline.changes = self.pipeline.changes.clone();
-        let scheduler =
-            Scheduler::start(pipeline.clone(), tracker.clone(), cancel.clone(), in_flight).await?;
+        let scheduler = Scheduler::start(
+            pipeline.clone(),
+            tracker.clone(),
+            cancel.clone(),
+            in_flight,
+            heartbeat,
+        )
+        .await?;
         let old_scheduler = std::mem::replace(&mut self.scheduler, scheduler);
         self.pipeline = pipeline;
         old_scheduler.stop().await;

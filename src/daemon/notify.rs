@@ -1,48 +1,40 @@
-//! systemd readiness (`Type=notify`): one datagram to `$NOTIFY_SOCKET`.
-//! A dozen lines do not justify a crate; without the variable it is a no-op.
+//! systemd's notify protocol (`Type=notify`, `WatchdogSec=`), through the
+//! sd-notify crate. Without `$NOTIFY_SOCKET` every call is a no-op, so the
+//! daemon runs the same outside systemd.
 
-/// Sends `state` (e.g. `READY=1`) to systemd, if it is listening.
-pub fn notify(state: &str) {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
-        return;
-    };
-    let result = (|| -> std::io::Result<()> {
-        let socket = std::os::unix::net::UnixDatagram::unbound()?;
-        let bytes = path.as_encoded_bytes();
-        if let Some(name) = bytes.strip_prefix(b"@") {
-            // A leading '@' names a socket in the abstract namespace.
-            #[cfg(target_os = "linux")]
-            {
-                use std::os::linux::net::SocketAddrExt;
-                let addr = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
-                socket.send_to_addr(state.as_bytes(), &addr)?;
-            }
-            #[cfg(not(target_os = "linux"))]
-            let _ = name;
-        } else {
-            socket.send_to(state.as_bytes(), &path)?;
-        }
-        Ok(())
-    })();
-    if let Err(e) = result {
+use sd_notify::NotifyState;
+
+fn send(states: &[NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(states) {
         tracing::warn!(error = %e, "could not notify systemd");
     }
 }
 
-/// Tells systemd a reload started. systemd 253 and later want the
-/// monotonic clock beside `RELOADING=1` to match it with the reload it
-/// asked for; older ones ignore the extra line.
+/// The database is open and the port bound: dependent units may start.
+pub fn ready() {
+    send(&[NotifyState::Ready]);
+}
+
+/// A reload started. systemd 253 and later match `RELOADING=1` to the
+/// reload they asked for by the monotonic clock sent beside it.
 pub fn reloading() {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    let ok = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) } == 0;
-    let usec = if ok {
-        (ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1_000
-    } else {
-        0
-    };
-    notify(&format!("RELOADING=1\nMONOTONIC_USEC={usec}"));
+    match NotifyState::monotonic_usec_now() {
+        Ok(now) => send(&[NotifyState::Reloading, now]),
+        Err(_) => send(&[NotifyState::Reloading]),
+    }
+}
+
+/// Shutdown started.
+pub fn stopping() {
+    send(&[NotifyState::Stopping]);
+}
+
+/// The daemon works: the watchdog's keep-alive.
+pub fn watchdog() {
+    send(&[NotifyState::Watchdog]);
+}
+
+/// The watchdog timeout systemd set (`WatchdogSec=`), if it is on for us.
+pub fn watchdog_timeout() -> Option<std::time::Duration> {
+    sd_notify::watchdog_enabled()
 }

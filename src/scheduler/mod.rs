@@ -110,6 +110,42 @@ impl InFlight {
     }
 }
 
+/// When the scheduler last ticked, for the watchdog: a job of its own
+/// beats every [`HEARTBEAT_EVERY`], so a scheduler that stopped ticking
+/// shows as a heartbeat growing old. Shared across reloads.
+#[derive(Debug, Clone)]
+pub struct Heartbeat {
+    base: std::time::Instant,
+    /// Milliseconds after `base` of the last beat.
+    last: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// How often the scheduler's heartbeat job runs.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+
+impl Default for Heartbeat {
+    fn default() -> Heartbeat {
+        Heartbeat {
+            base: std::time::Instant::now(),
+            last: Arc::default(),
+        }
+    }
+}
+
+impl Heartbeat {
+    /// Records a tick now.
+    pub fn beat(&self) {
+        let ms = u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last.store(ms, Ordering::Release);
+    }
+
+    /// How long ago the last tick was.
+    pub fn age(&self) -> Duration {
+        let last = Duration::from_millis(self.last.load(Ordering::Acquire));
+        self.base.elapsed().saturating_sub(last)
+    }
+}
+
 /// The running schedule.
 pub struct Scheduler {
     inner: JobScheduler,
@@ -124,8 +160,20 @@ impl Scheduler {
         tracker: TaskTracker,
         cancel: CancellationToken,
         in_flight: &InFlight,
+        heartbeat: &Heartbeat,
     ) -> Result<Scheduler, JobSchedulerError> {
         let inner = JobScheduler::new().await?;
+        heartbeat.beat();
+        let beating = heartbeat.clone();
+        inner
+            .add(Job::new_repeated_async(
+                HEARTBEAT_EVERY,
+                move |_id, _lock| {
+                    beating.beat();
+                    Box::pin(async {})
+                },
+            )?)
+            .await?;
         let persisted: std::collections::HashMap<String, (Option<DateTime<Utc>>, u32)> =
             match pipeline.store.source_status().await {
                 Ok(list) => list

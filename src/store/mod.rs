@@ -192,4 +192,9 @@ pub trait Store: Send + Sync + 'static {
     async fn source_status(&self) -> Result<Vec<SourceStatus>, StoreError>;
     /// Answers when storage is usable.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Whether the writer takes work: a no-op job through its queue. The
+    /// systemd watchdog is fed only while this answers in time.
+    async fn ping_writer(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

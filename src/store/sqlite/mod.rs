@@ -42,7 +42,40 @@ pub struct SqliteStore {
     sources: Option<Arc<[SourceSpec]>>,
 }
 
+/// While alive, the writer thread is parked on a job that does not end,
+/// as a wedged writer would be ([`SqliteStore::hold_writer`]).
+#[doc(hidden)]
+pub struct WriterHold {
+    _release: std::sync::mpsc::Sender<()>,
+}
+
 impl SqliteStore {
+    /// Test hook: parks the writer thread until the returned guard is
+    /// dropped, so tests can see what a wedged writer does to the daemon.
+    /// Returns once the writer is parked.
+    #[doc(hidden)]
+    pub async fn hold_writer(self: &Arc<Self>) -> WriterHold {
+        let (release, parked) = std::sync::mpsc::channel::<()>();
+        let parked = Arc::new(Mutex::new(parked));
+        let (is_parked, on_parked) = tokio::sync::oneshot::channel::<()>();
+        let is_parked = Arc::new(Mutex::new(Some(is_parked)));
+        let store = Arc::clone(self);
+        tokio::spawn(async move {
+            let _ = store
+                .write(move |_tx| {
+                    if let Some(tell) = is_parked.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                        let _ = tell.send(());
+                    }
+                    // Returns when the guard's sender is dropped.
+                    let _ = parked.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    Ok(())
+                })
+                .await;
+        });
+        let _ = on_parked.await;
+        WriterHold { _release: release }
+    }
+
     /// Opens (creating the file and missing parent folders) and migrates.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let open_err = |reason: String| StoreError::Open {
@@ -305,6 +338,12 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
             .await
+    }
+
+    async fn ping_writer(&self) -> Result<(), StoreError> {
+        // An empty transaction takes no lock and writes nothing: it only
+        // proves the writer thread reaches its queue.
+        self.write(|_tx| Ok(())).await
     }
 }
 
