@@ -379,7 +379,7 @@ impl Pipeline {
                     Ok(h) => h,
                     Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or(""),
                 };
-                let hint = hints::feed_interval(parsed.feed.ttl, head);
+                let hint = hints::feed_interval(parsed.ttl, head);
                 let cx = NormalizeContext {
                     source: &source_cfg.name,
                     source_section: source_cfg.section.as_deref(),
