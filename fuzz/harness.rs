@@ -8,8 +8,8 @@ use chrono::Utc;
 use feedmerge::export::{self, Format};
 use feedmerge::model::sections::SectionMap;
 use feedmerge::model::{FeedDoc, SourceRef, Story};
-use feedmerge::pipeline::normalize::{self, NormalizeContext};
-use feedmerge::pipeline::parse::{self, ParseOptions};
+use feedmerge::pipeline::ingest::{self, IngestOptions};
+use feedmerge::pipeline::parse::ParseOptions;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -168,29 +168,28 @@ pub fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
     doc
 }
 
-/// Runs one input through decode → parse → normalize → export (all three
-/// formats). Panics propagate to the caller.
+/// Runs one input through ingest (decode → parse → normalize) → export
+/// (all three formats). Panics propagate to the caller.
 pub fn run_one(body: &[u8], content_type: Option<&str>) {
     let base = "https://fuzz.example/feed/rss";
-    let opts = ParseOptions {
-        content_type,
-        base_url: Some(base),
-        timezone: chrono_tz::Tz::Europe__Moscow,
-        encoding: None,
-    };
-    let Ok(parsed) = parse::parse(body, opts) else {
-        return;
-    };
     let sections = SectionMap::default();
     let now = Utc::now();
-    let cx = NormalizeContext {
+    let opts = IngestOptions {
+        parse: ParseOptions {
+            content_type,
+            base_url: Some(base),
+            timezone: chrono_tz::Tz::Europe__Moscow,
+            encoding: None,
+        },
         source: "fuzz",
         source_section: None,
         sections: &sections,
-        base_url: Some(base),
         now,
     };
-    let norm = normalize::normalize(&parsed, &cx);
+    let Ok(ingested) = ingest::ingest(body, &opts) else {
+        return;
+    };
+    let norm = ingested.feed;
     let source = SourceRef {
         name: "fuzz".into(),
         title: norm.meta.title.clone(),

@@ -1,5 +1,5 @@
 //! Conformance against third-party suites, through the daemon's own path
-//! (`parse::parse` → `normalize::normalize`):
+//! (`ingest::ingest`: decode → parse → normalize):
 //! - feedparser's documents with their `Expect:` assertions, per folder:
 //!   evaluated / passed / skipped with the reason;
 //! - feed-rs's and rss-parser's real-world feeds against their goldens
@@ -20,7 +20,8 @@ mod realworld;
 mod view;
 
 use feedmerge::model::sections::SectionMap;
-use feedmerge::pipeline::normalize::{self, NormalizeContext, NormalizedFeed};
+use feedmerge::pipeline::ingest::{self, IngestOptions};
+use feedmerge::pipeline::normalize::NormalizedFeed;
 use feedmerge::pipeline::parse::{self, ParseOptions, decode};
 use pyexpr::Expr;
 use std::collections::BTreeMap;
@@ -122,24 +123,21 @@ fn run(r: &Record, body: &[u8]) -> (&'static str, Result<NormalizedFeed, String>
     let base = r
         .http
         .then(|| parse::base_url(&doc_url, header(r, "content-location")));
-    let opts = ParseOptions {
-        content_type,
-        base_url: base.as_deref(),
-        timezone: chrono_tz::Tz::UTC,
-        encoding: None,
-    };
     let sections = SectionMap::default();
-    match parse::parse(body, opts) {
-        Ok(parsed) => {
-            let cx = NormalizeContext {
-                source: "conformance",
-                source_section: None,
-                sections: &sections,
-                base_url: base.as_deref(),
-                now: chrono::Utc::now(),
-            };
-            (parsed.encoding, Ok(normalize::normalize(&parsed, &cx)))
-        }
+    let opts = IngestOptions {
+        parse: ParseOptions {
+            content_type,
+            base_url: base.as_deref(),
+            timezone: chrono_tz::Tz::UTC,
+            encoding: None,
+        },
+        source: "conformance",
+        source_section: None,
+        sections: &sections,
+        now: chrono::Utc::now(),
+    };
+    match ingest::ingest(body, &opts) {
+        Ok(ingested) => (ingested.encoding, Ok(ingested.feed)),
         Err(e) => {
             let charset = content_type.and_then(feedmerge::model::charset::charset_of);
             let enc = decode::decode(body, charset.as_deref(), None).encoding;

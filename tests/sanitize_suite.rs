@@ -21,8 +21,9 @@ mod pyexpr;
 mod view;
 
 use feedmerge::model::sections::SectionMap;
-use feedmerge::pipeline::normalize::{self, NormalizeContext, NormalizedFeed};
-use feedmerge::pipeline::parse::{self, ParseOptions};
+use feedmerge::pipeline::ingest::{self, IngestOptions};
+use feedmerge::pipeline::normalize::NormalizedFeed;
+use feedmerge::pipeline::parse::ParseOptions;
 use std::path::PathBuf;
 
 /// Fidelity floor (per mille of evaluated expectations), set from what we
@@ -59,25 +60,22 @@ fn corpus() -> PathBuf {
 }
 
 fn ours(body: &[u8], base: &str) -> Option<NormalizedFeed> {
-    let parsed = parse::parse(
-        body,
-        ParseOptions {
+    let sections = SectionMap::default();
+    let opts = IngestOptions {
+        parse: ParseOptions {
             content_type: None,
             base_url: Some(base),
             timezone: chrono_tz::Tz::UTC,
             encoding: None,
         },
-    )
-    .ok()?;
-    let sections = SectionMap::default();
-    let cx = NormalizeContext {
         source: "sanitize",
         source_section: None,
         sections: &sections,
-        base_url: Some(base),
         now: chrono::Utc::now(),
     };
-    Some(normalize::normalize(&parsed, &cx))
+    ingest::ingest(body, &opts)
+        .ok()
+        .map(|ingested| ingested.feed)
 }
 
 /// The forbidden constructs in serialized HTML. html5ever escapes `<` in

@@ -6,8 +6,8 @@ use crate::config::FetchSettings;
 use crate::model::Validators;
 use crate::model::sections::SectionMap;
 use crate::pipeline::fetch::{FetchError, FetchOutcome, Fetcher};
-use crate::pipeline::normalize::{self, NormalizeContext};
-use crate::pipeline::parse::{self, ParseError, ParseOptions};
+use crate::pipeline::ingest::{self, IngestError, IngestOptions};
+use crate::pipeline::parse::{ParseError, ParseOptions};
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -41,7 +41,7 @@ pub enum InspectError {
     Timezone(String),
     /// The document is not a usable feed.
     #[error(transparent)]
-    Parse(#[from] ParseError),
+    Ingest(#[from] IngestError),
 }
 
 /// What `inspect` prints.
@@ -95,30 +95,29 @@ pub struct InspectOptions<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// Parses and normalizes one document exactly as a poll would.
-pub fn inspect_bytes(body: &[u8], opts: InspectOptions<'_>) -> Result<Report, ParseError> {
-    let parsed = parse::parse(
+/// Ingests one document exactly as a poll would.
+pub fn inspect_bytes(body: &[u8], opts: InspectOptions<'_>) -> Result<Report, IngestError> {
+    let sections = SectionMap::default();
+    let ingested = ingest::ingest(
         body,
-        ParseOptions {
-            content_type: opts.content_type,
-            base_url: opts.base_url,
-            timezone: opts.timezone,
-            encoding: None,
+        &IngestOptions {
+            parse: ParseOptions {
+                content_type: opts.content_type,
+                base_url: opts.base_url,
+                timezone: opts.timezone,
+                encoding: None,
+            },
+            source: "inspect",
+            source_section: None,
+            sections: &sections,
+            now: opts.now,
         },
     )?;
-    let sections = SectionMap::default();
-    let cx = NormalizeContext {
-        source: "inspect",
-        source_section: None,
-        sections: &sections,
-        base_url: opts.base_url,
-        now: opts.now,
-    };
-    let norm = normalize::normalize(&parsed, &cx);
+    let norm = ingested.feed;
     let rfc3339 =
         |d: Option<DateTime<Utc>>| d.map(|d| d.to_rfc3339_opts(SecondsFormat::Secs, true));
     Ok(Report {
-        format: parsed.format.as_str(),
+        format: ingested.format.as_str(),
         title: norm.meta.title,
         link: norm.meta.site_url,
         language: norm.meta.language,
@@ -185,7 +184,7 @@ pub async fn inspect_target(
             // Unconditional requests never get a 304; a server that sends
             // one anyway gave us no document.
             FetchOutcome::NotModified => {
-                return Err(ParseError::Empty.into());
+                return Err(IngestError::from(ParseError::Empty).into());
             }
         }
     } else {

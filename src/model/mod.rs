@@ -1,6 +1,7 @@
 //! The one internal item model every stage shares.
 //!
-//! `Item` is what normalize hands to store (one entry of one source, after
+//! `parsed::ParsedFeed` is what parse hands to normalize (a document as it
+//! was, format-neutral). `Item` is what normalize hands to store (one entry of one source, after
 //! identity, canonical link, sections and sanitizing). `Story` is what store
 //! hands to export (one deduplicated story, possibly seen in several sources).
 //! Each output format converts from `FeedDoc` exactly once, in `export/`.
@@ -14,6 +15,7 @@ pub mod charset;
 pub mod format;
 pub mod http_date;
 pub mod ids;
+pub mod parsed;
 pub mod redact;
 pub mod sections;
 pub mod source;

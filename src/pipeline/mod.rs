@@ -1,24 +1,28 @@
 //! One poll of one source through the whole pipeline:
-//! fetch → parse (decode + feed-rs) → normalize → store.
+//! fetch → ingest (decode → parse → normalize) → store.
 //!
 //! Shared by the daemon's scheduler and `feedmerge poll`, so both behave the
 //! same. A poll never panics and never loses stored data: a failure is
 //! recorded on the source and the previous stories stand.
 
 pub mod fetch;
+pub mod ingest;
 pub mod normalize;
 pub mod parse;
 mod parse_pool;
 pub mod politeness;
 
+pub use parse_pool::PoolError;
+
 use crate::config::{Config, SourceConfig};
-use crate::store::{PollRecord, PollResult, Store, WriteSummary};
+use crate::store::{PollRecord, PollResult, Store, StoreError, WriteSummary};
 use chrono::{DateTime, Utc};
-use fetch::{FetchOutcome, FetchResponse, Fetcher, RequestOptions};
-use normalize::{NormalizeContext, NormalizedFeed};
-use parse::{ParseError, ParseOptions};
+use fetch::{FetchError, FetchOutcome, FetchResponse, Fetched, Fetcher, RequestOptions};
+use ingest::{IngestError, IngestOptions, Ingested};
+use normalize::NormalizedFeed;
+use parse::ParseOptions;
+use politeness::PollVerdict;
 use politeness::hosts::HostLimiter;
-use politeness::{PollVerdict, hints};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -26,7 +30,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 /// What a poll did, for logs and `feedmerge poll`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct PollReport {
     /// Source name.
     pub source: String,
@@ -39,7 +43,7 @@ pub struct PollReport {
 }
 
 /// How a poll ended.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum PollOutcome {
     /// A feed was fetched and stored.
     Stored {
@@ -52,8 +56,68 @@ pub enum PollOutcome {
     },
     /// 304: unchanged since the last poll.
     NotModified,
-    /// Fetch or parse failed (recorded on the source).
-    Failed(String),
+    /// Fetch, ingest or storage failed (recorded on the source, as the
+    /// error's text).
+    Failed(PollError),
+}
+
+/// Why a poll failed. The text is what `feedmerge poll` prints and what the
+/// source's `last_error` keeps.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    /// The fetch failed.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The body is not a usable feed.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    /// The body is a web page, and it names its feed.
+    #[error("{source}; the page links to a feed at {feed}")]
+    FeedElsewhere {
+        /// Why the page itself is no feed.
+        #[source]
+        source: IngestError,
+        /// The feed the page advertises.
+        feed: String,
+    },
+    /// The parse threads did not run the work.
+    #[error(transparent)]
+    Parser(#[from] PoolError),
+    /// Storage failed: not the source's fault, and it needs an operator.
+    #[error("storage: {0}")]
+    Storage(#[source] StoreError),
+}
+
+impl PollError {
+    /// An ingest error, naming the feed a web page links to when it does.
+    fn of_ingest(error: IngestError, body: &[u8], base_url: &str) -> PollError {
+        if !error.is_not_a_feed() {
+            return PollError::Ingest(error);
+        }
+        match fetch::discover::alternate_feed(body, base_url) {
+            Some(feed) => PollError::FeedElsewhere {
+                source: error,
+                feed,
+            },
+            None => PollError::Ingest(error),
+        }
+    }
+
+    /// The HTTP status, when the failure was one.
+    fn status(&self) -> Option<u16> {
+        match self {
+            PollError::Fetch(e) => e.status(),
+            _ => None,
+        }
+    }
+
+    /// How long the server asked us to wait before the next attempt.
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            PollError::Fetch(e) => e.retry_after(),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for PollReport {
@@ -177,7 +241,6 @@ impl Pipeline {
     }
 
     async fn poll_inner(&self, source: &SourceConfig) -> (PollOutcome, DateTime<Utc>) {
-        let max_backoff = self.config.fetch.max_backoff;
         // Site slot first, then a global one: waiting for a busy site must
         // not hold a global slot other sites could use. The site slot covers
         // the request; the global one the fetch and the parse, then passes
@@ -189,18 +252,7 @@ impl Pipeline {
         let global = self.permits.acquire().await;
         let state = match self.store.poll_state(&source.name).await {
             Ok(v) => v,
-            Err(e) => {
-                let next = politeness::next_check(
-                    source,
-                    PollVerdict::Failure {
-                        consecutive: 1,
-                        retry_after: None,
-                    },
-                    max_backoff,
-                    Utc::now(),
-                );
-                return (self.store_failed(source, e), next);
-            }
+            Err(e) => return self.state_unreadable(source, e),
         };
         let fetched = self
             .fetcher
@@ -208,90 +260,18 @@ impl Pipeline {
             .await;
         drop(site);
         let now = Utc::now();
-        let failure = |retry_after| PollVerdict::Failure {
-            consecutive: state.consecutive_failures + 1,
-            retry_after,
+        let (found, moved_to) = match fetched {
+            Ok(response) => self.ingest_response(source, response, now).await,
+            Err(e) => (Found::failed(e.into()), None),
         };
-        let (result, verdict, moved_to) = match fetched {
-            Ok(FetchResponse {
-                outcome: FetchOutcome::NotModified,
-                freshness,
-                moved_permanently,
-                ..
-            }) => (
-                PollResult::NotModified,
-                PollVerdict::Success { hint: freshness },
-                moved_permanently,
-            ),
-            Ok(FetchResponse {
-                outcome: FetchOutcome::Fetched(body),
-                final_url,
-                moved_permanently,
-                freshness,
-            }) => {
-                match self
-                    .parse_and_normalize(
-                        source,
-                        body.body,
-                        body.content_type,
-                        // Relative links resolve against where the document
-                        // says it lives, else where it was fetched from.
-                        parse::base_url(&final_url, body.content_location.as_deref()),
-                        now,
-                    )
-                    .await
-                {
-                    Ok((feed, feed_hint)) => {
-                        let hint = match (freshness, feed_hint) {
-                            (Some(a), Some(b)) => Some(a.max(b)),
-                            (a, b) => a.or(b),
-                        };
-                        let result = PollResult::Fetched {
-                            validators: body.validators,
-                            status: body.status,
-                            meta: feed.meta,
-                            items: feed.items,
-                        };
-                        (result, PollVerdict::Success { hint }, moved_permanently)
-                    }
-                    Err(error) => (
-                        PollResult::Failed {
-                            status: Some(body.status),
-                            error,
-                        },
-                        failure(None),
-                        moved_permanently,
-                    ),
-                }
-            }
-            Err(e) => (
-                PollResult::Failed {
-                    status: e.status(),
-                    error: e.to_string(),
-                },
-                failure(e.retry_after()),
-                None,
-            ),
-        };
-        let next_check = politeness::next_check(source, verdict, max_backoff, now);
+        let verdict = found.verdict(state.consecutive_failures);
+        let next_check =
+            politeness::next_check(source, verdict, self.config.fetch.max_backoff, now);
         if let Some(to) = &moved_to {
             tracing::warn!(source = %source.name, from = %source.url, to = %to, "feed moved permanently; consider updating the config");
         }
-        let shown = match &result {
-            PollResult::Fetched { status, items, .. } => Ok(Some((*status, items.len()))),
-            PollResult::NotModified => Ok(None),
-            PollResult::Failed { error, .. } => Err(error.clone()),
-        };
-        let touched = match &result {
-            PollResult::Fetched { items, .. } => {
-                let mut names: Vec<String> =
-                    items.iter().flat_map(|i| i.sections.clone()).collect();
-                names.sort();
-                names.dedup();
-                names
-            }
-            _ => Vec::new(),
-        };
+        let touched = found.sections();
+        let (result, shown) = found.into_record();
         let record = PollRecord {
             at: now,
             next_check,
@@ -305,22 +285,135 @@ impl Pipeline {
         let _write = self.write_slots.acquire().await;
         drop(global);
         let written = self.store.record_poll(&source.name, record).await;
-        if let Ok(summary) = &written
-            && summary.new_stories + summary.merged + summary.updated > 0
-        {
-            // An edit can change a story in sections other sources gave it.
-            let sections = (summary.updated == 0).then_some(touched);
-            self.changes.publish(sections);
+        if let Ok(summary) = &written {
+            self.publish_changes(summary, touched);
         }
+        (self.outcome(source, written, shown, now), next_check)
+    }
+
+    /// A poll that could not even read the source's state: the storage's
+    /// failure, and a retry as after a first failure.
+    fn state_unreadable(
+        &self,
+        source: &SourceConfig,
+        e: StoreError,
+    ) -> (PollOutcome, DateTime<Utc>) {
+        let next = politeness::next_check(
+            source,
+            PollVerdict::Failure {
+                consecutive: 1,
+                retry_after: None,
+            },
+            self.config.fetch.max_backoff,
+            Utc::now(),
+        );
+        (self.store_failed(source, e), next)
+    }
+
+    /// What a successful exchange found: nothing new (304), or the body
+    /// ingested; and where permanent redirects led.
+    async fn ingest_response(
+        &self,
+        source: &SourceConfig,
+        response: FetchResponse,
+        now: DateTime<Utc>,
+    ) -> (Found, Option<String>) {
+        let FetchResponse {
+            outcome,
+            final_url,
+            moved_permanently,
+            freshness,
+        } = response;
+        let fetched = match outcome {
+            FetchOutcome::NotModified => {
+                return (Found::NotModified { freshness }, moved_permanently);
+            }
+            FetchOutcome::Fetched(fetched) => fetched,
+        };
+        let Fetched {
+            status,
+            validators,
+            content_type,
+            content_location,
+            body,
+        } = fetched;
+        // Relative links resolve against where the document says it lives,
+        // else where it was fetched from.
+        let base_url = parse::base_url(&final_url, content_location.as_deref());
+        let found = match self.ingest(source, body, content_type, base_url, now).await {
+            Ok(ingested) => Found::Feed {
+                status,
+                validators,
+                hint: longer(freshness, ingested.schedule_hint),
+                feed: ingested.feed,
+            },
+            Err(error) => Found::Failed {
+                status: Some(status),
+                error,
+            },
+        };
+        (found, moved_permanently)
+    }
+
+    /// Ingests a body on the parse threads (it is CPU-bound: the async
+    /// workers keep serving other polls meanwhile).
+    async fn ingest(
+        &self,
+        source: &SourceConfig,
+        body: Vec<u8>,
+        content_type: Option<String>,
+        base_url: String,
+        now: DateTime<Utc>,
+    ) -> Result<Ingested, PollError> {
+        let source = source.clone();
+        let config = Arc::clone(&self.config);
+        self.parsers
+            .run(move || {
+                let opts = IngestOptions {
+                    parse: ParseOptions {
+                        content_type: content_type.as_deref(),
+                        base_url: Some(&base_url),
+                        timezone: source.timezone,
+                        encoding: source.encoding,
+                    },
+                    source: &source.name,
+                    source_section: source.section.as_deref(),
+                    sections: &config.sections,
+                    now,
+                };
+                ingest::ingest(&body, &opts).map_err(|e| PollError::of_ingest(e, &body, &base_url))
+            })
+            .await?
+    }
+
+    /// Tells subscribers (caches, WebSub) about a write that changed stories.
+    fn publish_changes(&self, summary: &WriteSummary, touched: Vec<String>) {
+        if summary.new_stories + summary.merged + summary.updated == 0 {
+            return;
+        }
+        // An edit can change a story in sections other sources gave it.
+        let sections = (summary.updated == 0).then_some(touched);
+        self.changes.publish(sections);
+    }
+
+    /// How the poll ended, once written; reports a source stale for long,
+    /// and forgets that report after a success.
+    fn outcome(
+        &self,
+        source: &SourceConfig,
+        written: Result<WriteSummary, StoreError>,
+        shown: Shown,
+        now: DateTime<Utc>,
+    ) -> PollOutcome {
         let outcome = match (written, shown) {
             (Err(e), _) => self.store_failed(source, e),
-            (Ok(summary), Ok(Some((status, items)))) => PollOutcome::Stored {
+            (Ok(summary), Shown::Stored { status, items }) => PollOutcome::Stored {
                 status,
                 items,
                 summary,
             },
-            (Ok(_), Ok(None)) => PollOutcome::NotModified,
-            (Ok(summary), Err(error)) => {
+            (Ok(_), Shown::NotModified) => PollOutcome::NotModified,
+            (Ok(summary), Shown::Failed(error)) => {
                 self.report_if_stale(source, &summary, &error, now);
                 PollOutcome::Failed(error)
             }
@@ -335,62 +428,7 @@ impl Pipeline {
                 .unwrap_or_else(|e| e.into_inner())
                 .remove(&source.name);
         }
-        (outcome, next_check)
-    }
-
-    /// Decode, parse and normalize off the async workers (CPU-bound), and
-    /// read the feed's own schedule hints.
-    async fn parse_and_normalize(
-        &self,
-        source: &SourceConfig,
-        body: Vec<u8>,
-        content_type: Option<String>,
-        final_url: String,
-        now: DateTime<Utc>,
-    ) -> Result<(NormalizedFeed, Option<Duration>), String> {
-        let source_cfg = source.clone();
-        let config = Arc::clone(&self.config);
-        self.parsers
-            .run(move || {
-                let opts = ParseOptions {
-                    content_type: content_type.as_deref(),
-                    base_url: Some(&final_url),
-                    timezone: source_cfg.timezone,
-                    encoding: source_cfg.encoding,
-                };
-                let parsed = match parse::parse(&body, opts) {
-                    Ok(p) => p,
-                    Err(e @ ParseError::NotAFeed { .. }) => {
-                        // A web page often names its feed: say where it is.
-                        return Err(
-                            match crate::pipeline::fetch::discover::alternate_feed(
-                                &body, &final_url,
-                            ) {
-                                Some(feed) => format!("{e}; the page links to a feed at {feed}"),
-                                None => e.to_string(),
-                            },
-                        );
-                    }
-                    Err(e) => return Err(e.to_string()),
-                };
-                // The channel head, as far as it is valid UTF-8 (sy: tags are ASCII).
-                let head = &body[..body.len().min(8 * 1024)];
-                let head = match std::str::from_utf8(head) {
-                    Ok(h) => h,
-                    Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or(""),
-                };
-                let hint = hints::feed_interval(parsed.feed.ttl, head);
-                let cx = NormalizeContext {
-                    source: &source_cfg.name,
-                    source_section: source_cfg.section.as_deref(),
-                    sections: &config.sections,
-                    base_url: Some(&final_url),
-                    now,
-                };
-                Ok((normalize::normalize(&parsed, &cx), hint))
-            })
-            .await
-            .and_then(|parsed| parsed)
+        outcome
     }
 
     /// A source failing for longer than `stale_after` needs an operator:
@@ -399,7 +437,7 @@ impl Pipeline {
         &self,
         source: &SourceConfig,
         summary: &WriteSummary,
-        error: &str,
+        error: &PollError,
         now: DateTime<Utc>,
     ) {
         let Some(since) = summary.failing_since else {
@@ -418,20 +456,131 @@ impl Pipeline {
             return;
         }
         reported.insert(source.name.clone(), now);
+        // As a string field, the way this line has always been logged.
+        let error = error.to_string();
         tracing::error!(
             source = %source.name,
             url = %source.url,
             failing_since = %since,
             failures = summary.consecutive_failures,
-            error,
+            error = error.as_str(),
             "source has been failing for longer than stale_after; it is still retried"
         );
     }
 
-    fn store_failed(&self, source: &SourceConfig, e: crate::store::StoreError) -> PollOutcome {
+    fn store_failed(&self, source: &SourceConfig, e: StoreError) -> PollOutcome {
         // Storage failing is not the source's fault and needs an operator.
         tracing::error!(source = %source.name, error = %e, "storage failed during poll");
-        PollOutcome::Failed(format!("storage: {e}"))
+        PollOutcome::Failed(PollError::Storage(e))
+    }
+}
+
+/// What one poll found, before it is stored.
+enum Found {
+    /// A feed, ingested.
+    Feed {
+        /// HTTP status.
+        status: u16,
+        /// Validators to send next time.
+        validators: crate::model::Validators,
+        /// The longer of the server's freshness and the feed's own schedule.
+        hint: Option<Duration>,
+        /// Its items.
+        feed: NormalizedFeed,
+    },
+    /// 304, with the server's freshness.
+    NotModified {
+        /// How long the server says the response stays fresh.
+        freshness: Option<Duration>,
+    },
+    /// The fetch or the ingest failed.
+    Failed {
+        /// The HTTP status: of the failed request, or of the body that
+        /// could not be ingested.
+        status: Option<u16>,
+        /// Why.
+        error: PollError,
+    },
+}
+
+/// What the outcome will say once the record is written.
+enum Shown {
+    Stored { status: u16, items: usize },
+    NotModified,
+    Failed(PollError),
+}
+
+impl Found {
+    /// A failure before any body arrived.
+    fn failed(error: PollError) -> Found {
+        Found::Failed {
+            status: error.status(),
+            error,
+        }
+    }
+
+    /// What it means for the schedule, after `failures` failures in a row.
+    fn verdict(&self, failures: u32) -> PollVerdict {
+        match self {
+            Found::Feed { hint, .. } => PollVerdict::Success { hint: *hint },
+            Found::NotModified { freshness } => PollVerdict::Success { hint: *freshness },
+            Found::Failed { error, .. } => PollVerdict::Failure {
+                consecutive: failures + 1,
+                retry_after: error.retry_after(),
+            },
+        }
+    }
+
+    /// The canonical sections the found items are in, sorted, each once.
+    fn sections(&self) -> Vec<String> {
+        let Found::Feed { feed, .. } = self else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = feed.items.iter().flat_map(|i| i.sections.clone()).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// What the store records (errors as their text) and what the outcome
+    /// will say (errors as they are).
+    fn into_record(self) -> (PollResult, Shown) {
+        match self {
+            Found::Feed {
+                status,
+                validators,
+                feed,
+                ..
+            } => {
+                let shown = Shown::Stored {
+                    status,
+                    items: feed.items.len(),
+                };
+                let result = PollResult::Fetched {
+                    validators,
+                    status,
+                    meta: feed.meta,
+                    items: feed.items,
+                };
+                (result, shown)
+            }
+            Found::NotModified { .. } => (PollResult::NotModified, Shown::NotModified),
+            Found::Failed { status, error } => {
+                let result = PollResult::Failed {
+                    status,
+                    error: error.to_string(),
+                };
+                (result, Shown::Failed(error))
+            }
+        }
+    }
+}
+
+/// The longer of two optional intervals.
+fn longer(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
     }
 }
 

@@ -14,12 +14,30 @@ use tokio::sync::oneshot;
 
 type Task = Box<dyn FnOnce() + Send>;
 
+/// Why work given to the parse threads did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    /// The threads could not be started.
+    #[error("cannot start a parse thread: {0}")]
+    Start(#[source] Arc<std::io::Error>),
+    /// The threads are gone (the pool is shutting down).
+    #[error("the parse threads have stopped")]
+    Stopped,
+    /// The thread running the work stopped before it answered.
+    #[error("a parse thread stopped mid-task")]
+    Lost,
+    /// The work panicked; the panic's message.
+    #[error("parser crashed: {0}")]
+    Crashed(String),
+}
+
 /// A fixed set of parse threads fed from one queue. Threads start on first
 /// use and stop once the pool is dropped and the queue is empty.
 pub(super) struct ParsePool {
     threads: usize,
-    /// The queue's sending end, or why the threads could not start.
-    queue: OnceLock<Result<mpsc::Sender<Task>, String>>,
+    /// The queue's sending end, or why the threads could not start (shared:
+    /// every later call reports the same failure).
+    queue: OnceLock<Result<mpsc::Sender<Task>, Arc<std::io::Error>>>,
 }
 
 impl ParsePool {
@@ -38,23 +56,25 @@ impl ParsePool {
     pub(super) async fn run<R: Send + 'static>(
         &self,
         work: impl FnOnce() -> R + Send + 'static,
-    ) -> Result<R, String> {
-        let queue = self.queue.get_or_init(|| self.start()).as_ref()?;
+    ) -> Result<R, PoolError> {
+        let queue = self
+            .queue
+            .get_or_init(|| self.start())
+            .as_ref()
+            .map_err(|e| PoolError::Start(Arc::clone(e)))?;
         let (reply, answer) = oneshot::channel();
         let task: Task = Box::new(move || {
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
             let _ = reply.send(result.map_err(|panic| panic_message(&*panic)));
         });
-        queue
-            .send(task)
-            .map_err(|_| "the parse threads have stopped".to_string())?;
+        queue.send(task).map_err(|_| PoolError::Stopped)?;
         answer
             .await
-            .map_err(|_| "a parse thread stopped mid-task".to_string())?
-            .map_err(|why| format!("parser crashed: {why}"))
+            .map_err(|_| PoolError::Lost)?
+            .map_err(PoolError::Crashed)
     }
 
-    fn start(&self) -> Result<mpsc::Sender<Task>, String> {
+    fn start(&self) -> Result<mpsc::Sender<Task>, Arc<std::io::Error>> {
         let (sender, receiver) = mpsc::channel::<Task>();
         let receiver = Arc::new(Mutex::new(receiver));
         for n in 0..self.threads {
@@ -72,7 +92,7 @@ impl ParsePool {
                         }
                     }
                 })
-                .map_err(|e| format!("cannot start a parse thread: {e}"))?;
+                .map_err(Arc::new)?;
         }
         Ok(sender)
     }
@@ -93,11 +113,15 @@ mod tests {
     #[tokio::test]
     async fn runs_work_and_survives_a_panic_in_it() {
         let pool = ParsePool::new(2);
-        assert_eq!(pool.run(|| 6 * 7).await, Ok(42));
+        assert_eq!(pool.run(|| 6 * 7).await.ok(), Some(42));
         let crashed = pool.run(|| -> u32 { panic!("bad feed") }).await;
-        assert_eq!(crashed, Err("parser crashed: bad feed".to_string()));
+        assert_eq!(
+            crashed.map_err(|e| e.to_string()),
+            Err("parser crashed: bad feed".to_string())
+        );
         // The thread that caught the panic still takes work.
         let results = futures_util::future::join_all((0..8).map(|n| pool.run(move || n))).await;
-        assert_eq!(results, (0..8).map(Ok).collect::<Vec<_>>());
+        let results: Vec<_> = results.into_iter().map(Result::ok).collect();
+        assert_eq!(results, (0..8).map(Some).collect::<Vec<_>>());
     }
 }

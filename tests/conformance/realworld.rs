@@ -3,28 +3,29 @@
 
 use super::corpus;
 use feedmerge::model::sections::SectionMap;
+use feedmerge::pipeline::ingest::{self, IngestOptions};
+use feedmerge::pipeline::normalize::NormalizedFeed;
 use feedmerge::pipeline::normalize::html::to_text;
-use feedmerge::pipeline::normalize::{self, NormalizeContext, NormalizedFeed};
-use feedmerge::pipeline::parse::{self, ParseOptions};
+use feedmerge::pipeline::parse::ParseOptions;
 
 /// Parses through our path; `content_type` as the upstream test served it.
 pub fn ours(body: &[u8], content_type: Option<&str>) -> Result<NormalizedFeed, String> {
-    let opts = ParseOptions {
-        content_type,
-        base_url: Some("https://example.test/feed"),
-        timezone: chrono_tz::Tz::UTC,
-        encoding: None,
-    };
-    let parsed = parse::parse(body, opts).map_err(|e| e.to_string())?;
     let sections = SectionMap::default();
-    let cx = NormalizeContext {
+    let opts = IngestOptions {
+        parse: ParseOptions {
+            content_type,
+            base_url: Some("https://example.test/feed"),
+            timezone: chrono_tz::Tz::UTC,
+            encoding: None,
+        },
         source: "golden",
         source_section: None,
         sections: &sections,
-        base_url: Some("https://example.test/feed"),
         now: chrono::Utc::now(),
     };
-    Ok(normalize::normalize(&parsed, &cx))
+    ingest::ingest(body, &opts)
+        .map(|ingested| ingested.feed)
+        .map_err(|e| e.to_string())
 }
 
 /// Compares our titles with the golden's, as plain text.

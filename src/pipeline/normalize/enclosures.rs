@@ -1,9 +1,9 @@
-//! Enclosures: the media a story carries (podcast audio, images), from
-//! Atom `link rel="enclosure"` and from what feed-rs gathers as media
-//! objects (RSS `<enclosure>`, Media RSS `media:content`).
+//! Enclosures: the media a story carries (podcast audio, images), as the
+//! parsed entry lists them (Atom `link rel="enclosure"`, RSS `<enclosure>`,
+//! Media RSS `media:content`), made absolute and trimmed to a few.
 
 use crate::model::Enclosure;
-use feed_rs::model::Entry;
+use crate::model::parsed::ParsedEntry;
 use url::Url;
 
 /// More than this is a gallery, not an attachment; readers show a few.
@@ -11,30 +11,17 @@ const MAX_ENCLOSURES: usize = 16;
 
 /// The entry's enclosures, absolute http(s) URLs only, first occurrence of
 /// each URL kept.
-pub(super) fn of_entry(entry: &Entry, base: Option<&Url>) -> Vec<Enclosure> {
-    let from_links = entry
-        .links
-        .iter()
-        .filter(|l| l.rel.as_deref() == Some("enclosure"))
-        .map(|l| (l.href.as_str(), l.media_type.clone(), l.length));
-    let from_media = entry.media.iter().flat_map(|m| &m.content).filter_map(|c| {
-        let url = c.url.as_ref()?;
-        Some((
-            url.as_str(),
-            c.content_type.as_ref().map(|t| t.to_string()),
-            c.size,
-        ))
-    });
+pub(super) fn of_entry(entry: &ParsedEntry, base: Option<&Url>) -> Vec<Enclosure> {
     let mut out: Vec<Enclosure> = Vec::new();
-    for (href, mime_type, length) in from_links.chain(from_media) {
-        let Some(url) = absolute(href, base) else {
+    for given in &entry.enclosures {
+        let Some(url) = absolute(&given.url, base) else {
             continue;
         };
         if out.len() < MAX_ENCLOSURES && !out.iter().any(|e| e.url == url) {
             out.push(Enclosure {
                 url,
-                mime_type: mime_type.filter(|t| t.contains('/')),
-                length: length.filter(|&n| n > 0),
+                mime_type: given.media_type.clone().filter(|t| t.contains('/')),
+                length: given.length.filter(|&n| n > 0),
             });
         }
     }
@@ -53,26 +40,46 @@ fn absolute(href: &str, base: Option<&Url>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::of_entry;
+    use crate::model::parsed::{Enclosure as Given, ParsedEntry};
+
+    fn entry(enclosures: &[(&str, Option<&str>, Option<u64>)]) -> ParsedEntry {
+        ParsedEntry {
+            enclosures: enclosures
+                .iter()
+                .map(|&(url, t, length)| Given {
+                    url: url.into(),
+                    media_type: t.map(str::to_string),
+                    length,
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
 
     #[test]
-    fn rss_enclosure_and_atom_enclosure_link() {
-        let rss = br#"<rss version="2.0"><channel><title>t</title><link>https://x.org/</link><description>d</description>
-            <item><title>ep</title><link>https://x.org/1</link>
-            <enclosure url="https://x.org/ep1.mp3" length="12345" type="audio/mpeg"/></item></channel></rss>"#;
-        let feed = feed_rs::parser::parse(&rss[..]).expect("parses");
-        let e = of_entry(&feed.entries[0], None);
+    fn enclosures_resolve_and_keep_their_type_and_size() {
+        let e = of_entry(
+            &entry(&[("https://x.org/ep1.mp3", Some("audio/mpeg"), Some(12345))]),
+            None,
+        );
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].url, "https://x.org/ep1.mp3");
         assert_eq!(e[0].mime_type.as_deref(), Some("audio/mpeg"));
         assert_eq!(e[0].length, Some(12345));
 
-        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:x</id><updated>2024-01-01T00:00:00Z</updated>
-            <entry><title>e</title><id>urn:e</id><updated>2024-01-01T00:00:00Z</updated>
-            <link rel="enclosure" href="/img.jpg" type="image/jpeg" length="99"/></entry></feed>"#;
-        let feed = feed_rs::parser::parse(&atom[..]).expect("parses");
         let base = url::Url::parse("https://y.org/feed").ok();
-        let e = of_entry(&feed.entries[0], base.as_ref());
+        let e = of_entry(
+            &entry(&[
+                ("/img.jpg", Some("image/jpeg"), Some(99)),
+                ("/img.jpg", None, None),
+                ("ftp://y.org/x", None, None),
+                ("/b.png", Some("png"), Some(0)),
+            ]),
+            base.as_ref(),
+        );
         assert_eq!(e[0].url, "https://y.org/img.jpg");
         assert_eq!(e[0].length, Some(99));
+        assert_eq!(e.len(), 2, "a repeated URL and a non-http one are left out");
+        assert_eq!((e[1].mime_type.as_deref(), e[1].length), (None, None));
     }
 }

@@ -51,12 +51,8 @@ pub fn canonical_link(raw: &str, base: Option<&Url>) -> Option<String> {
 }
 
 /// Whether a guid is a URL (and so names the same story as that link).
-pub fn is_url_shaped(guid: &str) -> bool {
-    let g = guid.trim_start();
-    // `get`, not slicing: the 7th/8th byte may sit inside a character.
-    let starts = |p: &str| g.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
-    g.len() > 8 && (starts("https://") || starts("http://"))
-}
+/// The rule lives in the model: parse applies it to permalink guids too.
+pub use crate::model::parsed::is_url_shaped;
 
 #[cfg(test)]
 mod tests {

@@ -1,49 +1,70 @@
-//! A side pass for categories feed-rs ignores: `dc:subject` (common in RDF
-//! and Russian feeds) and `media:category`. Entries are matched to feed-rs's
+//! Readers for two things feed-rs leaves out, fed from the side pass's one
+//! read of the document (see `side`): categories it ignores (`dc:subject`,
+//! common in RDF and Russian feeds, and `media:category`), and the
+//! `xml:base` in effect at each entry's content, which feed-rs applies to
+//! links but not to URLs inside content. Entries are matched to feed-rs's
 //! by document order.
 
+use super::side::Collector;
 use quick_xml::events::Event;
-use quick_xml::reader::Reader;
 
-/// Extra category terms per entry, in document order. Empty when the
-/// document has none, which is checked before any XML is read.
-pub fn extra_categories(text: &str) -> Vec<Vec<String>> {
-    if !(super::contains(text, "subject") || super::contains(text, "media:category")) {
-        return Vec::new();
+/// Whether the document may hold extra categories; checked before any XML
+/// is read.
+pub(super) fn may_have_categories(text: &str) -> bool {
+    super::contains(text, "subject") || super::contains(text, "media:category")
+}
+
+/// Whether the document uses `xml:base` at all.
+pub(super) fn may_have_bases(text: &str) -> bool {
+    super::contains(text, "xml:base")
+}
+
+/// Collects extra category terms per entry, in document order.
+#[derive(Default)]
+pub(super) struct CategoryReader {
+    entries: Vec<Vec<String>>,
+    in_entry: bool,
+    /// Whether the open element's text is a term.
+    capture: bool,
+    /// The term read so far.
+    current: String,
+}
+
+impl CategoryReader {
+    /// Terms per entry.
+    pub(super) fn finish(self) -> Vec<Vec<String>> {
+        self.entries
     }
-    let mut reader = Reader::from_str(text);
-    let mut entries: Vec<Vec<String>> = Vec::new();
-    let mut in_entry = false;
-    let mut capture = false;
-    let mut current = String::new();
-    loop {
-        match reader.read_event() {
-            Ok(Event::Start(e)) => {
+}
+
+impl Collector for CategoryReader {
+    fn event(&mut self, event: &Event<'_>, _before: usize, _after: usize) {
+        match event {
+            Event::Start(e) => {
                 let name = e.name();
                 let local = name.local_name();
                 match local.as_ref() {
                     "item" | "entry" => {
-                        in_entry = true;
-                        entries.push(Vec::new());
+                        self.in_entry = true;
+                        self.entries.push(Vec::new());
                     }
-                    "subject" if in_entry && name.prefix().is_some() => capture = true,
+                    "subject" if self.in_entry && name.prefix().is_some() => self.capture = true,
                     "category"
-                        if in_entry && name.prefix().is_some_and(|p| p.as_ref() == "media") =>
+                        if self.in_entry
+                            && name.prefix().is_some_and(|p| p.as_ref() == "media") =>
                     {
-                        capture = true
+                        self.capture = true
                     }
                     _ => {}
                 }
-                current.clear();
+                self.current.clear();
             }
-            Ok(Event::Text(t)) if capture => {
-                current.push_str(t.as_ref());
-            }
-            Ok(Event::GeneralRef(r)) if capture => {
+            Event::Text(t) if self.capture => self.current.push_str(t.as_ref()),
+            Event::GeneralRef(r) if self.capture => {
                 if let Ok(Some(c)) = r.resolve_char_ref() {
-                    current.push(c);
+                    self.current.push(c);
                 } else {
-                    current.push_str(match r.as_ref() {
+                    self.current.push_str(match r.as_ref() {
                         "amp" => "&",
                         "lt" => "<",
                         "gt" => ">",
@@ -53,92 +74,85 @@ pub fn extra_categories(text: &str) -> Vec<Vec<String>> {
                     });
                 }
             }
-            Ok(Event::CData(t)) if capture => current.push_str(t.as_ref()),
-            Ok(Event::End(e)) => {
-                let name = e.name();
-                match name.local_name().as_ref() {
-                    "item" | "entry" => in_entry = false,
-                    _ if capture => {
-                        capture = false;
-                        let term = current.trim();
-                        if let Some(last) = entries.last_mut()
-                            && !term.is_empty()
-                        {
-                            last.push(term.to_string());
-                        }
+            Event::CData(t) if self.capture => self.current.push_str(t.as_ref()),
+            Event::End(e) => match e.name().local_name().as_ref() {
+                "item" | "entry" => self.in_entry = false,
+                _ if self.capture => {
+                    self.capture = false;
+                    let term = self.current.trim();
+                    if let Some(last) = self.entries.last_mut()
+                        && !term.is_empty()
+                    {
+                        last.push(term.to_string());
                     }
-                    _ => {}
                 }
-            }
-            Ok(Event::Eof) | Err(_) => break,
+                _ => {}
+            },
             _ => {}
         }
     }
-    entries
 }
 
-#[cfg(test)]
-mod tests {
-    use super::extra_categories;
+/// Collects the `xml:base` in effect at each entry's content (else its
+/// summary), resolved against the document's base; `None` where no
+/// `xml:base` applies.
+pub(super) struct BaseReader {
+    doc_base: Option<url::Url>,
+    /// Effective base per open element; `None` = no xml:base seen yet.
+    stack: Vec<Option<url::Url>>,
+    /// Per entry: the base, and whether it is its content's.
+    entries: Vec<(Option<String>, bool)>,
+}
 
-    #[test]
-    fn dc_subject_and_media_category_are_collected_per_item() {
-        let xml = r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/"><channel>
-            <item><title>a</title><dc:subject>Политика</dc:subject><media:category>World &amp; Co</media:category></item>
-            <item><title>b</title></item>
-            <item><dc:subject><![CDATA[Экономика]]></dc:subject></item>
-        </channel></rss>"#;
-        let cats = extra_categories(xml);
-        assert_eq!(
-            cats,
-            vec![
-                vec!["Политика".to_string(), "World & Co".to_string()],
-                vec![],
-                vec!["Экономика".to_string()]
-            ]
-        );
+impl BaseReader {
+    /// A reader resolving against `doc_base`.
+    pub(super) fn new(doc_base: Option<&str>) -> Self {
+        BaseReader {
+            doc_base: doc_base.and_then(|b| url::Url::parse(b).ok()),
+            stack: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+
+    /// The base per entry.
+    pub(super) fn finish(self) -> Vec<Option<String>> {
+        self.entries.into_iter().map(|(b, _)| b).collect()
+    }
+
+    /// The base in effect inside an element: its own `xml:base` resolved
+    /// against its parent's, else its parent's.
+    fn base_of(&self, e: &quick_xml::events::BytesStart<'_>) -> Option<url::Url> {
+        let parent = self.stack.last().cloned().flatten();
+        let own = e
+            .attributes()
+            .flatten()
+            .find(|a| a.key.as_ref() == "xml:base")
+            .and_then(|a| {
+                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .ok()
+                    .map(|v| v.into_owned())
+            });
+        match own {
+            Some(raw) => match parent.as_ref().or(self.doc_base.as_ref()) {
+                Some(b) => b.join(raw.trim()).ok(),
+                None => url::Url::parse(raw.trim()).ok(),
+            },
+            None => parent,
+        }
     }
 }
 
-/// The `xml:base` in effect at each entry's content (else summary), resolved
-/// against `doc_base`, in document order; `None` where no `xml:base` applies.
-/// Empty when the document uses none, which is checked before reading XML.
-/// feed-rs resolves links against `xml:base` but not URLs inside content.
-pub fn content_bases(text: &str, doc_base: Option<&str>) -> Vec<Option<String>> {
-    if !super::contains(text, "xml:base") {
-        return Vec::new();
-    }
-    let doc_base = doc_base.and_then(|b| url::Url::parse(b).ok());
-    let mut reader = Reader::from_str(text);
-    // Effective base per open element; `None` = no xml:base seen yet.
-    let mut stack: Vec<Option<url::Url>> = Vec::new();
-    let mut entries: Vec<(Option<String>, bool)> = Vec::new(); // (base, from content)
-    loop {
-        match reader.read_event() {
-            Ok(Event::Start(e)) => {
-                let parent = stack.last().cloned().flatten();
-                let own = e
-                    .attributes()
-                    .flatten()
-                    .find(|a| a.key.as_ref() == "xml:base")
-                    .and_then(|a| {
-                        a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                            .ok()
-                            .map(|v| v.into_owned())
-                    });
-                let here = match own {
-                    Some(raw) => match parent.as_ref().or(doc_base.as_ref()) {
-                        Some(b) => b.join(raw.trim()).ok(),
-                        None => url::Url::parse(raw.trim()).ok(),
-                    },
-                    None => parent,
-                };
+impl Collector for BaseReader {
+    fn event(&mut self, event: &Event<'_>, _before: usize, _after: usize) {
+        match event {
+            Event::Start(e) => {
+                let here = self.base_of(e);
                 let name = e.name();
                 match name.local_name().as_ref() {
-                    "item" | "entry" => entries.push((None, false)),
+                    "item" | "entry" => self.entries.push((None, false)),
                     local @ ("content" | "encoded" | "summary" | "description" | "body") => {
                         let is_content = local != "summary" && local != "description";
-                        if let Some(last) = entries.last_mut()
+                        if let Some(last) = self.entries.last_mut()
                             && (is_content || !last.1)
                             && here.is_some()
                         {
@@ -147,34 +161,55 @@ pub fn content_bases(text: &str, doc_base: Option<&str>) -> Vec<Option<String>> 
                     }
                     _ => {}
                 }
-                stack.push(here);
+                self.stack.push(here);
             }
-            Ok(Event::End(_)) => {
-                stack.pop();
+            Event::End(_) => {
+                self.stack.pop();
             }
-            Ok(Event::Eof) | Err(_) => break,
             _ => {}
         }
     }
-    entries.into_iter().map(|(b, _)| b).collect()
 }
 
 #[cfg(test)]
-mod base_tests {
-    use super::content_bases;
+mod tests {
+    use super::*;
+    use crate::pipeline::parse::side::read;
+
+    #[test]
+    fn dc_subject_and_media_category_are_collected_per_item() {
+        let xml = r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/"><channel>
+            <item><title>a</title><dc:subject>Политика</dc:subject><media:category>World &amp; Co</media:category></item>
+            <item><title>b</title></item>
+            <item><dc:subject><![CDATA[Экономика]]></dc:subject></item>
+        </channel></rss>"#;
+        assert!(may_have_categories(xml));
+        let mut reader = CategoryReader::default();
+        read(xml, &mut [&mut reader]);
+        assert_eq!(
+            reader.finish(),
+            vec![
+                vec!["Политика".to_string(), "World & Co".to_string()],
+                vec![],
+                vec!["Экономика".to_string()]
+            ]
+        );
+    }
 
     #[test]
     fn content_base_follows_nested_xml_base() {
         let xml = r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="http://e.org/blog/">
             <entry xml:base="2024/"><content type="html" xml:base="posts/">x</content></entry>
             <entry><summary>y</summary></entry></feed>"#;
+        let mut reader = BaseReader::new(Some("http://other.org/feed"));
+        read(xml, &mut [&mut reader]);
         assert_eq!(
-            content_bases(xml, Some("http://other.org/feed")),
+            reader.finish(),
             vec![
                 Some("http://e.org/blog/2024/posts/".to_string()),
                 Some("http://e.org/blog/".to_string())
             ]
         );
-        assert!(content_bases("<rss/>", None).is_empty());
+        assert!(!may_have_bases("<rss/>"));
     }
 }

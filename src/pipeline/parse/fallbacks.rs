@@ -1,19 +1,19 @@
-//! A side pass for RSS elements feed-rs does not read, kept as fallbacks
-//! that normalize applies where feed-rs left a field empty: Dublin Core
+//! The reader of RSS elements feed-rs does not read, kept as fallbacks that
+//! the side pass applies where feed-rs left a field empty: Dublin Core
 //! (`dc:title`, `dc:creator`/`dc:author`, `dc:description`, `dc:language`)
 //! and DCMI terms dates (`dcterms:issued`/`created`/`modified`), full
 //! content given as `body`/`xhtml:body` or `fullitem`, an RSS `summary`
 //! element, a permalink `guid` and RSS 1.0's `rdf:about`. Entries are matched
 //! to feed-rs's by document order.
 
+use super::side::Collector;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use quick_xml::events::Event;
-use quick_xml::reader::Reader;
+use quick_xml::events::{BytesStart, Event};
 
 /// Channel-level fallbacks.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct FeedFallbacks {
+pub(super) struct FeedFallbacks {
     /// `dc:title`.
     pub title: Option<String>,
     /// `dc:language`.
@@ -22,7 +22,7 @@ pub struct FeedFallbacks {
 
 /// Per-entry fallbacks.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct EntryFallbacks {
+pub(super) struct EntryFallbacks {
     /// `dc:title`.
     pub title: Option<String>,
     /// `dc:creator` or `dc:author`.
@@ -47,9 +47,9 @@ pub struct EntryFallbacks {
     pub about: Option<String>,
 }
 
-/// Whether the document may hold anything this pass collects; checked
+/// Whether the document may hold anything this reader collects; checked
 /// before any XML is read.
-fn worth_reading(text: &str) -> bool {
+pub(super) fn worth_reading(text: &str) -> bool {
     [
         "dc:",
         "dcterms:",
@@ -64,117 +64,209 @@ fn worth_reading(text: &str) -> bool {
 }
 
 /// Collects the fallbacks of the channel and of each entry, in document
-/// order. Entries are empty vectors when the document has nothing to offer.
-pub fn collect(text: &str, zone: Tz) -> (FeedFallbacks, Vec<EntryFallbacks>) {
-    let mut feed = FeedFallbacks::default();
-    let mut entries: Vec<EntryFallbacks> = Vec::new();
-    if !worth_reading(text) {
-        return (feed, entries);
+/// order, from the events of one read of the document (see `side`).
+///
+/// Only direct children of the channel and of an entry are read, each as a
+/// whole: what they contain is their value, not more elements to match.
+pub(super) struct FallbackReader<'a> {
+    /// The document, for the raw content of a child.
+    text: &'a str,
+    /// Zone for dates without an offset.
+    zone: Tz,
+    feed: FeedFallbacks,
+    entries: Vec<EntryFallbacks>,
+    /// Local names of the open elements outside the child being read.
+    stack: Vec<String>,
+    /// Depth of the open entry, if one is open.
+    entry_depth: Option<usize>,
+    /// Whether the open entry has had a `description` yet.
+    seen_description: bool,
+    /// The child being read whole, if any.
+    child: Option<Child>,
+}
+
+/// A direct child of the channel or of an entry, read as a whole.
+struct Child {
+    /// Qualified name, to find the matching end tag.
+    qname: String,
+    /// Local name.
+    local: String,
+    /// Open elements of the same name inside it.
+    nested: usize,
+    /// Where its content starts in the document.
+    start: usize,
+    /// Whether it is the channel's (else the open entry's).
+    in_channel: bool,
+    /// For a `guid`: unless `isPermaLink="false"`.
+    permalink: bool,
+}
+
+impl<'a> FallbackReader<'a> {
+    /// A reader of `text`, dating in `zone`.
+    pub(super) fn new(text: &'a str, zone: Tz) -> Self {
+        FallbackReader {
+            text,
+            zone,
+            feed: FeedFallbacks::default(),
+            entries: Vec::new(),
+            stack: Vec::new(),
+            entry_depth: None,
+            seen_description: false,
+            child: None,
+        }
     }
-    let mut reader = Reader::from_str(text);
-    // Local names of the open elements, and the depth of the open entry.
-    let mut stack: Vec<String> = Vec::new();
-    let mut entry_depth: Option<usize> = None;
-    let mut seen_description = false;
-    loop {
-        match reader.read_event() {
-            Ok(Event::Start(e)) => {
-                let qname = e.name().as_ref().to_string();
-                let local = qname.rsplit(':').next().unwrap_or(&qname).to_string();
-                let depth = stack.len();
-                if entry_depth.is_none() && matches!(local.as_str(), "item" | "entry") {
-                    let about = e
-                        .attributes()
-                        .flatten()
-                        .find(|a| a.key.as_ref() == "rdf:about")
-                        .map(|a| unescape(&a.value).trim().to_string())
-                        .filter(|s| !s.is_empty());
-                    let fb = EntryFallbacks {
-                        about,
-                        ..Default::default()
-                    };
-                    entries.push(fb);
-                    entry_depth = Some(depth);
-                    seen_description = false;
-                    stack.push(local);
-                    continue;
-                }
-                let in_entry_child = entry_depth.is_some_and(|d| depth == d + 1);
-                let in_channel =
-                    entry_depth.is_none() && stack.last().is_some_and(|p| p == "channel");
-                if !(in_entry_child || in_channel) {
-                    stack.push(local);
-                    continue;
-                }
-                let permalink = e
-                    .attributes()
-                    .flatten()
-                    .find(|a| a.key.as_ref().eq_ignore_ascii_case("isPermaLink"))
-                    .is_none_or(|a| !a.value.trim().eq_ignore_ascii_case("false"));
-                let end = e.to_end().into_owned();
-                let Ok(span) = reader.read_to_end(end.name()) else {
-                    break;
-                };
-                let inner = &text[span.start as usize..span.end as usize];
-                let value = || Some(text_of(inner)).filter(|s| !s.is_empty());
-                if in_channel {
-                    match qname.as_str() {
-                        "dc:title" => feed.title = feed.title.take().or_else(value),
-                        "dc:language" => feed.language = feed.language.take().or_else(value),
-                        _ => {}
-                    }
-                    continue;
-                }
-                let Some(fb) = entries.last_mut() else {
-                    continue;
-                };
-                let date = || value().and_then(|v| super::dates::parse_date(&v, zone));
-                match qname.as_str() {
-                    "dc:title" => fb.title = fb.title.take().or_else(value),
-                    "dc:creator" | "dc:author" => fb.author = fb.author.take().or_else(value),
-                    "dc:description" => fb.description = fb.description.take().or_else(value),
-                    "dc:language" => fb.language = fb.language.take().or_else(value),
-                    "dcterms:issued" | "dcterms:created" => {
-                        fb.published = fb.published.or_else(date)
-                    }
-                    "dcterms:modified" => fb.updated = fb.updated.or_else(date),
-                    "fullitem" => fb.content = fb.content.take().or_else(value),
-                    "description" => {
-                        seen_description = true;
-                        // Markup left unescaped, which feed-rs reads as no
-                        // description at all.
-                        if fb.description.is_none() && super::repair::has_child_element(inner) {
-                            fb.description = Some(inner.trim().to_string());
-                        }
-                    }
-                    "summary" if fb.rss_summary.is_none() => {
-                        fb.rss_summary = value().map(|v| (v, !seen_description));
-                    }
-                    "guid" if permalink => fb.permalink = fb.permalink.take().or_else(value),
-                    _ if local == "body" => {
-                        let markup = if inner.contains("<![CDATA[") {
-                            text_of(inner)
-                        } else {
-                            inner.trim().to_string()
-                        };
-                        if fb.content.is_none() && !markup.is_empty() {
-                            fb.content = Some(markup);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            Ok(Event::End(_)) => {
-                stack.pop();
-                if entry_depth == Some(stack.len()) {
-                    entry_depth = None;
-                }
-            }
-            Ok(Event::Eof) | Err(_) => break,
+
+    /// Whether `event` closes the child being read (counting same-name
+    /// elements inside it).
+    fn closes_child(child: &mut Child, event: &Event<'_>) -> bool {
+        match event {
+            Event::Start(e) if e.name().as_ref() == child.qname => child.nested += 1,
+            Event::End(e) if e.name().as_ref() == child.qname => match child.nested {
+                0 => return true,
+                _ => child.nested -= 1,
+            },
+            _ => {}
+        }
+        false
+    }
+
+    /// The open element ends (outside a child being read).
+    fn end(&mut self) {
+        self.stack.pop();
+        if self.entry_depth == Some(self.stack.len()) {
+            self.entry_depth = None;
+        }
+    }
+
+    /// What was collected: the channel's, and each entry's in order.
+    pub(super) fn finish(self) -> (FeedFallbacks, Vec<EntryFallbacks>) {
+        (self.feed, self.entries)
+    }
+
+    fn start(&mut self, e: &BytesStart<'_>, after: usize) {
+        let qname = e.name().as_ref().to_string();
+        let local = qname.rsplit(':').next().unwrap_or(&qname).to_string();
+        let depth = self.stack.len();
+        if self.entry_depth.is_none() && matches!(local.as_str(), "item" | "entry") {
+            self.entries.push(EntryFallbacks {
+                about: rdf_about(e),
+                ..Default::default()
+            });
+            self.entry_depth = Some(depth);
+            self.seen_description = false;
+            self.stack.push(local);
+            return;
+        }
+        let in_entry_child = self.entry_depth.is_some_and(|d| depth == d + 1);
+        let in_channel =
+            self.entry_depth.is_none() && self.stack.last().is_some_and(|p| p == "channel");
+        if !(in_entry_child || in_channel) {
+            self.stack.push(local);
+            return;
+        }
+        self.child = Some(Child {
+            permalink: is_permalink(e),
+            qname,
+            local,
+            nested: 0,
+            start: after,
+            in_channel,
+        });
+    }
+
+    /// A whole child read: `inner` is its raw content.
+    fn child_read(&mut self, child: &Child, inner: &str) {
+        if child.in_channel {
+            self.channel_child(&child.qname, inner);
+        } else {
+            self.entry_child(child, inner);
+        }
+    }
+
+    fn channel_child(&mut self, qname: &str, inner: &str) {
+        let value = || Some(text_of(inner)).filter(|s| !s.is_empty());
+        let feed = &mut self.feed;
+        match qname {
+            "dc:title" => feed.title = feed.title.take().or_else(value),
+            "dc:language" => feed.language = feed.language.take().or_else(value),
             _ => {}
         }
     }
-    (feed, entries)
+
+    fn entry_child(&mut self, child: &Child, inner: &str) {
+        let Some(fb) = self.entries.last_mut() else {
+            return;
+        };
+        let value = || Some(text_of(inner)).filter(|s| !s.is_empty());
+        let date = || value().and_then(|v| super::dates::parse_date(&v, self.zone));
+        match child.qname.as_str() {
+            "dc:title" => fb.title = fb.title.take().or_else(value),
+            "dc:creator" | "dc:author" => fb.author = fb.author.take().or_else(value),
+            "dc:description" => fb.description = fb.description.take().or_else(value),
+            "dc:language" => fb.language = fb.language.take().or_else(value),
+            "dcterms:issued" | "dcterms:created" => fb.published = fb.published.or_else(date),
+            "dcterms:modified" => fb.updated = fb.updated.or_else(date),
+            "fullitem" => fb.content = fb.content.take().or_else(value),
+            "description" => {
+                self.seen_description = true;
+                // Markup left unescaped, which feed-rs reads as no
+                // description at all.
+                if fb.description.is_none() && super::repair::has_child_element(inner) {
+                    fb.description = Some(inner.trim().to_string());
+                }
+            }
+            "summary" if fb.rss_summary.is_none() => {
+                fb.rss_summary = value().map(|v| (v, !self.seen_description));
+            }
+            "guid" if child.permalink => fb.permalink = fb.permalink.take().or_else(value),
+            _ if child.local == "body" => {
+                let markup = if inner.contains("<![CDATA[") {
+                    text_of(inner)
+                } else {
+                    inner.trim().to_string()
+                };
+                if fb.content.is_none() && !markup.is_empty() {
+                    fb.content = Some(markup);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Collector for FallbackReader<'_> {
+    fn event(&mut self, event: &Event<'_>, before: usize, after: usize) {
+        if let Some(child) = &mut self.child {
+            if Self::closes_child(child, event) {
+                let child = self.child.take().expect("a child is open");
+                let text = self.text;
+                self.child_read(&child, &text[child.start..before]);
+            }
+            return;
+        }
+        match event {
+            Event::Start(e) => self.start(e, after),
+            Event::End(_) => self.end(),
+            _ => {}
+        }
+    }
+}
+
+/// An entry's RSS 1.0 `rdf:about`, when it has a non-blank one.
+fn rdf_about(e: &BytesStart<'_>) -> Option<String> {
+    e.attributes()
+        .flatten()
+        .find(|a| a.key.as_ref() == "rdf:about")
+        .map(|a| unescape(&a.value).trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Whether a `guid` is a permalink: unless `isPermaLink="false"`.
+fn is_permalink(e: &BytesStart<'_>) -> bool {
+    e.attributes()
+        .flatten()
+        .find(|a| a.key.as_ref().eq_ignore_ascii_case("isPermaLink"))
+        .is_none_or(|a| !a.value.trim().eq_ignore_ascii_case("false"))
 }
 
 /// The text of an element's raw content: CDATA sections as they are,
@@ -213,7 +305,9 @@ mod tests {
               <body xmlns="http://www.w3.org/1999/xhtml"><p>Hi</p></body><guid isPermaLink="false">x</guid></item>
             <item><fullitem>&lt;p&gt;Full&lt;/p&gt;</fullitem><guid>http://e.org/2</guid></item>
         </channel></rss>"#;
-        let (feed, entries) = collect(xml, Tz::UTC);
+        let mut reader = FallbackReader::new(xml, Tz::UTC);
+        super::super::side::read(xml, &mut [&mut reader]);
+        let (feed, entries) = reader.finish();
         assert_eq!(feed.title.as_deref(), Some("Feed"));
         assert_eq!(feed.language.as_deref(), Some("en"));
         assert_eq!(entries.len(), 2);
@@ -224,86 +318,5 @@ mod tests {
         assert_eq!(entries[0].permalink, None);
         assert_eq!(entries[1].content.as_deref(), Some("<p>Full</p>"));
         assert_eq!(entries[1].permalink.as_deref(), Some("http://e.org/2"));
-    }
-}
-
-/// The href of the placeholder link [`rss1_placeholder_links`] adds; removed
-/// again right after feed-rs has read the document.
-pub const NO_LINK: &str = "urn:x-feedmerge:no-link";
-
-/// Gives every RSS 1.0 `item` without a `link` a placeholder one: feed-rs
-/// drops such items, which would lose them and misalign every per-entry
-/// side pass. `None` when the document is not RSS 1.0 or needs none.
-pub fn rss1_placeholder_links(text: &str) -> Option<String> {
-    if !super::contains(text, "http://purl.org/rss/1.0/") {
-        return None;
-    }
-    let mut reader = Reader::from_str(text);
-    let mut stack: Vec<String> = Vec::new();
-    // The open item: its depth, qualified-name prefix, and whether it has a link.
-    let mut item: Option<(usize, String, bool)> = None;
-    let mut inserts: Vec<(usize, String)> = Vec::new();
-    loop {
-        let before = reader.buffer_position() as usize;
-        match reader.read_event() {
-            Ok(Event::Start(e)) => {
-                let qname = e.name().as_ref().to_string();
-                let (prefix, local) = match qname.rsplit_once(':') {
-                    Some((p, l)) => (format!("{p}:"), l.to_string()),
-                    None => (String::new(), qname.clone()),
-                };
-                if item.is_none() && local == "item" {
-                    item = Some((stack.len(), prefix, false));
-                } else if let Some((d, p, has)) = item.as_mut()
-                    && stack.len() == *d + 1
-                    && local == "link"
-                    && prefix == *p
-                {
-                    *has = true;
-                }
-                stack.push(local);
-            }
-            Ok(Event::End(_)) => {
-                stack.pop();
-                if let Some((d, p, has)) = &item
-                    && stack.len() == *d
-                {
-                    if !has {
-                        inserts.push((before, format!("<{p}link>{NO_LINK}</{p}link>")));
-                    }
-                    item = None;
-                }
-            }
-            Ok(Event::Eof) | Err(_) => break,
-            _ => {}
-        }
-    }
-    if inserts.is_empty() {
-        return None;
-    }
-    let mut out = String::with_capacity(text.len() + inserts.len() * 48);
-    let mut at = 0;
-    for (pos, s) in inserts {
-        out.push_str(&text[at..pos]);
-        out.push_str(&s);
-        at = pos;
-    }
-    out.push_str(&text[at..]);
-    Some(out)
-}
-
-#[cfg(test)]
-mod rss1_tests {
-    use super::*;
-
-    #[test]
-    fn rss1_items_without_link_get_a_placeholder() {
-        let x = r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"><item rdf:about="a"><title>t</title></item><item><link>http://e/</link></item></rdf:RDF>"#;
-        let out = rss1_placeholder_links(x).expect("one added");
-        assert!(
-            out.contains(&format!("<title>t</title><link>{NO_LINK}</link></item>")),
-            "{out}"
-        );
-        assert_eq!(out.matches("<link>").count(), 2);
     }
 }

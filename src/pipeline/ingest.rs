@@ -1,0 +1,134 @@
+//! Ingest: one fetched body to normalized items — decode → parse →
+//! normalize, plus the schedule the document asks for. The one path a
+//! document takes into feedmerge: polls (on the parse threads) and
+//! `feedmerge inspect` both call [`ingest`], so what inspect shows is what
+//! a poll would store.
+
+use super::normalize::{self, NormalizeContext, NormalizedFeed};
+use super::parse::{self, ParseError, ParseOptions};
+use super::politeness::hints;
+use crate::model::parsed::SourceFormat;
+use crate::model::sections::SectionMap;
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// Inputs to one ingest besides the bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestOptions<'a> {
+    /// How to read the bytes (content type, base URL, zone, charset).
+    pub parse: ParseOptions<'a>,
+    /// Source name, part of the fallback story key.
+    pub source: &'a str,
+    /// The source's configured `section`, if any.
+    pub source_section: Option<&'a str>,
+    /// Section aliases.
+    pub sections: &'a SectionMap,
+    /// The poll's clock, for clamping future dates.
+    pub now: DateTime<Utc>,
+}
+
+/// One document, ingested.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    /// Its items and feed-level facts, ready to store.
+    pub feed: NormalizedFeed,
+    /// Which format it was in.
+    pub format: SourceFormat,
+    /// The encoding it was read as.
+    pub encoding: &'static str,
+    /// Whether it needed a repair to be read.
+    pub repaired: bool,
+    /// The polling interval it asks for (`<ttl>`, `sy:updatePeriod`).
+    pub schedule_hint: Option<Duration>,
+}
+
+/// Why a body could not be ingested.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// It is not a usable feed (empty, a web page, malformed beyond repair).
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+}
+
+impl IngestError {
+    /// Whether the body is some other kind of document (a web page, say),
+    /// rather than a broken feed.
+    pub fn is_not_a_feed(&self) -> bool {
+        matches!(self, IngestError::Parse(ParseError::NotAFeed { .. }))
+    }
+}
+
+/// Decodes, parses and normalizes one document. CPU-bound: callers on an
+/// async runtime run it on the parse threads.
+pub fn ingest(body: &[u8], opts: &IngestOptions<'_>) -> Result<Ingested, IngestError> {
+    let parsed = parse::parse(body, opts.parse)?;
+    let cx = NormalizeContext {
+        source: opts.source,
+        source_section: opts.source_section,
+        sections: opts.sections,
+        base_url: opts.parse.base_url,
+        now: opts.now,
+    };
+    let feed = normalize::normalize(&parsed, &cx);
+    Ok(Ingested {
+        feed,
+        format: parsed.format,
+        encoding: parsed.encoding,
+        repaired: parsed.repaired,
+        schedule_hint: hints::feed_interval(parsed.ttl, head(body)),
+    })
+}
+
+/// The channel head, as far as it is valid UTF-8: where the `sy:` tags sit
+/// (they are ASCII, so a document in another charset still shows them).
+fn head(body: &[u8]) -> &str {
+    let head = &body[..body.len().min(8 * 1024)];
+    match std::str::from_utf8(head) {
+        Ok(h) => h,
+        Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or(""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(sections: &SectionMap) -> IngestOptions<'_> {
+        IngestOptions {
+            parse: ParseOptions {
+                content_type: None,
+                base_url: Some("https://e.org/feed"),
+                timezone: chrono_tz::Tz::UTC,
+                encoding: None,
+            },
+            source: "t",
+            source_section: None,
+            sections,
+            now: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_feed_comes_out_normalized_with_its_schedule() {
+        let xml = br#"<rss version="2.0" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel><title>t</title>
+            <ttl>30</ttl><sy:updatePeriod>hourly</sy:updatePeriod>
+            <item><guid>1</guid><title>a &amp; b</title><link>/1</link></item></channel></rss>"#;
+        let sections = SectionMap::default();
+        let got = ingest(xml, &options(&sections)).expect("ingests");
+        assert_eq!(got.format, SourceFormat::Rss);
+        assert_eq!(got.encoding, "UTF-8");
+        assert!(!got.repaired);
+        assert_eq!(got.schedule_hint, Some(Duration::from_secs(3600)));
+        assert_eq!(got.feed.items[0].title, "a & b");
+        assert_eq!(got.feed.items[0].link.as_deref(), Some("https://e.org/1"));
+    }
+
+    #[test]
+    fn a_web_page_is_not_a_feed() {
+        let sections = SectionMap::default();
+        let err =
+            ingest(b"<!DOCTYPE html><html></html>", &options(&sections)).expect_err("not a feed");
+        assert!(err.is_not_a_feed());
+        assert_eq!(err.to_string(), "got text/html (an HTML page), not a feed");
+    }
+}

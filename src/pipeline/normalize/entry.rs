@@ -1,0 +1,184 @@
+//! One parsed entry to one `Item`: each field cleaned on its own, then the
+//! identities and the content hash over the result.
+
+use super::{NormalizeContext, html::Sanitizer};
+use super::{alternate_link, enclosures, html, identity, language_tag, link, mojibake, text_of};
+use crate::model::parsed::{ParsedEntry, Text, TextKind};
+use crate::model::sections;
+use crate::model::{FeedMeta, Item};
+use chrono::{DateTime, Duration, Utc};
+use url::Url;
+
+/// How far in the future a date may lie before we distrust it: a story
+/// dated next week would otherwise sit on top of every feed until then.
+const FUTURE_TOLERANCE: Duration = Duration::days(1);
+
+/// Normalizes one entry; `meta` is its feed's (for the language), `base`
+/// the document's base and `sanitizer` the one for its content's base.
+pub(super) fn normalize_entry(
+    entry: &ParsedEntry,
+    meta: &FeedMeta,
+    base: Option<&Url>,
+    sanitizer: &Sanitizer,
+    cx: &NormalizeContext<'_>,
+) -> Item {
+    let guid = guid_of(entry);
+    let link = link_of(entry, base);
+    let title = entry.title.as_ref().map(text_of).unwrap_or_default();
+    let summary = entry
+        .summary
+        .as_ref()
+        .and_then(|s| summary_of(s, sanitizer));
+    let content = entry
+        .content
+        .as_ref()
+        .and_then(|c| content_of(c, sanitizer));
+    let categories = categories_of(entry);
+    let (published, updated) = dates_of(entry, cx.now);
+    let key = identity::item_key(
+        guid.as_deref(),
+        link.as_deref(),
+        &title,
+        content.as_deref().or(summary.as_deref()),
+    );
+    let story_key = identity::story_key(cx.source, &key, guid.as_deref(), link.as_deref());
+    let mut item = Item {
+        key,
+        story_key,
+        guid,
+        link,
+        title,
+        summary,
+        content,
+        authors: authors_of(entry),
+        sections: sections_of(&categories, cx),
+        categories,
+        published,
+        updated,
+        language: entry
+            .language
+            .as_deref()
+            .and_then(language_tag)
+            .or_else(|| meta.language.clone()),
+        enclosures: enclosures::of_entry(entry, base),
+        content_hash: String::new(),
+    };
+    item.content_hash = identity::content_hash(&item);
+    item
+}
+
+/// The id exactly as the feed gave it, trimmed; `None` when blank.
+fn guid_of(entry: &ParsedEntry) -> Option<String> {
+    entry
+        .id
+        .as_deref()
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+}
+
+/// The canonical link: the page itself, else whatever link comes first.
+fn link_of(entry: &ParsedEntry, base: Option<&Url>) -> Option<String> {
+    alternate_link(&entry.links)
+        .or_else(|| entry.links.first())
+        .and_then(|l| link::canonical_link(&l.href, base))
+}
+
+/// A summary as HTML: sanitized, or plain text escaped.
+fn summary_of(t: &Text, sanitizer: &Sanitizer) -> Option<String> {
+    let raw = mojibake::fix(&t.body);
+    match t.kind {
+        TextKind::Plain => {
+            let plain = escape_text(&html::to_text(&raw));
+            (!plain.is_empty()).then_some(plain)
+        }
+        TextKind::Html => sanitizer.clean(&raw),
+    }
+}
+
+/// Content as HTML: sanitized, or plain text (Atom `type="text"`, whose `<`
+/// are characters) escaped as it is.
+fn content_of(t: &Text, sanitizer: &Sanitizer) -> Option<String> {
+    match t.kind {
+        TextKind::Plain => {
+            let plain = escape_text(mojibake::fix(&t.body).trim());
+            (!plain.is_empty()).then_some(plain)
+        }
+        TextKind::Html => sanitizer.clean(&mojibake::fix(&t.body)),
+    }
+}
+
+/// Category terms and labels as plain text, first spelling of each kept
+/// (compared the way section names are).
+fn categories_of(entry: &ParsedEntry) -> Vec<String> {
+    let mut categories: Vec<String> = Vec::new();
+    let terms = entry
+        .categories
+        .iter()
+        .flat_map(|c| std::iter::once(c.term.as_str()).chain(c.label.as_deref()));
+    for term in terms {
+        let term = html::to_text(&mojibake::fix(term));
+        if !term.is_empty()
+            && !categories
+                .iter()
+                .any(|c| sections::fold(c) == sections::fold(&term))
+        {
+            categories.push(term);
+        }
+    }
+    categories
+}
+
+/// The configured sections the categories (and the source's own section)
+/// map to, each once.
+fn sections_of(categories: &[String], cx: &NormalizeContext<'_>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in categories
+        .iter()
+        .map(String::as_str)
+        .chain(cx.source_section)
+    {
+        if let Some(canonical) = cx.sections.canonical(name)
+            && !out.contains(&canonical)
+        {
+            out.push(canonical);
+        }
+    }
+    out
+}
+
+/// Published (else updated) and updated dates, each dropped when it lies
+/// too far ahead of `now`.
+fn dates_of(
+    entry: &ParsedEntry,
+    now: DateTime<Utc>,
+) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let not_future = |d: &DateTime<Utc>| *d <= now + FUTURE_TOLERANCE;
+    let published = entry.published.or(entry.updated).filter(not_future);
+    (published, entry.updated.filter(not_future))
+}
+
+/// Author names as plain text.
+fn authors_of(entry: &ParsedEntry) -> Vec<String> {
+    entry
+        .authors
+        .iter()
+        .filter_map(|p| p.name.as_deref().map(|n| html::to_text(&mojibake::fix(n))))
+        // `me@example.com (Name)`: feed-rs takes the address as the email
+        // and leaves the parentheses around the name.
+        .map(
+            |n| match n.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+                Some(inner) if !inner.contains(['(', ')']) => inner.trim().to_string(),
+                _ => n,
+            },
+        )
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+/// Plain text made safe to embed as HTML.
+fn escape_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
