@@ -14,6 +14,7 @@ pub mod politeness;
 
 pub use parse_pool::PoolError;
 
+use crate::model::redact::redact;
 use crate::config::{Config, SourceConfig};
 use crate::store::{PollRecord, PollResult, Store, StoreError, WriteSummary};
 use chrono::{DateTime, Utc};
@@ -224,7 +225,7 @@ impl Pipeline {
         };
         match &report.outcome {
             PollOutcome::Failed(e) => {
-                tracing::warn!(source = %source.name, url = %source.url, error = %e, next_check = %next_check, "poll failed")
+                tracing::warn!(source = %source.name, url = %redact(&source.url), error = %redact(&e.to_string()), next_check = %next_check, "poll failed")
             }
             PollOutcome::Stored { items, summary, .. } => tracing::info!(
                 source = %source.name,
@@ -268,7 +269,7 @@ impl Pipeline {
         let next_check =
             politeness::next_check(source, verdict, self.config.fetch.max_backoff, now);
         if let Some(to) = &moved_to {
-            tracing::warn!(source = %source.name, from = %source.url, to = %to, "feed moved permanently; consider updating the config");
+            tracing::warn!(source = %source.name, from = %redact(&source.url), to = %redact(to), "feed moved permanently; consider updating the config");
         }
         let touched = found.sections();
         let (result, shown) = found.into_record();
@@ -457,10 +458,10 @@ impl Pipeline {
         }
         reported.insert(source.name.clone(), now);
         // As a string field, the way this line has always been logged.
-        let error = error.to_string();
+        let error = redact(&error.to_string()).into_owned();
         tracing::error!(
             source = %source.name,
-            url = %source.url,
+            url = %redact(&source.url),
             failing_since = %since,
             failures = summary.consecutive_failures,
             error = error.as_str(),
