@@ -22,5 +22,6 @@ pub mod publish;
 pub mod scheduler;
 pub mod server;
 pub mod store;
+pub mod telemetry;
 
 pub mod alloc;

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&str] = &[
     "model",
     "config",
+    "telemetry",
     "store",
     "pipeline",
     "scheduler",

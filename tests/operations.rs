@@ -426,3 +426,80 @@ async fn sighup_reloads_and_sigterm_stops_within_ten_seconds_despite_a_stalled_c
         "SIGTERM took {took:?} with a stalled client"
     );
 }
+
+/// `/metrics` is Prometheus text a real parser reads, and its counters
+/// move with polls, answers and cache hits; state gauges show the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_parse_as_prometheus_text_and_their_counters_move() {
+    let Standard {
+        dir: _dir,
+        feeds: _feeds,
+        db: _db,
+        daemon,
+    } = standard_daemon("feedmerge.db").await;
+    let scrape = || async {
+        let (code, ct, body) = get(&daemon.url("/metrics")).await;
+        assert_eq!(code, 200);
+        assert!(
+            ct.contains("openmetrics") || ct.starts_with("text/plain"),
+            "{ct}"
+        );
+        let lines = body.lines().map(|l| Ok(l.to_string()));
+        prometheus_parse::Scrape::parse(lines).unwrap_or_else(|e| panic!("{e}: {body}"))
+    };
+    let value = |scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]| -> f64 {
+        scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == name)
+            .filter(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => 0.0,
+            })
+            .sum()
+    };
+    let before = scrape().await;
+    assert!(
+        value(
+            &before,
+            "feedmerge_polls_total",
+            &[("source", "ru-politics"), ("outcome", "stored")]
+        ) >= 1.0,
+        "{:?}",
+        before.samples.iter().map(|s| &s.metric).collect::<Vec<_>>()
+    );
+    assert!(value(&before, "feedmerge_stories_total", &[("kind", "new")]) >= 1.0);
+    assert!(value(&before, "feedmerge_database_bytes", &[]) > 0.0);
+    assert_eq!(value(&before, "feedmerge_sources", &[]), 4.0);
+    assert!(
+        before
+            .samples
+            .iter()
+            .any(|s| s.metric.starts_with("feedmerge_fetch_seconds")),
+        "a fetch latency histogram"
+    );
+
+    // Two requests for one feed: a miss then a hit, both counted as answers.
+    for _ in 0..2 {
+        let (code, _, _) = get(&daemon.url("/sections/Политика.atom")).await;
+        assert_eq!(code, 200);
+    }
+    let after = scrape().await;
+    let counted = |s: &prometheus_parse::Scrape| {
+        value(
+            s,
+            "feedmerge_http_requests_total",
+            &[("route", "section"), ("status", "200")],
+        )
+    };
+    assert!(counted(&after) >= counted(&before) + 2.0);
+    let hits = |s: &prometheus_parse::Scrape| {
+        value(s, "feedmerge_cache_lookups_total", &[("result", "hit")])
+    };
+    assert!(hits(&after) >= hits(&before) + 1.0);
+    assert!(value(&after, "feedmerge_cache_bytes", &[]) > 0.0);
+    daemon.stop().await;
+}

@@ -38,6 +38,9 @@ pub struct Config {
     pub base_url: Option<String>,
     /// WebSub hub advertised in feeds and pinged after polls that change them.
     pub websub_hub: Option<String>,
+    /// `/metrics` names sources in labels only while there are at most
+    /// this many (`[server] metrics_source_labels`, default 200).
+    pub metrics_source_labels: usize,
     /// Fetch settings shared by all sources.
     pub fetch: FetchSettings,
     /// Section aliases.

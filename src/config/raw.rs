@@ -18,6 +18,7 @@ pub(crate) struct RawServer {
     pub listen: Option<String>,
     pub base_url: Option<String>,
     pub websub_hub: Option<String>,
+    pub metrics_source_labels: Option<u64>,
 }
 
 /// `[poll]`: defaults for every source.

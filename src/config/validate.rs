@@ -69,6 +69,7 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         listen: server.listen,
         base_url: server.base_url,
         websub_hub: server.websub_hub,
+        metrics_source_labels: server.metrics_source_labels,
         fetch: poll.fetch,
         sections,
         sources,

@@ -142,6 +142,7 @@ pub async fn run_with_reloads(
         .await?,
         pipeline,
     };
+    crate::telemetry::metrics().label_sources(config.sources.len(), config.metrics_source_labels);
     tracing::info!(%addr, sources = config.sources.len(), db = %config.storage_path.display(), "feedmerge running");
     crate::daemon::notify::ready();
     let watchdog = crate::daemon::notify::watchdog_timeout().map(|timeout| {
@@ -167,6 +168,8 @@ pub async fn run_with_reloads(
                 match running.replace(next, &store, &tracker, &cancel, &in_flight, &heartbeat).await {
                     Ok(config) => {
                         live.replace(Arc::clone(&config));
+                        crate::telemetry::metrics()
+                            .label_sources(config.sources.len(), config.metrics_source_labels);
                         // Sections, aliases and feeds may all have changed.
                         cache.clear();
                         if let Some(task) = websub.take() {

@@ -110,7 +110,9 @@ impl FeedCache {
     /// The entry for `key`, if cached.
     pub fn get(&self, key: &str) -> Option<Arc<Rendered>> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        entries.get(key).map(|e| Arc::clone(&e.rendered))
+        let hit = entries.get(key).map(|e| Arc::clone(&e.rendered));
+        crate::telemetry::metrics().cache_lookup(hit.is_some());
+        hit
     }
 
     /// Sets `Last-Modified` of a fresh render of `key`: unchanged since the
@@ -206,6 +208,12 @@ impl FeedCache {
             generation: 0,
             sections: None,
         });
+    }
+
+    /// Bytes of the bodies held.
+    pub fn bytes(&self) -> usize {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        entries.values().map(|e| e.rendered.body.len()).sum()
     }
 
     /// Entries held.

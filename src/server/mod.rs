@@ -8,6 +8,7 @@
 
 pub mod cache;
 mod conditional;
+mod metrics;
 mod pages;
 pub mod status;
 
@@ -62,6 +63,8 @@ pub fn router(state: AppState) -> Router {
         .route("/sources.opml", get(sources_opml))
         .route("/healthz", get(healthz))
         .route("/status", get(status))
+        .route("/metrics", get(metrics::metrics))
+        .layer(axum::middleware::from_fn(metrics::count))
         .layer(CompressionLayer::new().gzip(true).br(true))
         .with_state(state)
 }

@@ -197,4 +197,13 @@ pub trait Store: Send + Sync + 'static {
     async fn ping_writer(&self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Writes queued for or running on the writer, for `/metrics`.
+    fn write_queue_depth(&self) -> usize {
+        0
+    }
+    /// The store's files and their sizes in bytes (database, write-ahead
+    /// log), for `/metrics`; empty where a backend has no files.
+    fn file_sizes(&self) -> (u64, u64) {
+        (0, 0)
+    }
 }

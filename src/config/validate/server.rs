@@ -15,7 +15,12 @@ pub(super) struct ServerSettings {
     /// Without its trailing slash: self links append paths to it.
     pub(super) base_url: Option<String>,
     pub(super) websub_hub: Option<String>,
+    pub(super) metrics_source_labels: usize,
 }
+
+/// `/metrics` labels series by source name only up to this many sources;
+/// beyond, per-source series would make every scrape huge.
+const DEFAULT_METRICS_SOURCE_LABELS: u64 = 200;
 
 /// Checks `[server]`: an address to listen on, http(s) URLs.
 pub(super) fn server(cx: &mut Ctx<'_>, table: &Table<RawServer>) -> ServerSettings {
@@ -39,9 +44,22 @@ pub(super) fn server(cx: &mut Ctx<'_>, table: &Table<RawServer>) -> ServerSettin
     if let Some(h) = &raw.websub_hub {
         http_url(cx, keys, "websub_hub", h);
     }
+    let labels = raw
+        .metrics_source_labels
+        .unwrap_or(DEFAULT_METRICS_SOURCE_LABELS);
+    if labels > 100_000 {
+        cx.bad(
+            keys,
+            "metrics_source_labels",
+            format!(
+                "{labels} is more series than a Prometheus scrape should carry (at most 100000)"
+            ),
+        );
+    }
     ServerSettings {
         listen,
         base_url,
         websub_hub: raw.websub_hub.clone(),
+        metrics_source_labels: usize::try_from(labels).unwrap_or(usize::MAX),
     }
 }

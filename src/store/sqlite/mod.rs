@@ -40,6 +40,8 @@ pub struct SqliteStore {
     /// connection into its own temporary copy of `sources` (see
     /// [`register_in_memory`]).
     sources: Option<Arc<[SourceSpec]>>,
+    /// Writes queued or running, for `/metrics`.
+    queued: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// While alive, the writer thread is parked on a job that does not end,
@@ -120,6 +122,7 @@ impl SqliteStore {
             readers: Arc::new(Mutex::new(Vec::new())),
             read_slots: Arc::new(Semaphore::new(READ_POOL)),
             sources: None,
+            queued: Arc::default(),
         })
     }
 
@@ -170,6 +173,7 @@ impl SqliteStore {
             readers: Arc::new(Mutex::new(vec![conn])),
             read_slots: Arc::new(Semaphore::new(READ_POOL)),
             sources: Some(sources),
+            queued: Arc::default(),
         }))
     }
 
@@ -201,10 +205,14 @@ impl SqliteStore {
         &self,
         f: impl FnMut(&Connection) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
-        match &self.writer {
-            Some(w) => w.run(f).await,
-            None => Err(StoreError::ReadOnly),
-        }
+        use std::sync::atomic::Ordering;
+        let Some(w) = &self.writer else {
+            return Err(StoreError::ReadOnly);
+        };
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        let result = w.run(f).await;
+        self.queued.fetch_sub(1, Ordering::Relaxed);
+        result
     }
 
     /// Runs `f` on a pooled read connection in a blocking task.
@@ -338,6 +346,17 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
             .await
+    }
+
+    fn write_queue_depth(&self) -> usize {
+        self.queued.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn file_sizes(&self) -> (u64, u64) {
+        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        (size(&self.path), size(Path::new(&wal)))
     }
 
     async fn ping_writer(&self) -> Result<(), StoreError> {
