@@ -38,6 +38,8 @@ pub struct Rendered {
     pub last_modified: HeaderValue,
     /// `Cache-Control`.
     pub cache_control: HeaderValue,
+    /// The body compressed, made once here rather than per request.
+    pub compressed: crate::server::encoding::Compressed,
 }
 
 impl Rendered {
@@ -58,6 +60,7 @@ impl Rendered {
             modified,
             cache_control: header(format!("public, max-age={}", max_age.as_secs())),
             content_type: HeaderValue::from_static(content_type),
+            compressed: crate::server::encoding::Compressed::of(&body),
             body,
         }
     }
@@ -210,10 +213,13 @@ impl FeedCache {
         });
     }
 
-    /// Bytes of the bodies held.
+    /// Bytes of the bodies held, compressed forms included.
     pub fn bytes(&self) -> usize {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        entries.values().map(|e| e.rendered.body.len()).sum()
+        entries
+            .values()
+            .map(|e| e.rendered.body.len() + e.rendered.compressed.len())
+            .sum()
     }
 
     /// Entries held.

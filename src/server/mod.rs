@@ -8,6 +8,7 @@
 
 pub mod cache;
 mod conditional;
+pub mod encoding;
 mod metrics;
 mod pages;
 pub mod status;
@@ -65,8 +66,38 @@ pub fn router(state: AppState) -> Router {
         .route("/status", get(status))
         .route("/metrics", get(metrics::metrics))
         .layer(axum::middleware::from_fn(metrics::count))
+        .layer(axum::middleware::from_fn(hygiene))
         .layer(CompressionLayer::new().gzip(true).br(true))
         .with_state(state)
+}
+
+/// Headers every answer carries: no MIME sniffing anywhere, and for the
+/// HTML pages (which use no scripts) a strict content policy and no
+/// referrer leaking a reader's subscriptions to the sites linked.
+async fn hygiene(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        axum::http::HeaderValue::from_static("nosniff"),
+    );
+    let html = h
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    if html {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            axum::http::HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            ),
+        );
+        h.insert(
+            header::REFERRER_POLICY,
+            axum::http::HeaderValue::from_static("no-referrer"),
+        );
+    }
+    response
 }
 
 /// Serves until `shutdown` completes, then finishes requests in flight.
