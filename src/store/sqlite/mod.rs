@@ -53,6 +53,9 @@ impl SqliteStore {
             std::fs::create_dir_all(parent).map_err(|e| open_err(e.to_string()))?;
         }
         let mut conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
+        // Before anything that locks: two first starts on a new file wait
+        // for each other instead of failing busy.
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // 8 KiB pages for a new file (an existing one keeps its size): a
         // story row is 2.5-3 KB, one per 4 KiB page with a third of it
         // unused, three per 8 KiB page. Fewer pages, fewer WAL frames to
@@ -75,8 +78,7 @@ impl SqliteStore {
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        schema::migrate(&mut conn)?;
+        migrate(&mut conn)?;
 
         let writer = Writer::start(conn).map_err(|e| open_err(e.to_string()))?;
         let checkpointer = checkpointer::Checkpointer::start(path)?;
@@ -214,6 +216,20 @@ impl Drop for SqliteStore {
     fn drop(&mut self) {
         self.close();
     }
+}
+
+/// Runs the migrations holding the write lock from the first read of the
+/// schema version to the commit, so two first starts on a new file never
+/// both create its tables.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current == schema::latest() {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
+    schema::migrate(&tx)?;
+    tx.commit()?;
+    Ok(())
 }
 
 fn open_reader(path: &Path) -> Result<Connection, StoreError> {
