@@ -5,8 +5,13 @@
 //!
 //! Everything SQLite-specific lives here and nowhere else: SQL, pragmas,
 //! migrations (by `PRAGMA user_version`, never edited once shipped).
+//!
+//! Faults of the file itself are named by cause and path (see `health`):
+//! a full disk fails the write that hit it and nothing else, a file
+//! deleted or replaced under the store is written no more.
 
 mod checkpointer;
+mod health;
 mod read;
 mod schema;
 mod write;
@@ -18,7 +23,10 @@ use super::{
 };
 use crate::model::Story;
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use health::{Health, name_fault, name_read_fault};
 use rusqlite::{Connection, OpenFlags};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
@@ -40,6 +48,22 @@ pub struct SqliteStore {
     /// connection into its own temporary copy of `sources` (see
     /// [`register_in_memory`]).
     sources: Option<Arc<[SourceSpec]>>,
+    /// `None` when opened read-only.
+    health: Option<Arc<Health>>,
+    /// Polls whose record could not be written (storage failed), by
+    /// source: shown by [`Store::source_status`] until a record is written.
+    unrecorded: Mutex<HashMap<String, Unrecorded>>,
+}
+
+/// What `/status` would show of a source, had storage taken the record.
+#[derive(Debug, Clone)]
+struct Unrecorded {
+    /// Polls lost in a row.
+    count: u32,
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
+    next_check: DateTime<Utc>,
+    error: String,
 }
 
 impl SqliteStore {
@@ -78,10 +102,12 @@ impl SqliteStore {
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
-        migrate(&mut conn)?;
+        migrate(&mut conn).map_err(|e| name_fault(path, e))?;
 
-        let writer = Writer::start(conn).map_err(|e| open_err(e.to_string()))?;
-        let checkpointer = checkpointer::Checkpointer::start(path)?;
+        let health = Arc::new(Health::new(path));
+        let writer =
+            Writer::start(conn, Arc::clone(&health)).map_err(|e| open_err(e.to_string()))?;
+        let checkpointer = checkpointer::Checkpointer::start(path, Arc::clone(&health))?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
             writer: Some(writer),
@@ -89,6 +115,8 @@ impl SqliteStore {
             readers: Arc::new(Mutex::new(Vec::new())),
             read_slots: Arc::new(Semaphore::new(READ_POOL)),
             sources: None,
+            health: Some(health),
+            unrecorded: Mutex::default(),
         })
     }
 
@@ -118,8 +146,10 @@ impl SqliteStore {
             }
             Ok(_) => {}
         }
-        let conn = open_reader(path)?;
-        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let conn = open_reader(path).map_err(|e| name_fault(path, e))?;
+        let found: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| name_fault(path, e.into()))?;
         let supported = schema::latest();
         if found == 0 {
             return Ok(None);
@@ -139,6 +169,8 @@ impl SqliteStore {
             readers: Arc::new(Mutex::new(vec![conn])),
             read_slots: Arc::new(Semaphore::new(READ_POOL)),
             sources: Some(sources),
+            health: None,
+            unrecorded: Mutex::default(),
         }))
     }
 
@@ -184,6 +216,7 @@ impl SqliteStore {
         let pool = Arc::clone(&self.readers);
         let path = self.path.clone();
         let sources = self.sources.clone();
+        let health = self.health.clone();
         // The semaphore is never closed.
         let slot = Arc::clone(&self.read_slots)
             .acquire_owned()
@@ -195,20 +228,80 @@ impl SqliteStore {
             let conn = match pooled {
                 Some(c) => c,
                 None => {
-                    let conn = open_reader(&path)?;
+                    // Connections already open go on reading the file the
+                    // store opened; a new one would open whatever the path
+                    // names now.
+                    if let Some(fault) = health.as_ref().and_then(|h| h.replaced()) {
+                        return Err(fault.error(&path));
+                    }
+                    let conn = open_reader(&path).map_err(|e| name_fault(&path, e))?;
                     if let Some(sources) = &sources {
                         register_in_memory(&conn, sources)?;
                     }
                     conn
                 }
             };
-            let result = f(&conn);
+            let result = f(&conn).map_err(|e| name_read_fault(&path, e));
             let mut pool = pool.lock().unwrap_or_else(|e| e.into_inner());
             pool.push(conn);
             result
         })
         .await
         .map_err(|_| StoreError::WriterGone)?
+    }
+}
+
+impl SqliteStore {
+    /// Remembers a poll whose record storage refused, so `/status` shows
+    /// the failure though the database cannot hold it; a written record
+    /// replaces it.
+    fn note_unrecorded(
+        &self,
+        source: &str,
+        at: DateTime<Utc>,
+        next_check: DateTime<Utc>,
+        written: &Result<WriteSummary, StoreError>,
+    ) {
+        let mut unrecorded = self.unrecorded.lock().unwrap_or_else(|e| e.into_inner());
+        match written {
+            Ok(_) => {
+                unrecorded.remove(source);
+            }
+            // Not a storage failure: the source is not in the database.
+            Err(StoreError::UnknownSource(_)) => {}
+            Err(e) => {
+                let error = format!("storage: {e}");
+                unrecorded
+                    .entry(source.to_string())
+                    .and_modify(|u| {
+                        u.count = u.count.saturating_add(1);
+                        u.last = at;
+                        u.next_check = next_check;
+                        u.error.clone_from(&error);
+                    })
+                    .or_insert(Unrecorded {
+                        count: 1,
+                        first: at,
+                        last: at,
+                        next_check,
+                        error,
+                    });
+            }
+        }
+    }
+
+    /// Shows the polls storage could not record on top of what it holds.
+    fn overlay_unrecorded(&self, list: &mut [SourceStatus]) {
+        let unrecorded = self.unrecorded.lock().unwrap_or_else(|e| e.into_inner());
+        for s in list.iter_mut() {
+            if let Some(u) = unrecorded.get(&s.name) {
+                s.last_attempt = Some(u.last);
+                s.last_error = Some(u.error.clone());
+                s.consecutive_failures = s.consecutive_failures.saturating_add(u.count);
+                s.failing_since = s.failing_since.or(Some(u.first));
+                s.next_check = Some(u.next_check);
+            }
+        }
     }
 }
 
@@ -283,10 +376,14 @@ impl Store for SqliteStore {
         source: &str,
         record: PollRecord,
     ) -> Result<WriteSummary, StoreError> {
-        let source = source.to_string();
+        let (at, next_check) = (record.at, record.next_check);
+        let name = source.to_string();
         let rows = write::prepare(&record);
-        self.write(move |conn| write::record_poll(conn, &source, &record, &rows))
-            .await
+        let written = self
+            .write(move |conn| write::record_poll(conn, &name, &record, &rows))
+            .await;
+        self.note_unrecorded(source, at, next_check, &written);
+        written
     }
 
     async fn stories(&self, query: &StoryQuery) -> Result<Vec<Story>, StoreError> {
@@ -315,10 +412,19 @@ impl Store for SqliteStore {
     }
 
     async fn source_status(&self) -> Result<Vec<SourceStatus>, StoreError> {
-        self.read(read::source_status).await
+        let mut list = self.read(read::source_status).await?;
+        self.overlay_unrecorded(&mut list);
+        Ok(list)
     }
 
+    /// Fails while writes or checkpoints fail or the file is gone, even
+    /// though reads (and so serving) still work.
     async fn ping(&self) -> Result<(), StoreError> {
+        if let Some(h) = &self.health
+            && let Some(fault) = h.fault()
+        {
+            return Err(fault.error(&self.path));
+        }
         self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
             .await
     }
