@@ -7,8 +7,10 @@
 //! migrations (by `PRAGMA user_version`, never edited once shipped).
 //!
 //! Faults of the file itself are named by cause and path (see `health`):
-//! a full disk fails the write that hit it and nothing else, a file
-//! deleted or replaced under the store is written no more.
+//! a damaged file is refused at open (`PRAGMA quick_check`), one that
+//! cannot be written is refused with the reason, a full disk fails the
+//! write that hit it and nothing else, a file deleted or replaced under
+//! the store is written no more.
 
 mod checkpointer;
 mod health;
@@ -67,44 +69,63 @@ struct Unrecorded {
 }
 
 impl SqliteStore {
-    /// Opens (creating the file and missing parent folders) and migrates.
+    /// Opens (creating the file and missing parent folders), checks and
+    /// migrates. A file that is damaged, not a database or not writable is
+    /// refused with an error naming it.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let open_err = |reason: String| StoreError::Open {
-            path: path.display().to_string(),
-            reason,
-        };
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| open_err(e.to_string()))?;
-        }
-        let mut conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
+        create_parent(path)?;
+        let fault = |e: rusqlite::Error| open_fault(path, e);
+        let mut conn = Connection::open(path).map_err(fault)?;
         // Before anything that locks: two first starts on a new file wait
         // for each other instead of failing busy.
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(fault)?;
+        // SQLite opens a file it may not write read-only, without a word;
+        // every write would then fail "attempt to write a readonly database".
+        if conn.is_readonly("main").map_err(fault)? {
+            return Err(StoreError::NotWritable {
+                path: path.display().to_string(),
+                reason: health::why_not_writable(path)
+                    .unwrap_or_else(|| "SQLite opened it read-only".into()),
+            });
+        }
         // 8 KiB pages for a new file (an existing one keeps its size): a
         // story row is 2.5-3 KB, one per 4 KiB page with a third of it
         // unused, three per 8 KiB page. Fewer pages, fewer WAL frames to
         // write and checksum (ingest benchmark: writer CPU -8%).
-        conn.pragma_update(None, "page_size", 8192)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "page_size", 8192).map_err(fault)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(fault)?;
         // NORMAL in WAL mode loses at most the last commits on power loss,
         // never consistency; FULL would fsync every source's transaction.
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(fault)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(fault)?;
         // A 4 MiB page cache (the default is 2): a poll burst rewrites the
         // same index pages many times. 8 MiB measured no faster on the
         // ingest benchmark and cost 4 MiB of peak memory. No automatic
         // checkpoints on the writer: the checkpointer thread does them
         // alongside (see `checkpointer`), and the WAL file is cut back to
         // 64 MiB whenever it restarts.
-        conn.pragma_update(None, "cache_size", -4096)?;
+        conn.pragma_update(None, "cache_size", -4096)
+            .map_err(fault)?;
         // Statement journals (a statement that fails half-way is undone on
         // its own) stay in memory rather than in temp files.
-        conn.pragma_update(None, "temp_store", "MEMORY")?;
-        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")
+            .map_err(fault)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(fault)?;
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)
+            .map_err(fault)?;
+        check_intact(&conn, path)?;
         migrate(&mut conn).map_err(|e| name_fault(path, e))?;
 
         let health = Arc::new(Health::new(path));
+        let open_err = |reason: String| StoreError::Open {
+            path: path.display().to_string(),
+            reason,
+        };
         let writer =
             Writer::start(conn, Arc::clone(&health)).map_err(|e| open_err(e.to_string()))?;
         let checkpointer = checkpointer::Checkpointer::start(path, Arc::clone(&health))?;
@@ -309,6 +330,64 @@ impl Drop for SqliteStore {
     fn drop(&mut self) {
         self.close();
     }
+}
+
+/// Creates the database's folder if missing.
+fn create_parent(path: &Path) -> Result<(), StoreError> {
+    let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(parent).map_err(|e| match e.raw_os_error() {
+        #[cfg(unix)]
+        Some(libc::EROFS | libc::EACCES | libc::EPERM) => StoreError::NotWritable {
+            path: path.display().to_string(),
+            reason: format!("cannot create its folder {}: {e}", parent.display()),
+        },
+        _ => StoreError::Open {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        },
+    })
+}
+
+/// An error while opening, by cause and path.
+fn open_fault(path: &Path, e: rusqlite::Error) -> StoreError {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen)
+        && let Some(reason) = health::why_not_writable(path)
+    {
+        return StoreError::NotWritable {
+            path: path.display().to_string(),
+            reason,
+        };
+    }
+    match name_fault(path, StoreError::Sqlite(e)) {
+        StoreError::Sqlite(e) => StoreError::Open {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        },
+        named => named,
+    }
+}
+
+/// Refuses a damaged file before anything is written into it. `PRAGMA
+/// quick_check` reads every page once (about a second per GiB): it finds
+/// damaged pages and records, though not every index inconsistency
+/// `integrity_check` would.
+fn check_intact(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let problems: Vec<String> = conn
+        .prepare("PRAGMA quick_check(5)")
+        .and_then(|mut stmt| {
+            stmt.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<_, _>>()
+        })
+        .map_err(|e| open_fault(path, e))?;
+    if problems.len() == 1 && problems[0] == "ok" {
+        return Ok(());
+    }
+    Err(StoreError::Corrupt {
+        path: path.display().to_string(),
+        detail: format!("quick_check: {}", problems.join("; ")),
+    })
 }
 
 /// Runs the migrations holding the write lock from the first read of the
