@@ -176,6 +176,12 @@ async fn run(config: Config) -> ExitCode {
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
+    // Before binding: a second daemon on the same database would fail on
+    // the port too, and that would hide the reason.
+    if let Err(e) = daemon::check_store_unclaimed(&config) {
+        eprintln!("feedmerge: {e}");
+        return ExitCode::FAILURE;
+    }
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(l) => l,
         Err(e) => {

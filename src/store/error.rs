@@ -84,6 +84,18 @@ pub enum StoreError {
         /// "deleted" or "replaced by another file".
         what: String,
     },
+    /// Another `feedmerge run` holds the database.
+    #[error(
+        "database {path} is in use by another feedmerge daemon{holder} holding {lock}; stop it first (`feedmerge poll` may run beside it)"
+    )]
+    Locked {
+        /// The database file.
+        path: String,
+        /// The lock file.
+        lock: String,
+        /// " (pid N)" when the holder wrote its pid, else empty.
+        holder: String,
+    },
     /// A query failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -10,10 +10,12 @@
 //! a damaged file is refused at open (`PRAGMA quick_check`), one that
 //! cannot be written is refused with the reason, a full disk fails the
 //! write that hit it and nothing else, a file deleted or replaced under
-//! the store is written no more.
+//! the store is written no more. A daemon claims its database for its life
+//! (see `lock`).
 
 mod checkpointer;
 mod health;
+mod lock;
 mod read;
 mod schema;
 mod write;
@@ -55,6 +57,8 @@ pub struct SqliteStore {
     /// Polls whose record could not be written (storage failed), by
     /// source: shown by [`Store::source_status`] until a record is written.
     unrecorded: Mutex<HashMap<String, Unrecorded>>,
+    /// The daemon's claim (see [`SqliteStore::open_exclusive`]).
+    claim: Mutex<Option<lock::DaemonLock>>,
 }
 
 /// What `/status` would show of a source, had storage taken the record.
@@ -73,6 +77,29 @@ impl SqliteStore {
     /// migrates. A file that is damaged, not a database or not writable is
     /// refused with an error naming it.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_claimed(path, None)
+    }
+
+    /// [`SqliteStore::open`] for a daemon: first claims the database for
+    /// as long as the store is open, and refuses with
+    /// [`StoreError::Locked`] when another daemon holds it.
+    pub fn open_exclusive(path: &Path) -> Result<SqliteStore, StoreError> {
+        create_parent(path)?;
+        let claim = lock::acquire(path)?;
+        SqliteStore::open_claimed(path, Some(claim))
+    }
+
+    /// Fails with [`StoreError::Locked`] when a daemon holds `path`, so a
+    /// second daemon can say so before it binds its port.
+    pub fn check_unclaimed(path: &Path) -> Result<(), StoreError> {
+        create_parent(path)?;
+        lock::acquire(path).map(drop)
+    }
+
+    fn open_claimed(
+        path: &Path,
+        claim: Option<lock::DaemonLock>,
+    ) -> Result<SqliteStore, StoreError> {
         create_parent(path)?;
         let fault = |e: rusqlite::Error| open_fault(path, e);
         let mut conn = Connection::open(path).map_err(fault)?;
@@ -138,6 +165,7 @@ impl SqliteStore {
             sources: None,
             health: Some(health),
             unrecorded: Mutex::default(),
+            claim: Mutex::new(claim),
         })
     }
 
@@ -192,6 +220,7 @@ impl SqliteStore {
             sources: Some(sources),
             health: None,
             unrecorded: Mutex::default(),
+            claim: Mutex::new(None),
         }))
     }
 
@@ -215,6 +244,8 @@ impl SqliteStore {
         if let Some(w) = &self.writer {
             w.close();
         }
+        // The next daemon may start once the writer is done.
+        self.claim.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 
     /// Runs `f` on the writer thread inside a transaction (maybe twice: see
