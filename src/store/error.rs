@@ -96,6 +96,14 @@ pub enum StoreError {
         /// " (pid N)" when the holder wrote its pid, else empty.
         holder: String,
     },
+    /// `feedmerge backup` could not write its copy.
+    #[error("backup to {path}: {reason}")]
+    Backup {
+        /// Where the copy was to go.
+        path: String,
+        /// Why it was not written.
+        reason: String,
+    },
     /// A query failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),

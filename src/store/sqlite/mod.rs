@@ -11,8 +11,9 @@
 //! cannot be written is refused with the reason, a full disk fails the
 //! write that hit it and nothing else, a file deleted or replaced under
 //! the store is written no more. A daemon claims its database for its life
-//! (see `lock`).
+//! (see `lock`); `feedmerge backup` copies a live one (see `backup`).
 
+mod backup;
 mod checkpointer;
 mod health;
 mod lock;
@@ -20,6 +21,8 @@ mod read;
 mod schema;
 mod write;
 mod writer;
+
+pub use backup::{BackupReport, backup};
 
 use super::{
     Cursor, FeedStats, PollRecord, PollState, SourceSpec, SourceStatus, Store, StoreError,
