@@ -404,9 +404,10 @@ fn open_fault(path: &Path, e: rusqlite::Error) -> StoreError {
 }
 
 /// Refuses a damaged file before anything is written into it. `PRAGMA
-/// quick_check` reads every page once (about a second per GiB): it finds
-/// damaged pages and records, though not every index inconsistency
-/// `integrity_check` would.
+/// quick_check` reads every page once (measured on a 280 MB file: 0.2 s
+/// from the page cache, 3.3 s from a cold disk): it finds damaged pages
+/// and records, though not every index inconsistency `integrity_check`
+/// would.
 fn check_intact(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     let problems: Vec<String> = conn
         .prepare("PRAGMA quick_check(5)")
