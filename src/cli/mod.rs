@@ -3,7 +3,7 @@
 //! Owns the commands, their arguments and what they print; each command
 //! calls into the stages and holds no pipeline logic of its own. Read-only
 //! commands (`check`, `status`, `export`, `inspect`, `import-opml`) never
-//! write to the store.
+//! write to the store; `backup` reads it and writes only its copy.
 
 pub mod import_opml;
 pub mod inspect;
@@ -72,6 +72,15 @@ pub enum Command {
     },
     /// Show every source's health, failing ones first.
     Status,
+    /// Write a consistent copy of the database to PATH, also while the
+    /// daemon runs; the copy is a database `--config` can point at.
+    Backup {
+        /// Where the copy goes (a new file).
+        path: PathBuf,
+        /// Replace PATH if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Parse one feed (file or URL) as a poll would and print it as JSON;
     /// stores nothing and needs no config.
     Inspect {
@@ -148,6 +157,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             export_cmd(config, target, format, limit.map(usize::from)).await
         }
         Command::Status => status(config).await,
+        Command::Backup { path, force } => backup(config, path, force).await,
         Command::ImportOpml { .. } => ExitCode::SUCCESS,
         Command::Inspect { .. } => unreachable!("handled before the config is loaded"),
     }
@@ -175,6 +185,12 @@ async fn inspect(target: &str, base: Option<&str>, timezone: Option<&str>) -> Ex
 async fn run(config: Config) -> ExitCode {
     for warning in config.warnings() {
         tracing::warn!("{warning}");
+    }
+    // Before binding: a second daemon on the same database would fail on
+    // the port too, and that would hide the reason.
+    if let Err(e) = daemon::check_store_unclaimed(&config) {
+        eprintln!("feedmerge: {e}");
+        return ExitCode::FAILURE;
     }
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(l) => l,
@@ -235,6 +251,34 @@ async fn poll(config: Config) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `backup PATH`: a consistent copy of the database, live or not.
+async fn backup(config: Config, dest: PathBuf, force: bool) -> ExitCode {
+    let db = config.storage_path.clone();
+    let to = dest.clone();
+    let done =
+        tokio::task::spawn_blocking(move || crate::store::sqlite::backup(&db, &to, force)).await;
+    match done {
+        Ok(Ok(report)) => {
+            println!(
+                "{}: backup of {} written ({} stories, {} bytes)",
+                dest.display(),
+                config.storage_path.display(),
+                report.stories,
+                report.bytes
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(Err(e)) => {
+            eprintln!("feedmerge: {e}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("feedmerge: backup: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -47,10 +47,31 @@ pub enum DaemonError {
     Server(#[from] std::io::Error),
 }
 
-/// Opens storage and registers the configured sources.
+/// Opens storage and registers the configured sources (`feedmerge poll`:
+/// beside a running daemon too, SQLite's locking keeping the writers
+/// apart).
 pub async fn open_store(config: &Config) -> Result<Arc<SqliteStore>, DaemonError> {
+    open_store_with(config, SqliteStore::open).await
+}
+
+/// [`open_store`] for the daemon: the database is claimed for as long as
+/// the store is open, and refused when another daemon holds it.
+pub async fn open_store_exclusive(config: &Config) -> Result<Arc<SqliteStore>, DaemonError> {
+    open_store_with(config, SqliteStore::open_exclusive).await
+}
+
+/// Fails when another daemon holds the configured database, so `run` can
+/// say so before it binds the port (which the other daemon may hold too).
+pub fn check_store_unclaimed(config: &Config) -> Result<(), DaemonError> {
+    Ok(SqliteStore::check_unclaimed(&config.storage_path)?)
+}
+
+async fn open_store_with(
+    config: &Config,
+    open: fn(&std::path::Path) -> Result<SqliteStore, crate::store::StoreError>,
+) -> Result<Arc<SqliteStore>, DaemonError> {
     let path = config.storage_path.clone();
-    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+    let store = tokio::task::spawn_blocking(move || open(&path))
         .await
         .map_err(|e| crate::store::StoreError::Open {
             path: config.storage_path.display().to_string(),
@@ -111,7 +132,7 @@ pub async fn run_with_reloads(
     mut reloads: mpsc::Receiver<()>,
 ) -> Result<(), DaemonError> {
     let config = Arc::new(config);
-    let sqlite = open_store(&config).await?;
+    let sqlite = open_store_exclusive(&config).await?;
     let store: Arc<dyn Store> = sqlite.clone();
     let pipeline = Pipeline::new(Arc::clone(&config), Arc::clone(&store))?;
     let cancel = CancellationToken::new();

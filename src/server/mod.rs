@@ -125,7 +125,12 @@ async fn sources_opml(State(st): State<AppState>) -> Response {
 async fn healthz(State(st): State<AppState>) -> Response {
     match st.store.ping().await {
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("storage: {e}\n")).into_response(),
+        // Serving goes on from what is stored; this tells the monitor.
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("storage degraded: {e}\n"),
+        )
+            .into_response(),
     }
 }
 

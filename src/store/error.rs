@@ -35,6 +35,75 @@ pub enum StoreError {
     /// A write to a store opened read-only.
     #[error("database is open read-only")]
     ReadOnly,
+    /// The filesystem holding the database is full. The write that hit it
+    /// was undone whole; what was stored before stands and is still served.
+    #[error(
+        "disk full: cannot write database {path}; free space on its filesystem (nothing stored is lost, and writing resumes by itself)"
+    )]
+    DiskFull {
+        /// The database file.
+        path: String,
+    },
+    /// The database file, its folder or its filesystem refuses writes.
+    #[error(
+        "database {path} is not writable: {reason}; feedmerge needs to write the file and create files beside it"
+    )]
+    NotWritable {
+        /// The database file.
+        path: String,
+        /// What refuses (the operating system's words).
+        reason: String,
+    },
+    /// Reading or writing the file failed below SQLite (a failing disk, a
+    /// vanished network share).
+    #[error("I/O error on database {path}: {reason}")]
+    Io {
+        /// The database file.
+        path: String,
+        /// SQLite's and the system's words.
+        reason: String,
+    },
+    /// The file is damaged, or not an SQLite database at all.
+    #[error(
+        "database {path} is damaged ({detail}); restore it from a backup (`feedmerge backup` makes one) or move it aside to start a new one"
+    )]
+    Corrupt {
+        /// The database file.
+        path: String,
+        /// What SQLite found.
+        detail: String,
+    },
+    /// The file at the database's path is no longer the one open: deleted,
+    /// or another file moved over it. Nothing more is written to it.
+    #[error(
+        "database file {path} was {what} while feedmerge had it open; nothing more is written until feedmerge is restarted (restore the file from a backup first if it was lost)"
+    )]
+    Replaced {
+        /// The database file.
+        path: String,
+        /// "deleted" or "replaced by another file".
+        what: String,
+    },
+    /// Another `feedmerge run` holds the database.
+    #[error(
+        "database {path} is in use by another feedmerge daemon{holder} holding {lock}; stop it first (`feedmerge poll` may run beside it)"
+    )]
+    Locked {
+        /// The database file.
+        path: String,
+        /// The lock file.
+        lock: String,
+        /// " (pid N)" when the holder wrote its pid, else empty.
+        holder: String,
+    },
+    /// `feedmerge backup` could not write its copy.
+    #[error("backup to {path}: {reason}")]
+    Backup {
+        /// Where the copy was to go.
+        path: String,
+        /// Why it was not written.
+        reason: String,
+    },
     /// A query failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -4,11 +4,17 @@
 //! it. Here a thread with its own connection checkpoints passively every
 //! couple of seconds: SQLite lets that run alongside the writer and the
 //! readers, copying only what no reader still needs.
+//!
+//! On the same tick it checks that the database's path still names the
+//! file the store opened, so a database deleted or replaced under a
+//! running daemon is reported (and written no more) within seconds even
+//! when no poll is due.
 
 use super::super::StoreError;
+use super::health::{Health, classify};
 use rusqlite::Connection;
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 /// How often the WAL is copied back.
@@ -21,8 +27,8 @@ pub(super) struct Checkpointer {
 }
 
 impl Checkpointer {
-    /// Starts checkpointing the database at `path`.
-    pub(super) fn start(path: &Path) -> Result<Checkpointer, StoreError> {
+    /// Starts checkpointing the database at `path`, reporting to `health`.
+    pub(super) fn start(path: &Path, health: Arc<Health>) -> Result<Checkpointer, StoreError> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         let (stop, stopped) = mpsc::channel::<()>();
@@ -30,11 +36,17 @@ impl Checkpointer {
             .name("feedmerge-sqlite-checkpoint".into())
             .spawn(move || {
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(EVERY) {
+                    if health.check_file().is_some() {
+                        continue;
+                    }
                     // (busy, frames in the WAL, frames copied): a busy or
                     // partial pass is simply retried on the next tick.
-                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                    {
-                        tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+                    match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        Ok(()) => health.checkpoint_ok(),
+                        Err(e) => match classify(health.path(), &e) {
+                            Some(fault) => health.checkpoint_failed(&fault),
+                            None => tracing::warn!(error = %e, "WAL checkpoint failed; retrying"),
+                        },
                     }
                 }
             })

@@ -77,8 +77,11 @@ pub fn latest() -> i64 {
     MIGRATIONS.len() as i64
 }
 
-/// Brings the database up to [`latest`], each step in its own transaction.
-pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+/// Brings the database up to [`latest`] inside the caller's transaction,
+/// which must hold the write lock from its start (`BEGIN EXCLUSIVE`), so
+/// the version read here is the one the steps build on: a second process
+/// opening the same fresh file waits, then finds the schema current.
+pub fn migrate(conn: &Connection) -> Result<(), StoreError> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current > latest() {
         return Err(StoreError::TooNew {
@@ -87,10 +90,8 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
+        conn.execute_batch(sql)?;
+        conn.pragma_update(None, "user_version", (i + 1) as i64)?;
     }
     Ok(())
 }
