@@ -135,42 +135,32 @@ pub async fn run_with_reloads(
     let sqlite = open_store_exclusive(&config).await?;
     let store: Arc<dyn Store> = sqlite.clone();
     let pipeline = Pipeline::new(Arc::clone(&config), Arc::clone(&store))?;
-    let cancel = CancellationToken::new();
-    let tracker = TaskTracker::new();
-    let in_flight = InFlight::default();
-    let heartbeat = Heartbeat::default();
-    let live = Live::new(Arc::clone(&config));
-
     let addr = listener.local_addr()?;
+    let live = Live::new(Arc::clone(&config));
     let state = AppState::live(live.clone(), Arc::clone(&store));
-    // Cached renders are dropped as polls change stories; the hub is told.
+    let shared = Shared {
+        store,
+        live,
+        tracker: TaskTracker::new(),
+        cancel: CancellationToken::new(),
+        in_flight: InFlight::default(),
+        heartbeat: Heartbeat::default(),
+        cache: Arc::clone(&state.cache),
+    };
+    // Cached renders are dropped as polls change stories.
     let cache_follower = state.cache.follow(&pipeline.changes);
-    let mut websub =
-        crate::publish::websub::follow(Arc::clone(&config), Arc::clone(&store), &pipeline.changes);
-    let server_cancel = cancel.clone();
-    let cache = Arc::clone(&state.cache);
-    let mut server = tokio::spawn(server::serve(listener, state, async move {
+    let server_cancel = shared.cancel.clone();
+    let server = tokio::spawn(server::serve(listener, state, async move {
         server_cancel.cancelled().await
     }));
-    let mut running = Running {
-        scheduler: Scheduler::start(
-            pipeline.clone(),
-            tracker.clone(),
-            cancel.clone(),
-            &in_flight,
-            &heartbeat,
-        )
-        .await?,
-        pipeline,
-    };
-    crate::telemetry::metrics().label_sources(config.sources.len(), config.metrics_source_labels);
+    let mut running = Running::start(pipeline, &shared).await?;
     tracing::info!(%addr, sources = config.sources.len(), db = %config.storage_path.display(), "feedmerge running");
     crate::daemon::notify::ready();
     let watchdog = crate::daemon::notify::watchdog_timeout().map(|timeout| {
         tracing::info!(?timeout, "systemd watchdog on");
         tokio::spawn(watchdog::run(
-            Arc::clone(&store),
-            heartbeat.clone(),
+            Arc::clone(&shared.store),
+            shared.heartbeat.clone(),
             timeout,
             crate::daemon::notify::watchdog,
         ))
@@ -180,116 +170,154 @@ pub async fn run_with_reloads(
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
-            Some(()) = reloads.recv() => {
-                crate::daemon::notify::reloading();
-                let Some(next) = reload::read(&live.get()) else {
-                    crate::daemon::notify::ready();
-                    continue;
-                };
-                match running.replace(next, &store, &tracker, &cancel, &in_flight, &heartbeat).await {
-                    Ok(config) => {
-                        live.replace(Arc::clone(&config));
-                        crate::telemetry::metrics()
-                            .label_sources(config.sources.len(), config.metrics_source_labels);
-                        // Sections, aliases and feeds may all have changed.
-                        cache.clear();
-                        if let Some(task) = websub.take() {
-                            task.abort();
-                        }
-                        websub = crate::publish::websub::follow(
-                            config,
-                            Arc::clone(&store),
-                            &running.pipeline.changes,
-                        );
-                    }
-                    Err(e) => tracing::error!(error = %e, "reload failed; the running config stays"),
-                }
-                crate::daemon::notify::ready();
-            }
+            Some(()) = reloads.recv() => running.reload(&shared).await,
         }
     }
+    let served = shut_down(running, &shared, server).await;
+    cache_follower.abort();
+    if let Some(task) = watchdog {
+        task.abort();
+    }
+    drop(shared);
+    // Queued writes finish before the writer thread exits.
+    let closing = Arc::clone(&sqlite);
+    let _ = tokio::task::spawn_blocking(move || closing.close()).await;
+    served
+}
+
+/// What every schedule the daemon starts shares, across reloads.
+struct Shared {
+    store: Arc<dyn Store>,
+    /// The config in force, which the server reads too.
+    live: Live,
+    /// Every poll of every schedule.
+    tracker: TaskTracker,
+    /// Fired once, at shutdown.
+    cancel: CancellationToken,
+    in_flight: InFlight,
+    heartbeat: Heartbeat,
+    cache: Arc<crate::server::cache::FeedCache>,
+}
+
+/// Stops ticking, cancels fetches, and lets polls and answers in flight
+/// drain side by side, each within its deadline, so a stop ends within
+/// systemd's TimeoutStopSec whatever clients do.
+async fn shut_down(
+    running: Running,
+    shared: &Shared,
+    mut server: tokio::task::JoinHandle<std::io::Result<()>>,
+) -> Result<(), DaemonError> {
     tracing::info!("shutting down");
     crate::daemon::notify::stopping();
-    cancel.cancel();
-    running.scheduler.stop().await;
-    tracker.close();
-    // Polls and the server drain side by side, each within its deadline,
-    // so a stop ends within systemd's TimeoutStopSec whatever clients do.
+    shared.cancel.cancel();
+    running.stop().await;
+    shared.tracker.close();
     let (drained, served) = tokio::join!(
-        tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait()),
+        tokio::time::timeout(DRAIN_TIMEOUT, shared.tracker.wait()),
         tokio::time::timeout(SERVER_DRAIN, &mut server),
     );
     if drained.is_err() {
         tracing::warn!("polls still running after the drain timeout; abandoning them");
     }
-    let served = match served {
-        Ok(joined) => joined,
+    match served {
+        Ok(Ok(result)) => result.map_err(DaemonError::Server),
+        Ok(Err(join)) => Err(DaemonError::Server(std::io::Error::other(join.to_string()))),
         Err(_) => {
             tracing::warn!(
                 seconds = SERVER_DRAIN.as_secs(),
                 "connections still open after the drain deadline; closing them"
             );
             server.abort();
-            Ok(Ok(()))
+            Ok(())
         }
-    };
-    cache_follower.abort();
-    if let Some(task) = watchdog {
-        task.abort();
-    }
-    if let Some(task) = websub {
-        task.abort();
-    }
-    drop(running.pipeline);
-    drop(store);
-    // Queued writes finish before the writer thread exits.
-    let closing = Arc::clone(&sqlite);
-    let _ = tokio::task::spawn_blocking(move || closing.close()).await;
-    match served {
-        Ok(result) => result.map_err(DaemonError::Server),
-        Err(join) => Err(DaemonError::Server(std::io::Error::other(join.to_string()))),
     }
 }
 
-/// The schedule in force and the pipeline it drives.
+/// The schedule in force, the pipeline it drives and the hub follower of
+/// its config.
 struct Running {
     scheduler: Scheduler,
     pipeline: Pipeline,
+    websub: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
+    /// Starts the schedule of `pipeline`'s config.
+    async fn start(pipeline: Pipeline, shared: &Shared) -> Result<Running, DaemonError> {
+        let config = Arc::clone(&pipeline.config);
+        // The hub is told about changes to this config's feeds: subscribed
+        // before the first poll can publish one.
+        let websub = crate::publish::websub::follow(
+            Arc::clone(&config),
+            Arc::clone(&shared.store),
+            &pipeline.changes,
+        );
+        let scheduler = match Scheduler::start(
+            pipeline.clone(),
+            shared.tracker.clone(),
+            shared.cancel.clone(),
+            &shared.in_flight,
+            &shared.heartbeat,
+        )
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                if let Some(task) = websub {
+                    task.abort();
+                }
+                return Err(e.into());
+            }
+        };
+        crate::telemetry::metrics()
+            .label_sources(config.sources.len(), config.metrics_source_labels);
+        Ok(Running {
+            scheduler,
+            pipeline,
+            websub,
+        })
+    }
+
+    /// One reload: the config re-read and, when valid, put in force.
+    async fn reload(&mut self, shared: &Shared) {
+        crate::daemon::notify::reloading();
+        if let Some(next) = reload::read(&shared.live.get()) {
+            match self.replace(next, shared).await {
+                Ok(config) => {
+                    shared.live.replace(config);
+                    // Sections, aliases and feeds may all have changed.
+                    shared.cache.clear();
+                }
+                Err(e) => tracing::error!(error = %e, "reload failed; the running config stays"),
+            }
+        }
+        crate::daemon::notify::ready();
+    }
+
     /// Puts `next` in force: its sources registered, a new pipeline and
     /// schedule started, then the old schedule stopped. Polls the old one
     /// started finish on their own (the shared `in_flight` flags keep the
     /// new schedule from polling those sources again meanwhile).
-    async fn replace(
-        &mut self,
-        next: Config,
-        store: &Arc<dyn Store>,
-        tracker: &TaskTracker,
-        cancel: &CancellationToken,
-        in_flight: &InFlight,
-        heartbeat: &Heartbeat,
-    ) -> Result<Arc<Config>, DaemonError> {
+    async fn replace(&mut self, next: Config, shared: &Shared) -> Result<Arc<Config>, DaemonError> {
         let old = Arc::clone(&self.pipeline.config);
         let next = Arc::new(next);
-        store.register_sources(&source_specs(&next)).await?;
-        let mut pipeline = Pipeline::new(Arc::clone(&next), Arc::clone(store))?;
+        shared.store.register_sources(&source_specs(&next)).await?;
+        let mut pipeline = Pipeline::new(Arc::clone(&next), Arc::clone(&shared.store))?;
         // One change feed across reloads: the cache and the hub follow it.
         pipeline.changes = self.pipeline.changes.clone();
-        let scheduler = Scheduler::start(
-            pipeline.clone(),
-            tracker.clone(),
-            cancel.clone(),
-            in_flight,
-            heartbeat,
-        )
-        .await?;
-        let old_scheduler = std::mem::replace(&mut self.scheduler, scheduler);
-        self.pipeline = pipeline;
-        old_scheduler.stop().await;
+        let started = Running::start(pipeline, shared).await?;
+        let previous = std::mem::replace(self, started);
+        previous.stop().await;
         reload::log_changes(&old, &next);
         Ok(next)
+    }
+
+    /// Stops ticking and following; polls already running finish.
+    async fn stop(self) {
+        if let Some(task) = self.websub {
+            task.abort();
+        }
+        self.scheduler.stop().await;
     }
 }
 
