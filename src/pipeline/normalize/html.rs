@@ -281,9 +281,81 @@ pub fn to_text(raw: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Elements that have no end tag: markup wherever they appear.
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr",
+];
+
+/// Plain text of an HTML title. Titles are text that may carry markup, and
+/// a tag is markup only when it is one: an element that is closed later in
+/// the title (`A <b>bold</b> move` → `A bold move`), a void element or a
+/// self-closing tag. An unclosed start tag is text that names a tag (`Why
+/// <script> tags are dangerous` stays that, where an HTML parser would read
+/// everything after `<script>` as the script). Then as [`to_text`].
+pub fn title_text(raw: &str) -> String {
+    if !raw.contains('<') {
+        return to_text(raw);
+    }
+    let lower = raw.to_ascii_lowercase();
+    // Names of the end tags present, once (linear in the title).
+    let mut closed: HashSet<&str> = HashSet::new();
+    let mut at = 0;
+    while let Some(p) = lower[at..].find("</") {
+        let name = tag_name(&lower[at + p + 2..]);
+        if !name.is_empty() {
+            closed.insert(name);
+        }
+        at += p + 2;
+    }
+    let mut out = String::with_capacity(raw.len() + 8);
+    let mut last = 0;
+    for (p, _) in raw.match_indices('<') {
+        let name = tag_name(&lower[p + 1..]);
+        if name.is_empty() || VOID.contains(&name) || closed.contains(name) {
+            continue;
+        }
+        let rest = &lower[p + 1..];
+        let self_closing = rest.find('>').is_some_and(|end| rest[..end].ends_with('/'));
+        if !self_closing {
+            out.push_str(&raw[last..p]);
+            out.push_str("&lt;");
+            last = p + 1;
+        }
+    }
+    out.push_str(&raw[last..]);
+    to_text(&out)
+}
+
+/// The tag name at the start of `s` (just after `<` or `</`), as given.
+fn tag_name(s: &str) -> &str {
+    let end = s
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == ':'))
+        .unwrap_or(s.len());
+    let name = &s[..end];
+    if name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        name
+    } else {
+        ""
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_title_keeps_tags_it_only_names() {
+        assert_eq!(
+            title_text("Why <script> tags are dangerous"),
+            "Why <script> tags are dangerous"
+        );
+        assert_eq!(title_text("A <b>bold</b> move"), "A bold move");
+        assert_eq!(title_text("x <script>alert(1)</script>y"), "x y");
+        assert_eq!(title_text("One<br>two <img src=x/>"), "Onetwo");
+        assert_eq!(title_text("Use <div> & <span/>"), "Use <div> &");
+        assert_eq!(title_text("1 < 2 and 3 <4"), "1 < 2 and 3 <4");
+    }
 
     fn clean(html: &str) -> String {
         let base = Url::parse("https://news.example.az/ru/rss").ok();

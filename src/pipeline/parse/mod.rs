@@ -9,6 +9,7 @@ pub mod decode;
 mod error;
 mod extras;
 mod fallbacks;
+pub mod json_feed;
 pub mod repair;
 mod rss1;
 mod side;
@@ -55,6 +56,11 @@ pub fn parse(body: &[u8], opts: ParseOptions<'_>) -> Result<ParsedFeed, ParseErr
     let text = decoded.text.trim_start();
     if text.is_empty() {
         return Err(ParseError::Empty);
+    }
+    if json_feed::looks_like_json(text) {
+        let mut parsed = json_feed::parse(text, opts.timezone)?;
+        parsed.encoding = decoded.encoding;
+        return Ok(parsed);
     }
     if let Some(what) = error::not_a_feed(text, opts.content_type) {
         return Err(what);
