@@ -188,12 +188,35 @@ fn person_text(p: &Person) -> Option<String> {
                 _ => n,
             },
         )
+        .map(|n| without_address(&n).unwrap_or(n))
         .filter(|n| !n.is_empty());
     name.or_else(|| {
         let email = p.email.as_deref()?.trim();
         let email = email.strip_prefix("mailto:").unwrap_or(email).trim();
         (!email.is_empty()).then(|| html::to_text(email))
     })
+}
+
+/// A name given with its address as feedparser splits it (`Name
+/// (me@example.com)`, `Name <me@example.com>`): the name; `None` when the
+/// text is not of that shape.
+fn without_address(n: &str) -> Option<String> {
+    if !n.contains('@') {
+        return None;
+    }
+    let n = n.trim();
+    let (open, close) = if n.ends_with(')') {
+        ('(', ')')
+    } else if n.ends_with('>') {
+        ('<', '>')
+    } else {
+        return None;
+    };
+    let at = n.rfind(open)?;
+    let address = &n[at + 1..n.len() - close.len_utf8()];
+    let name = n[..at].trim();
+    (address.contains('@') && !address.contains(char::is_whitespace) && !name.is_empty())
+        .then(|| name.to_string())
 }
 
 /// Plain text made safe to embed as HTML.

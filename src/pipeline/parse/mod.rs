@@ -67,6 +67,15 @@ pub fn parse(body: &[u8], opts: ParseOptions<'_>) -> Result<ParsedFeed, ParseErr
     }
     let (text, placeholders) = prepare(text);
     let (feed, repaired) = read_repairing(&text, &opts)?;
+    // feed-rs reads any `<rdf:RDF>` as RSS 1.0: one with neither a channel
+    // nor items (FOAF, a SKOS vocabulary…) is some other RDF document.
+    if convert::format_of(&feed) == crate::model::parsed::SourceFormat::Rss
+        && feed.entries.is_empty()
+        && feed.title.is_none()
+        && !contains(&text, "channel")
+    {
+        return Err(error::not_a_feed_root(&text));
+    }
     let mut parsed = convert::feed(feed, placeholders);
     parsed.encoding = decoded.encoding;
     parsed.repaired = repaired;
