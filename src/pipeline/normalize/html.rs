@@ -162,6 +162,16 @@ impl Sanitizer {
     /// Sanitized HTML; `None` when nothing visible is left. Lazy images get
     /// their real URL first.
     pub fn clean(&self, html: &str) -> Option<String> {
+        if nests_deeper_than(html, MAX_NESTING) {
+            // html5ever's tree building costs more than linear time on
+            // such nesting; no real story nests this deep. Its text stays.
+            let text = to_text_linear(html);
+            return (!text.is_empty()).then(|| {
+                text.replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;")
+            });
+        }
         let html = super::lazy::promote(html);
         let cleaned = match self
             .fast_path
@@ -281,6 +291,64 @@ pub fn to_text(raw: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Open elements deeper than this make HTML be read as text, tags dropped
+/// by a linear scan instead of the HTML parser (which slows down more
+/// than linearly on 200,000 nested `<div>`s). Real content nests a few
+/// dozen deep.
+pub const MAX_NESTING: usize = 512;
+
+/// Whether start tags ever stand more than `max` deeper than end tags, by
+/// a linear count that ignores void elements and self-closing tags.
+fn nests_deeper_than(html: &str, max: usize) -> bool {
+    let b = html.as_bytes();
+    let mut depth = 0usize;
+    for at in memchr::memchr_iter(b'<', b) {
+        match b.get(at + 1) {
+            Some(b'/') => depth = depth.saturating_sub(1),
+            Some(c) if c.is_ascii_alphabetic() => {
+                let name = tag_name(&html[at + 1..]).to_ascii_lowercase();
+                if !self_closing(b, at) && !VOID.contains(&name.as_str()) {
+                    depth += 1;
+                    if depth > max {
+                        return true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Whether the tag starting at `at` ends in `/>`, looking at most 1 KiB
+/// ahead (so a document of unclosed `<` costs linear time).
+fn self_closing(b: &[u8], at: usize) -> bool {
+    let window = &b[at..b.len().min(at + 1024)];
+    memchr::memchr(b'>', window).is_some_and(|end| end > 0 && window[end - 1] == b'/')
+}
+
+/// Text of HTML by one linear scan: tags dropped, references decoded,
+/// whitespace collapsed.
+fn to_text_linear(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut in_tag = false;
+    for c in html.chars() {
+        match (in_tag, c) {
+            (false, '<') => in_tag = true,
+            (true, '>') => {
+                in_tag = false;
+                out.push(' ');
+            }
+            (false, c) => out.push(c),
+            _ => {}
+        }
+    }
+    decode_entities(&out)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Elements that have no end tag: markup wherever they appear.
 const VOID: &[&str] = &[
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
@@ -315,9 +383,7 @@ pub fn title_text(raw: &str) -> String {
         if name.is_empty() || VOID.contains(&name) || closed.contains(name) {
             continue;
         }
-        let rest = &lower[p + 1..];
-        let self_closing = rest.find('>').is_some_and(|end| rest[..end].ends_with('/'));
-        if !self_closing {
+        if !self_closing(lower.as_bytes(), p) {
             out.push_str(&raw[last..p]);
             out.push_str("&lt;");
             last = p + 1;

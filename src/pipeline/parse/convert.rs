@@ -70,7 +70,17 @@ fn entry(e: fr::Entry, placeholders: bool) -> ParsedEntry {
     if placeholders {
         links.retain(|l| l.href != NO_LINK);
     }
-    links.truncate(MAX_LINKS);
+    // Alternates and other links are capped apart, so 100,000 `enclosure`
+    // links before it cannot push the page's own link out.
+    let (mut alternates, mut others) = (0usize, 0usize);
+    links.retain(|l| {
+        let n = match l.rel.as_deref() {
+            None | Some("alternate") => &mut alternates,
+            _ => &mut others,
+        };
+        *n += 1;
+        *n <= MAX_LINKS
+    });
     // Before the links are converted: only these carry a length.
     let enclosures = enclosures(&links, &e.media);
     ParsedEntry {

@@ -283,10 +283,8 @@ impl<'a> FallbackReader<'a> {
         };
         match child.qname.as_str() {
             "dc:title" => fb.title = fb.title.take().or_else(value),
-            "dc:creator" | "dc:author" => {
-                if fb.creators.len() < crate::model::parsed::MAX_AUTHORS {
-                    fb.creators.extend(value());
-                }
+            "dc:creator" | "dc:author" if fb.creators.len() < crate::model::parsed::MAX_AUTHORS => {
+                fb.creators.extend(value());
             }
             "dc:description" => fb.description = fb.description.take().or_else(value),
             "dc:language" => fb.language = fb.language.take().or_else(value),

@@ -27,11 +27,6 @@ use crate::model::text::decode_entities;
 use chrono_tz::Tz;
 use serde_json::{Map, Value};
 
-/// Items read from one document; the rest are dropped (and noted). A
-/// 10 MiB document holds far fewer real items; this bounds the work a
-/// hostile one can ask for.
-pub const MAX_ITEMS: usize = 10_000;
-
 /// Whether `text` (decoded, trimmed at the start) is JSON rather than XML.
 pub(super) fn looks_like_json(text: &str) -> bool {
     match text.as_bytes().first() {
@@ -83,11 +78,7 @@ pub(super) fn parse(text: &str, zone: Tz) -> Result<ParsedFeed, ParseError> {
     feed.language = string(&root, "language");
     let feed_authors = authors(&root);
     let items = items.map(Vec::as_slice).unwrap_or_default();
-    if items.len() > MAX_ITEMS {
-        feed.lenient
-            .push(format!("{} items, the first {MAX_ITEMS} read", items.len()));
-    }
-    for item in items.iter().take(MAX_ITEMS) {
+    for item in items {
         let Value::Object(item) = item else {
             feed.lenient
                 .push("an item that is not an object".to_string());
