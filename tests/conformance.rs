@@ -179,10 +179,7 @@ fn judge(r: &Record, body: &[u8]) -> Verdict {
         return Verdict::Skip(why);
     }
     let (encoding, out) = run(r, body);
-    let empty = NormalizedFeed {
-        meta: Default::default(),
-        items: Vec::new(),
-    };
+    let empty = NormalizedFeed::default();
     let env = Env::new(encoding, out.as_ref().unwrap_or(&empty), body);
     let mut failure = None;
     for p in &parts {

@@ -14,6 +14,24 @@
 
 use chrono::{DateTime, Utc};
 
+/// Categories kept per entry, in document order; the rest are dropped. Real
+/// feeds give a handful (the W3C and feed-rs corpora: at most 40); a hostile
+/// item gives 20,000. Parse stops collecting at this many and normalize
+/// keeps at most this many distinct ones.
+pub const MAX_CATEGORIES: usize = 256;
+
+/// Authors kept per entry, in document order; the rest are dropped (real
+/// feeds credit a few people; a conference proceedings feed a few dozen).
+pub const MAX_AUTHORS: usize = 64;
+
+/// Enclosures (media files) kept per entry, in document order; the rest are
+/// dropped (a podcast episode has one; a photo gallery item a few dozen).
+pub const MAX_ENCLOSURES: usize = 64;
+
+/// Links read per entry, in document order; the rest are dropped, so a
+/// hostile entry with 100,000 links costs no more than one with a few.
+pub const MAX_LINKS: usize = 64;
+
 /// The kind of document a source served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceFormat {
@@ -165,6 +183,9 @@ pub struct ParsedFeed {
     /// Whether the document needed a repair (bare `&`, a wrong RSS version
     /// …) before it could be read.
     pub repaired: bool,
+    /// What a lenient reader accepted that the format's spec does not (a
+    /// JSON Feed `version` of "1.0", no `title`…), one short note each.
+    pub lenient: Vec<String>,
 }
 
 impl ParsedFeed {
@@ -180,6 +201,7 @@ impl ParsedFeed {
             entries: Vec::new(),
             encoding: "UTF-8",
             repaired: false,
+            lenient: Vec::new(),
         }
     }
 }

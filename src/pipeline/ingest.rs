@@ -70,6 +70,13 @@ pub fn ingest(body: &[u8], opts: &IngestOptions<'_>) -> Result<Ingested, IngestE
         now: opts.now,
     };
     let feed = normalize::normalize(&parsed, &cx);
+    if feed.ids_untrusted && first_untrusted(opts.source) {
+        tracing::warn!(
+            source = opts.source,
+            "more than 5% of the feed's ids are shared by entries with different links; \
+             those entries are told apart by link"
+        );
+    }
     Ok(Ingested {
         feed,
         format: parsed.format,
@@ -77,6 +84,17 @@ pub fn ingest(body: &[u8], opts: &IngestOptions<'_>) -> Result<Ingested, IngestE
         repaired: parsed.repaired,
         schedule_hint: hints::feed_interval(parsed.ttl, head(body)),
     })
+}
+
+/// Whether this is the first time this process finds `source`'s ids
+/// untrusted: the WARN is said once per source, not once per poll.
+fn first_untrusted(source: &str) -> bool {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static WARNED: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let warned = WARNED.get_or_init(Default::default);
+    let mut warned = warned.lock().unwrap_or_else(|p| p.into_inner());
+    warned.insert(source.to_string())
 }
 
 /// The channel head, as far as it is valid UTF-8: where the `sy:` tags sit

@@ -2,8 +2,8 @@
 //! identities and the content hash over the result.
 
 use super::{NormalizeContext, html::Sanitizer};
-use super::{alternate_link, enclosures, html, identity, language_tag, link, mojibake, text_of};
-use crate::model::parsed::{ParsedEntry, Text, TextKind};
+use super::{enclosures, html, identity, language_tag, link, mojibake, story_link, title_of};
+use crate::model::parsed::{MAX_AUTHORS, MAX_CATEGORIES, ParsedEntry, Person, Text, TextKind};
 use crate::model::sections;
 use crate::model::{FeedMeta, Item};
 use chrono::{DateTime, Duration, Utc};
@@ -21,10 +21,11 @@ pub(super) fn normalize_entry(
     base: Option<&Url>,
     sanitizer: &Sanitizer,
     cx: &NormalizeContext<'_>,
+    trust_guid: bool,
 ) -> Item {
     let guid = guid_of(entry);
     let link = link_of(entry, base);
-    let title = entry.title.as_ref().map(text_of).unwrap_or_default();
+    let title = entry.title.as_ref().map(title_of).unwrap_or_default();
     let summary = entry
         .summary
         .as_ref()
@@ -36,7 +37,7 @@ pub(super) fn normalize_entry(
     let categories = categories_of(entry);
     let (published, updated) = dates_of(entry, cx.now);
     let key = identity::item_key(
-        guid.as_deref(),
+        guid.as_deref().filter(|_| trust_guid),
         link.as_deref(),
         &title,
         content.as_deref().or(summary.as_deref()),
@@ -68,7 +69,7 @@ pub(super) fn normalize_entry(
 }
 
 /// The id exactly as the feed gave it, trimmed; `None` when blank.
-fn guid_of(entry: &ParsedEntry) -> Option<String> {
+pub(super) fn guid_of(entry: &ParsedEntry) -> Option<String> {
     entry
         .id
         .as_deref()
@@ -77,11 +78,9 @@ fn guid_of(entry: &ParsedEntry) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The canonical link: the page itself, else whatever link comes first.
-fn link_of(entry: &ParsedEntry, base: Option<&Url>) -> Option<String> {
-    alternate_link(&entry.links)
-        .or_else(|| entry.links.first())
-        .and_then(|l| link::canonical_link(&l.href, base))
+/// The canonical link of the story's page (see [`story_link`]).
+pub(super) fn link_of(entry: &ParsedEntry, base: Option<&Url>) -> Option<String> {
+    story_link(&entry.links).and_then(|l| link::canonical_link(&l.href, base))
 }
 
 /// A summary as HTML: sanitized, or plain text escaped.
@@ -108,21 +107,28 @@ fn content_of(t: &Text, sanitizer: &Sanitizer) -> Option<String> {
     }
 }
 
-/// Category terms and labels as plain text, first spelling of each kept
-/// (compared the way section names are).
+/// Categories as plain text, each once (compared the way section names
+/// are), at most [`MAX_CATEGORIES`]: an Atom `label` when not blank, else the
+/// term; a term repeated under the same scheme is the same category. The
+/// scheme itself is never shown. Linear: seen keys sit in hash sets.
 fn categories_of(entry: &ParsedEntry) -> Vec<String> {
+    use std::collections::HashSet;
     let mut categories: Vec<String> = Vec::new();
-    let terms = entry
-        .categories
-        .iter()
-        .flat_map(|c| std::iter::once(c.term.as_str()).chain(c.label.as_deref()));
-    for term in terms {
-        let term = html::to_text(&mojibake::fix(term));
-        if !term.is_empty()
-            && !categories
-                .iter()
-                .any(|c| sections::fold(c) == sections::fold(&term))
-        {
+    let mut seen_text: HashSet<String> = HashSet::new();
+    let mut seen_term: HashSet<(Option<&str>, String)> = HashSet::new();
+    for c in &entry.categories {
+        if categories.len() >= MAX_CATEGORIES {
+            break;
+        }
+        let label = c.label.as_deref().filter(|l| !l.trim().is_empty());
+        if label.is_some() || c.scheme.is_some() {
+            let term_key = (c.scheme.as_deref(), sections::fold(&c.term));
+            if !seen_term.insert(term_key) {
+                continue;
+            }
+        }
+        let term = html::to_text(&mojibake::fix(label.unwrap_or(&c.term)));
+        if !term.is_empty() && seen_text.insert(sections::fold(&term)) {
             categories.push(term);
         }
     }
@@ -158,22 +164,59 @@ fn dates_of(
     (published, entry.updated.filter(not_future))
 }
 
-/// Author names as plain text.
+/// Authors as plain text, at most [`MAX_AUTHORS`]: each by name, else by
+/// address (an RSS `<author>` or Atom `<email>` with no name).
 fn authors_of(entry: &ParsedEntry) -> Vec<String> {
     entry
         .authors
         .iter()
-        .filter_map(|p| p.name.as_deref().map(|n| html::to_text(&mojibake::fix(n))))
-        // `me@example.com (Name)`: feed-rs takes the address as the email
-        // and leaves the parentheses around the name.
+        .take(MAX_AUTHORS)
+        .filter_map(person_text)
+        .collect()
+}
+
+/// How one person is shown. `me@example.com (Name)`: feed-rs takes the
+/// address as the email and leaves the parentheses around the name.
+fn person_text(p: &Person) -> Option<String> {
+    let name = p
+        .name
+        .as_deref()
+        .map(|n| html::to_text(&mojibake::fix(n)))
         .map(
             |n| match n.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
                 Some(inner) if !inner.contains(['(', ')']) => inner.trim().to_string(),
                 _ => n,
             },
         )
-        .filter(|n| !n.is_empty())
-        .collect()
+        .map(|n| without_address(&n).unwrap_or(n))
+        .filter(|n| !n.is_empty());
+    name.or_else(|| {
+        let email = p.email.as_deref()?.trim();
+        let email = email.strip_prefix("mailto:").unwrap_or(email).trim();
+        (!email.is_empty()).then(|| html::to_text(email))
+    })
+}
+
+/// A name given with its address as feedparser splits it (`Name
+/// (me@example.com)`, `Name <me@example.com>`): the name; `None` when the
+/// text is not of that shape.
+fn without_address(n: &str) -> Option<String> {
+    if !n.contains('@') {
+        return None;
+    }
+    let n = n.trim();
+    let (open, close) = if n.ends_with(')') {
+        ('(', ')')
+    } else if n.ends_with('>') {
+        ('<', '>')
+    } else {
+        return None;
+    };
+    let at = n.rfind(open)?;
+    let address = &n[at + 1..n.len() - close.len_utf8()];
+    let name = n[..at].trim();
+    (address.contains('@') && !address.contains(char::is_whitespace) && !name.is_empty())
+        .then(|| name.to_string())
 }
 
 /// Plain text made safe to embed as HTML.

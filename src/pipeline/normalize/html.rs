@@ -162,6 +162,16 @@ impl Sanitizer {
     /// Sanitized HTML; `None` when nothing visible is left. Lazy images get
     /// their real URL first.
     pub fn clean(&self, html: &str) -> Option<String> {
+        if nests_deeper_than(html, MAX_NESTING) {
+            // html5ever's tree building costs more than linear time on
+            // such nesting; no real story nests this deep. Its text stays.
+            let text = to_text_linear(html);
+            return (!text.is_empty()).then(|| {
+                text.replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;")
+            });
+        }
         let html = super::lazy::promote(html);
         let cleaned = match self
             .fast_path
@@ -281,9 +291,137 @@ pub fn to_text(raw: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Open elements deeper than this make HTML be read as text, tags dropped
+/// by a linear scan instead of the HTML parser (which slows down more
+/// than linearly on 200,000 nested `<div>`s). Real content nests a few
+/// dozen deep.
+pub const MAX_NESTING: usize = 512;
+
+/// Whether start tags ever stand more than `max` deeper than end tags, by
+/// a linear count that ignores void elements and self-closing tags.
+fn nests_deeper_than(html: &str, max: usize) -> bool {
+    let b = html.as_bytes();
+    let mut depth = 0usize;
+    for at in memchr::memchr_iter(b'<', b) {
+        match b.get(at + 1) {
+            Some(b'/') => depth = depth.saturating_sub(1),
+            Some(c) if c.is_ascii_alphabetic() => {
+                let name = tag_name(&html[at + 1..]).to_ascii_lowercase();
+                if !self_closing(b, at) && !VOID.contains(&name.as_str()) {
+                    depth += 1;
+                    if depth > max {
+                        return true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Whether the tag starting at `at` ends in `/>`, looking at most 1 KiB
+/// ahead (so a document of unclosed `<` costs linear time).
+fn self_closing(b: &[u8], at: usize) -> bool {
+    let window = &b[at..b.len().min(at + 1024)];
+    memchr::memchr(b'>', window).is_some_and(|end| end > 0 && window[end - 1] == b'/')
+}
+
+/// Text of HTML by one linear scan: tags dropped, references decoded,
+/// whitespace collapsed.
+fn to_text_linear(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut in_tag = false;
+    for c in html.chars() {
+        match (in_tag, c) {
+            (false, '<') => in_tag = true,
+            (true, '>') => {
+                in_tag = false;
+                out.push(' ');
+            }
+            (false, c) => out.push(c),
+            _ => {}
+        }
+    }
+    decode_entities(&out)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Elements that have no end tag: markup wherever they appear.
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr",
+];
+
+/// Plain text of an HTML title. Titles are text that may carry markup, and
+/// a tag is markup only when it is one: an element that is closed later in
+/// the title (`A <b>bold</b> move` → `A bold move`), a void element or a
+/// self-closing tag. An unclosed start tag is text that names a tag (`Why
+/// <script> tags are dangerous` stays that, where an HTML parser would read
+/// everything after `<script>` as the script). Then as [`to_text`].
+pub fn title_text(raw: &str) -> String {
+    if !raw.contains('<') {
+        return to_text(raw);
+    }
+    let lower = raw.to_ascii_lowercase();
+    // Names of the end tags present, once (linear in the title).
+    let mut closed: HashSet<&str> = HashSet::new();
+    let mut at = 0;
+    while let Some(p) = lower[at..].find("</") {
+        let name = tag_name(&lower[at + p + 2..]);
+        if !name.is_empty() {
+            closed.insert(name);
+        }
+        at += p + 2;
+    }
+    let mut out = String::with_capacity(raw.len() + 8);
+    let mut last = 0;
+    for (p, _) in raw.match_indices('<') {
+        let name = tag_name(&lower[p + 1..]);
+        if name.is_empty() || VOID.contains(&name) || closed.contains(name) {
+            continue;
+        }
+        if !self_closing(lower.as_bytes(), p) {
+            out.push_str(&raw[last..p]);
+            out.push_str("&lt;");
+            last = p + 1;
+        }
+    }
+    out.push_str(&raw[last..]);
+    to_text(&out)
+}
+
+/// The tag name at the start of `s` (just after `<` or `</`), as given.
+fn tag_name(s: &str) -> &str {
+    let end = s
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == ':'))
+        .unwrap_or(s.len());
+    let name = &s[..end];
+    if name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        name
+    } else {
+        ""
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_title_keeps_tags_it_only_names() {
+        assert_eq!(
+            title_text("Why <script> tags are dangerous"),
+            "Why <script> tags are dangerous"
+        );
+        assert_eq!(title_text("A <b>bold</b> move"), "A bold move");
+        assert_eq!(title_text("x <script>alert(1)</script>y"), "x y");
+        assert_eq!(title_text("One<br>two <img src=x/>"), "Onetwo");
+        assert_eq!(title_text("Use <div> & <span/>"), "Use <div> &");
+        assert_eq!(title_text("1 < 2 and 3 <4"), "1 < 2 and 3 <4");
+    }
 
     fn clean(html: &str) -> String {
         let base = Url::parse("https://news.example.az/ru/rss").ok();

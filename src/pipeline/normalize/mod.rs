@@ -13,7 +13,7 @@ pub mod mojibake;
 mod plain_url;
 mod simple_html;
 
-use crate::model::parsed::{Link, ParsedFeed, Text};
+use crate::model::parsed::{Link, ParsedFeed, Text, TextKind};
 use crate::model::sections::SectionMap;
 use crate::model::{FeedMeta, Item};
 use chrono::{DateTime, Utc};
@@ -34,13 +34,21 @@ pub struct NormalizeContext<'a> {
 }
 
 /// A normalized document.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NormalizedFeed {
     /// Feed-level facts.
     pub meta: FeedMeta,
     /// Items in document order, one per identity (later duplicates dropped).
     pub items: Vec<Item>,
+    /// Whether the document's ids could not be trusted as identities (see
+    /// [`untrusted_guids`]): the items named by them are keyed by link.
+    pub ids_untrusted: bool,
 }
+
+/// Share of a document's ids, in per mille, that may be broken (shared by
+/// entries with different links) before its ids are no longer identities:
+/// FreshRSS's 5%.
+const UNTRUSTED_IDS_PERMILLE: usize = 50;
 
 /// Normalizes a parsed document.
 pub fn normalize(parsed: &ParsedFeed, cx: &NormalizeContext<'_>) -> NormalizedFeed {
@@ -49,16 +57,80 @@ pub fn normalize(parsed: &ParsedFeed, cx: &NormalizeContext<'_>) -> NormalizedFe
     let mut sanitizers = Sanitizers::new(base.as_ref());
     let mut seen = std::collections::HashSet::new();
     let mut items = Vec::with_capacity(parsed.entries.len());
-    for e in &parsed.entries {
+    let untrusted = untrusted_guids(parsed, base.as_ref());
+    for (i, e) in parsed.entries.iter().enumerate() {
         let sanitizer = sanitizers.at(e.content_base.as_deref());
-        let item = entry::normalize_entry(e, &meta, base.as_ref(), sanitizer, cx);
+        let trust_guid = untrusted.as_ref().is_none_or(|u| !u.contains(&i));
+        let item = entry::normalize_entry(e, &meta, base.as_ref(), sanitizer, cx, trust_guid);
         // A feed that repeats an id keeps its first occurrence: the one a
         // reader would have shown.
         if seen.insert(item.key.clone()) {
             items.push(item);
         }
     }
-    NormalizedFeed { meta, items }
+    NormalizedFeed {
+        meta,
+        items,
+        ids_untrusted: untrusted.is_some(),
+    }
+}
+
+/// The entries whose ids are not identities, when the document's ids are
+/// untrusted: an id shared by entries with different links names no one
+/// story, and when more than [`UNTRUSTED_IDS_PERMILLE`] of the entries with
+/// an id have such a broken one, those entries are keyed by their link (40
+/// stories on one guid are 40 stories). Entries whose id is theirs alone
+/// keep it as their key, so items already stored under it stay the same
+/// items whatever the rest of the document does; an entry repeated whole
+/// (same id, same link) is one item either way. `None`: ids trusted.
+fn untrusted_guids(
+    parsed: &ParsedFeed,
+    base: Option<&Url>,
+) -> Option<std::collections::HashSet<usize>> {
+    use std::collections::{HashMap, HashSet};
+    // id → its first entry, that entry's link once needed, and whether an
+    // entry with another link shares the id. Links are worked out only
+    // for ids that repeat (most documents have none).
+    let mut by_id: HashMap<&str, (usize, Option<Option<String>>, bool)> = HashMap::new();
+    let mut with_id = 0usize;
+    for (i, e) in parsed.entries.iter().enumerate() {
+        let Some(id) = id_of(e) else {
+            continue;
+        };
+        with_id += 1;
+        match by_id.get_mut(id) {
+            Some((first, first_link, shared)) => {
+                if !*shared {
+                    let first_link = first_link
+                        .get_or_insert_with(|| entry::link_of(&parsed.entries[*first], base));
+                    *shared = *first_link != entry::link_of(e, base);
+                }
+            }
+            None => {
+                by_id.insert(id, (i, None, false));
+            }
+        }
+    }
+    if !by_id.values().any(|(_, _, shared)| *shared) {
+        return None;
+    }
+    let broken: HashSet<usize> = parsed
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            id_of(e)
+                .and_then(|id| by_id.get(id))
+                .is_some_and(|(_, _, shared)| *shared)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    (broken.len() * 1000 > with_id * UNTRUSTED_IDS_PERMILLE).then_some(broken)
+}
+
+/// An entry's id, trimmed; `None` when blank.
+fn id_of(e: &crate::model::parsed::ParsedEntry) -> Option<&str> {
+    e.id.as_deref().map(str::trim).filter(|id| !id.is_empty())
 }
 
 /// The feed's own title (its first that reads as text), home page and
@@ -69,18 +141,42 @@ fn feed_meta(feed: &ParsedFeed, base: Option<&Url>) -> FeedMeta {
             .title
             .iter()
             .chain(&feed.alternate_title)
-            .map(text_of)
+            .map(title_of)
             .find(|t| !t.is_empty()),
-        site_url: alternate_link(&feed.links).and_then(|l| link::canonical_link(&l.href, base)),
+        site_url: story_link(&feed.links).and_then(|l| link::canonical_link(&l.href, base)),
         language: feed.language.as_deref().and_then(language_tag),
     }
 }
 
-/// The first link that is the page itself (`rel` absent or `alternate`).
-fn alternate_link(links: &[Link]) -> Option<&Link> {
-    links
-        .iter()
-        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+/// The link to the page itself: the first `rel="alternate"` (or no `rel`)
+/// with an HTML type (`text/html`, `application/xhtml+xml`, or none), else
+/// the first other alternate (a PDF, say), else none. Never `self`, `hub`,
+/// `enclosure`, `replies`, `related`, `via` or any other relation: those
+/// name other documents.
+fn story_link(links: &[Link]) -> Option<&Link> {
+    let alternates = || {
+        links
+            .iter()
+            .filter(|l| {
+                l.rel
+                    .as_deref()
+                    .is_none_or(|r| r.trim().eq_ignore_ascii_case("alternate"))
+            })
+            .filter(|l| !l.href.trim().is_empty())
+    };
+    alternates()
+        .find(|l| is_html_type(l.media_type.as_deref()))
+        .or_else(|| alternates().next())
+}
+
+/// Whether a link's media type names a web page (none given counts).
+fn is_html_type(media_type: Option<&str>) -> bool {
+    media_type.is_none_or(|t| {
+        let essence = t.split(';').next().unwrap_or("").trim();
+        essence.is_empty()
+            || essence.eq_ignore_ascii_case("text/html")
+            || essence.eq_ignore_ascii_case("application/xhtml+xml")
+    })
 }
 
 /// Sanitizers by the base their URLs resolve against: the document's, and
@@ -121,9 +217,16 @@ impl Sanitizers {
     }
 }
 
-/// A text value as plain text (markup dropped, entities decoded).
-fn text_of(t: &Text) -> String {
-    html::to_text(&mojibake::fix(&t.body))
+/// A title as plain text: plain text as it is (Atom `type="text"`, JSON
+/// Feed), HTML with its markup dropped and references decoded; whitespace
+/// collapsed either way. What reads as text stays text: see
+/// [`html::title_text`].
+fn title_of(t: &Text) -> String {
+    let fixed = mojibake::fix(&t.body);
+    match t.kind {
+        TextKind::Plain => fixed.split_whitespace().collect::<Vec<_>>().join(" "),
+        TextKind::Html => html::title_text(&fixed),
+    }
 }
 
 /// A language tag in BCP 47 spelling (`en_US` → `en-US`); `None` when blank.

@@ -4,7 +4,8 @@
 use super::NO_ID;
 use super::rss1::NO_LINK;
 use crate::model::parsed::{
-    Category, Enclosure, Link, ParsedEntry, ParsedFeed, Person, SourceFormat, Text, TextKind,
+    Category, Enclosure, Link, MAX_AUTHORS, MAX_CATEGORIES, MAX_ENCLOSURES, MAX_LINKS, ParsedEntry,
+    ParsedFeed, Person, SourceFormat, Text, TextKind,
 };
 use feed_rs::model as fr;
 
@@ -20,8 +21,20 @@ pub(super) fn format_of(feed: &fr::Feed) -> SourceFormat {
 /// Converts a whole document. `placeholders` says whether RSS 1.0 items
 /// were given [`NO_LINK`] links, which are dropped again here.
 pub(super) fn feed(feed: fr::Feed, placeholders: bool) -> ParsedFeed {
-    ParsedFeed {
-        format: format_of(&feed),
+    let format = format_of(&feed);
+    // RFC 4287 §4.2.1: an Atom entry without an author has its feed's.
+    // (RSS's channel people, `managingEditor`, are not the items' authors.)
+    let inherited: Vec<Person> = match format {
+        SourceFormat::Atom => feed
+            .authors
+            .into_iter()
+            .take(MAX_AUTHORS)
+            .map(person)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut parsed = ParsedFeed {
+        format,
         title: feed.title.map(text),
         links: feed.links.into_iter().map(link).collect(),
         language: feed.language,
@@ -32,7 +45,24 @@ pub(super) fn feed(feed: fr::Feed, placeholders: bool) -> ParsedFeed {
             .map(|e| entry(e, placeholders))
             .collect(),
         ..ParsedFeed::new(SourceFormat::Rss)
+    };
+    if !inherited.is_empty() {
+        for e in parsed.entries.iter_mut().filter(|e| e.authors.is_empty()) {
+            e.authors.clone_from(&inherited);
+        }
     }
+    // feed-rs marks RSS titles plain text; RSS has no text type, and its
+    // titles carry HTML (`A &lt;b&gt;bold&lt;/b&gt; move`) as often as not.
+    if format == SourceFormat::Rss {
+        let titles = parsed
+            .title
+            .iter_mut()
+            .chain(parsed.entries.iter_mut().filter_map(|e| e.title.as_mut()));
+        for t in titles {
+            t.kind = TextKind::Html;
+        }
+    }
+    parsed
 }
 
 fn entry(e: fr::Entry, placeholders: bool) -> ParsedEntry {
@@ -40,6 +70,17 @@ fn entry(e: fr::Entry, placeholders: bool) -> ParsedEntry {
     if placeholders {
         links.retain(|l| l.href != NO_LINK);
     }
+    // Alternates and other links are capped apart, so 100,000 `enclosure`
+    // links before it cannot push the page's own link out.
+    let (mut alternates, mut others) = (0usize, 0usize);
+    links.retain(|l| {
+        let n = match l.rel.as_deref() {
+            None | Some("alternate") => &mut alternates,
+            _ => &mut others,
+        };
+        *n += 1;
+        *n <= MAX_LINKS
+    });
     // Before the links are converted: only these carry a length.
     let enclosures = enclosures(&links, &e.media);
     ParsedEntry {
@@ -51,8 +92,18 @@ fn entry(e: fr::Entry, placeholders: bool) -> ParsedEntry {
         // Content given only by reference (Atom `src`) has no body to show.
         content: e.content.and_then(content),
         content_base: None,
-        authors: e.authors.into_iter().map(person).collect(),
-        categories: e.categories.into_iter().map(category).collect(),
+        authors: e
+            .authors
+            .into_iter()
+            .take(MAX_AUTHORS)
+            .map(person)
+            .collect(),
+        categories: e
+            .categories
+            .into_iter()
+            .take(MAX_CATEGORIES)
+            .map(category)
+            .collect(),
         published: e.published,
         updated: e.updated,
         language: e.language,
@@ -127,7 +178,7 @@ fn enclosures(links: &[fr::Link], media: &[fr::MediaObject]) -> Vec<Enclosure> {
             length: c.size,
         })
     });
-    from_links.chain(from_media).collect()
+    from_links.chain(from_media).take(MAX_ENCLOSURES).collect()
 }
 
 #[cfg(test)]

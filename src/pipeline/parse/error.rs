@@ -61,6 +61,16 @@ pub(crate) fn not_a_feed(text: &str, content_type: Option<&str>) -> Option<Parse
     None
 }
 
+/// A well-formed XML document that holds no feed: named by its root.
+pub(crate) fn not_a_feed_root(text: &str) -> ParseError {
+    ParseError::NotAFeed {
+        what: match root_name(text) {
+            Some(root) => format!("an XML document with root <{root}> and no channel or items"),
+            None => "an XML document with no channel or items".to_string(),
+        },
+    }
+}
+
 /// Name of the first element, skipping the prolog, comments and doctype.
 fn root_name(text: &str) -> Option<String> {
     let mut rest = text;

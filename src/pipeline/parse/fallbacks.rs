@@ -7,6 +7,7 @@
 //! to feed-rs's by document order.
 
 use super::side::Collector;
+use crate::model::parsed::{Link, MAX_CATEGORIES, Text, TextKind};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use quick_xml::events::{BytesStart, Event};
@@ -18,6 +19,8 @@ pub(super) struct FeedFallbacks {
     pub title: Option<String>,
     /// `dc:language`.
     pub language: Option<String>,
+    /// `atom:link`s of an RSS channel, in document order.
+    pub atom_links: Vec<Link>,
 }
 
 /// Per-entry fallbacks.
@@ -25,17 +28,35 @@ pub(super) struct FeedFallbacks {
 pub(super) struct EntryFallbacks {
     /// `dc:title`.
     pub title: Option<String>,
-    /// `dc:creator` or `dc:author`.
-    pub author: Option<String>,
+    /// Every `dc:creator` (or `dc:author`), in document order.
+    pub creators: Vec<String>,
+    /// `atom:author` (name, email) in an RSS item.
+    pub atom_author: Option<(Option<String>, Option<String>)>,
+    /// `itunes:author`.
+    pub itunes_author: Option<String>,
     /// `dc:description` (plain text or HTML, as RSS descriptions are), or
     /// a `description` given as unescaped markup.
     pub description: Option<String>,
     /// `dc:language`.
     pub language: Option<String>,
-    /// `dcterms:issued` or `dcterms:created`.
-    pub published: Option<DateTime<Utc>>,
-    /// `dcterms:modified`.
-    pub updated: Option<DateTime<Utc>>,
+    /// Publication dates in precedence order: `atom:published`,
+    /// `dcterms:issued`, `dcterms:created`, `dc:date`, `dcterms:date`.
+    pub published: [Option<DateTime<Utc>>; 5],
+    /// `atom:updated`, then `dcterms:modified`.
+    pub updated: [Option<DateTime<Utc>>; 2],
+    /// `atom:link`s of an RSS item, in document order.
+    pub atom_links: Vec<Link>,
+    /// `content:encoded` (HTML).
+    pub encoded: Option<String>,
+    /// `atom:content` in an RSS item.
+    pub atom_content: Option<Text>,
+    /// Summaries in precedence order: `atom:summary`, `itunes:summary`,
+    /// `media:description` (in the item, a `media:group` or a
+    /// `media:content`), `itunes:subtitle`.
+    pub summaries: [Option<Text>; 4],
+    /// `media:keywords`, `itunes:keywords` (split at commas) and item
+    /// `itunes:category text` (nested ones too), in document order.
+    pub keywords: Vec<String>,
     /// Full content as HTML: `body`/`xhtml:body` markup or `fullitem` text.
     pub content: Option<String>,
     /// An RSS `summary` element, and whether it came before `description`.
@@ -58,6 +79,10 @@ pub(super) fn worth_reading(text: &str) -> bool {
         "<summary",
         "<guid",
         "rdf:about",
+        "atom:",
+        "itunes:",
+        "media:",
+        "content:encoded",
     ]
     .iter()
     .any(|n| super::contains(text, n))
@@ -99,6 +124,8 @@ struct Child {
     in_channel: bool,
     /// For a `guid`: unless `isPermaLink="false"`.
     permalink: bool,
+    /// For an `atom:content`/`atom:summary`: its `type`.
+    text_type: Option<String>,
 }
 
 impl<'a> FallbackReader<'a> {
@@ -164,14 +191,57 @@ impl<'a> FallbackReader<'a> {
             self.stack.push(local);
             return;
         }
+        if in_entry_child && qname == "itunes:category" {
+            self.itunes_category(e);
+        }
         self.child = Some(Child {
             permalink: is_permalink(e),
+            text_type: attr(e, "type"),
             qname,
             local,
             nested: 0,
             start: after,
             in_channel,
         });
+    }
+
+    /// An empty element (`<atom:link …/>`, `<itunes:category …/>`) that is
+    /// a direct child of the channel or of an entry.
+    fn empty(&mut self, e: &BytesStart<'_>) {
+        let depth = self.stack.len();
+        let in_entry_child = self.entry_depth.is_some_and(|d| depth == d + 1);
+        let in_channel =
+            self.entry_depth.is_none() && self.stack.last().is_some_and(|p| p == "channel");
+        match e.name().as_ref() {
+            "atom:link" if in_entry_child || in_channel => {
+                let Some(href) = attr(e, "href").filter(|h| !h.trim().is_empty()) else {
+                    return;
+                };
+                let link = Link {
+                    href,
+                    rel: attr(e, "rel"),
+                    media_type: attr(e, "type"),
+                };
+                let links = match self.entries.last_mut() {
+                    Some(fb) if in_entry_child => &mut fb.atom_links,
+                    _ => &mut self.feed.atom_links,
+                };
+                if links.len() < crate::model::parsed::MAX_LINKS {
+                    links.push(link);
+                }
+            }
+            "itunes:category" if in_entry_child => self.itunes_category(e),
+            _ => {}
+        }
+    }
+
+    /// An item's `itunes:category text="…"`, nested ones too.
+    fn itunes_category(&mut self, e: &BytesStart<'_>) {
+        if let (Some(fb), Some(text)) = (self.entries.last_mut(), attr(e, "text"))
+            && fb.keywords.len() < MAX_CATEGORIES
+        {
+            fb.keywords.push(text);
+        }
     }
 
     /// A whole child read: `inner` is its raw content.
@@ -191,6 +261,8 @@ impl<'a> FallbackReader<'a> {
             "dc:language" => feed.language = feed.language.take().or_else(value),
             _ => {}
         }
+        // `<atom:link …></atom:link>` written with an end tag is rare and
+        // has no attributes left to read here; `empty` takes the usual form.
     }
 
     fn entry_child(&mut self, child: &Child, inner: &str) {
@@ -199,13 +271,70 @@ impl<'a> FallbackReader<'a> {
         };
         let value = || Some(text_of(inner)).filter(|s| !s.is_empty());
         let date = || value().and_then(|v| super::dates::parse_date(&v, self.zone));
+        let first = |slot: &mut Option<DateTime<Utc>>| {
+            if slot.is_none() {
+                *slot = date();
+            }
+        };
+        let summary = |slot: &mut Option<Text>| {
+            if slot.is_none() {
+                *slot = value().map(Text::html);
+            }
+        };
         match child.qname.as_str() {
             "dc:title" => fb.title = fb.title.take().or_else(value),
-            "dc:creator" | "dc:author" => fb.author = fb.author.take().or_else(value),
+            "dc:creator" | "dc:author" if fb.creators.len() < crate::model::parsed::MAX_AUTHORS => {
+                fb.creators.extend(value());
+            }
             "dc:description" => fb.description = fb.description.take().or_else(value),
             "dc:language" => fb.language = fb.language.take().or_else(value),
-            "dcterms:issued" | "dcterms:created" => fb.published = fb.published.or_else(date),
-            "dcterms:modified" => fb.updated = fb.updated.or_else(date),
+            "atom:published" => first(&mut fb.published[0]),
+            "dcterms:issued" => first(&mut fb.published[1]),
+            "dcterms:created" => first(&mut fb.published[2]),
+            "dc:date" => first(&mut fb.published[3]),
+            "dcterms:date" => first(&mut fb.published[4]),
+            "atom:updated" => first(&mut fb.updated[0]),
+            "dcterms:modified" => first(&mut fb.updated[1]),
+            "content:encoded" => fb.encoded = fb.encoded.take().or_else(value),
+            "atom:content" if fb.atom_content.is_none() => {
+                fb.atom_content = atom_text(inner, child.text_type.as_deref());
+            }
+            "atom:summary" if fb.summaries[0].is_none() => {
+                fb.summaries[0] = atom_text(inner, child.text_type.as_deref());
+            }
+            "itunes:summary" => summary(&mut fb.summaries[1]),
+            "media:description" => summary(&mut fb.summaries[2]),
+            "media:group" | "media:content" if fb.summaries[2].is_none() => {
+                fb.summaries[2] = nested(inner, "media:description")
+                    .map(text_of)
+                    .filter(|s| !s.is_empty())
+                    .map(Text::html);
+            }
+            "itunes:subtitle" => summary(&mut fb.summaries[3]),
+            "atom:author" if fb.atom_author.is_none() => {
+                let name = nested(inner, "atom:name")
+                    .map(text_of)
+                    .filter(|s| !s.is_empty());
+                let email = nested(inner, "atom:email")
+                    .map(text_of)
+                    .filter(|s| !s.is_empty());
+                if name.is_some() || email.is_some() {
+                    fb.atom_author = Some((name, email));
+                }
+            }
+            "itunes:author" => fb.itunes_author = fb.itunes_author.take().or_else(value),
+            "media:keywords" | "itunes:keywords" => {
+                if let Some(v) = value() {
+                    let room = MAX_CATEGORIES.saturating_sub(fb.keywords.len());
+                    fb.keywords.extend(
+                        v.split(',')
+                            .map(str::trim)
+                            .filter(|k| !k.is_empty())
+                            .take(room)
+                            .map(str::to_string),
+                    );
+                }
+            }
             "fullitem" => fb.content = fb.content.take().or_else(value),
             "description" => {
                 self.seen_description = true;
@@ -237,6 +366,21 @@ impl<'a> FallbackReader<'a> {
 impl Collector for FallbackReader<'_> {
     fn event(&mut self, event: &Event<'_>, before: usize, after: usize) {
         if let Some(child) = &mut self.child {
+            if child.qname == "itunes:category"
+                && let Event::Start(e) | Event::Empty(e) = event
+                && e.name().as_ref() == "itunes:category"
+            {
+                self.itunes_category(e);
+                if matches!(event, Event::Start(_))
+                    && let Some(child) = &mut self.child
+                {
+                    child.nested += 1;
+                }
+                return;
+            }
+            let Some(child) = &mut self.child else {
+                return;
+            };
             if Self::closes_child(child, event) {
                 let child = self.child.take().expect("a child is open");
                 let text = self.text;
@@ -246,6 +390,7 @@ impl Collector for FallbackReader<'_> {
         }
         match event {
             Event::Start(e) => self.start(e, after),
+            Event::Empty(e) => self.empty(e),
             Event::End(_) => self.end(),
             _ => {}
         }
@@ -259,6 +404,54 @@ fn rdf_about(e: &BytesStart<'_>) -> Option<String> {
         .find(|a| a.key.as_ref() == "rdf:about")
         .map(|a| unescape(&a.value).trim().to_string())
         .filter(|s| !s.is_empty())
+}
+
+/// An attribute's value, references resolved; `None` when absent.
+fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
+    e.attributes()
+        .flatten()
+        .find(|a| a.key.as_ref() == name)
+        .map(|a| unescape(&a.value).trim().to_string())
+}
+
+/// The raw content of the first `<name …>…</name>` inside `inner`.
+fn nested<'t>(inner: &'t str, name: &str) -> Option<&'t str> {
+    let open = format!("<{name}");
+    let at = inner.find(&open)?;
+    let rest = &inner[at + open.len()..];
+    // `<atom:name>` but not `<atom:namespace>`.
+    if !rest.starts_with(['>', ' ', '\t', '\n', '\r']) {
+        return None;
+    }
+    let start = rest.find('>')? + 1;
+    if rest[..start].ends_with("/>") {
+        return None;
+    }
+    let end = rest[start..].find(&format!("</{name}>"))?;
+    Some(&rest[start..start + end])
+}
+
+/// An Atom text construct in an RSS item by its `type`: `text` plain,
+/// `html` escaped HTML, `xhtml` the markup inside its `div`.
+fn atom_text(inner: &str, kind: Option<&str>) -> Option<Text> {
+    let text = match kind.map(str::trim) {
+        Some("xhtml") => {
+            let markup = inner.trim();
+            let body = match (markup.find('>'), markup.rfind("</")) {
+                (Some(open), Some(close)) if markup.starts_with("<div") && close > open => {
+                    &markup[open + 1..close]
+                }
+                _ => markup,
+            };
+            Text::html(body.trim().to_string())
+        }
+        Some("html") | Some("text/html") => Text::html(text_of(inner)),
+        _ => Text {
+            body: text_of(inner),
+            kind: TextKind::Plain,
+        },
+    };
+    (!text.body.trim().is_empty()).then_some(text)
 }
 
 /// Whether a `guid` is a permalink: unless `isPermaLink="false"`.
@@ -312,8 +505,8 @@ mod tests {
         assert_eq!(feed.language.as_deref(), Some("en"));
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[0].title.as_deref(), Some("A & B"));
-        assert_eq!(entries[0].author.as_deref(), Some("Ann"));
-        assert!(entries[0].published.is_some());
+        assert_eq!(entries[0].creators, vec!["Ann".to_string()]);
+        assert!(entries[0].published[1].is_some());
         assert_eq!(entries[0].content.as_deref(), Some("<p>Hi</p>"));
         assert_eq!(entries[0].permalink, None);
         assert_eq!(entries[1].content.as_deref(), Some("<p>Full</p>"));

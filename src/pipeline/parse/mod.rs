@@ -9,6 +9,7 @@ pub mod decode;
 mod error;
 mod extras;
 mod fallbacks;
+pub mod json_feed;
 pub mod repair;
 mod rss1;
 mod side;
@@ -56,11 +57,25 @@ pub fn parse(body: &[u8], opts: ParseOptions<'_>) -> Result<ParsedFeed, ParseErr
     if text.is_empty() {
         return Err(ParseError::Empty);
     }
+    if json_feed::looks_like_json(text) {
+        let mut parsed = json_feed::parse(text, opts.timezone)?;
+        parsed.encoding = decoded.encoding;
+        return Ok(parsed);
+    }
     if let Some(what) = error::not_a_feed(text, opts.content_type) {
         return Err(what);
     }
     let (text, placeholders) = prepare(text);
     let (feed, repaired) = read_repairing(&text, &opts)?;
+    // feed-rs reads any `<rdf:RDF>` as RSS 1.0: one with neither a channel
+    // nor items (FOAF, a SKOS vocabulary…) is some other RDF document.
+    if convert::format_of(&feed) == crate::model::parsed::SourceFormat::Rss
+        && feed.entries.is_empty()
+        && feed.title.is_none()
+        && !contains(&text, "channel")
+    {
+        return Err(error::not_a_feed_root(&text));
+    }
     let mut parsed = convert::feed(feed, placeholders);
     parsed.encoding = decoded.encoding;
     parsed.repaired = repaired;

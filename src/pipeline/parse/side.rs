@@ -11,7 +11,8 @@
 use super::extras::{self, BaseReader, CategoryReader};
 use super::fallbacks::{self, EntryFallbacks, FallbackReader, FeedFallbacks};
 use crate::model::parsed::{
-    Category, Link, ParsedEntry, ParsedFeed, Person, SourceFormat, Text, is_url_shaped,
+    Category, Link, MAX_CATEGORIES, ParsedEntry, ParsedFeed, Person, SourceFormat, Text,
+    is_url_shaped,
 };
 use chrono_tz::Tz;
 use quick_xml::events::Event;
@@ -95,6 +96,22 @@ fn lacks_id(e: &ParsedEntry) -> bool {
     e.id.as_deref().is_none_or(|id| id.trim().is_empty())
 }
 
+/// Whether a text is missing or blank (an empty `<description>`).
+fn lacks_text(t: &Option<Text>) -> bool {
+    t.as_ref().is_none_or(|t| t.body.trim().is_empty())
+}
+
+/// Whether the links hold one to a page: a non-blank alternate (or no
+/// `rel`), what normalize would take as the story's or the site's link.
+fn has_page_link(links: &[Link]) -> bool {
+    links.iter().any(|l| {
+        !l.href.trim().is_empty()
+            && l.rel
+                .as_deref()
+                .is_none_or(|r| r.trim().eq_ignore_ascii_case("alternate"))
+    })
+}
+
 fn lacks_title(e: &ParsedEntry) -> bool {
     e.title.as_ref().is_none_or(|t| t.body.trim().is_empty())
 }
@@ -112,10 +129,16 @@ struct Gaps {
     /// An RSS item without content, which a `summary` element can give.
     rss_summary: bool,
     content: bool,
-    dates: bool,
+    published: bool,
+    updated: bool,
     language: bool,
-    /// An RSS item without a link, which a permalink `guid` can give.
+    /// An RSS item without a link, which a permalink `guid` or an
+    /// `atom:link` can give.
     rss_link: bool,
+    /// An RSS channel without a home page, which an `atom:link` can give.
+    rss_feed_link: bool,
+    /// An RSS document, whose items may have keywords to add.
+    rss: bool,
 }
 
 impl Gaps {
@@ -124,18 +147,21 @@ impl Gaps {
         let mut gaps = Gaps {
             feed_title: feed.title.is_none(),
             feed_language: feed.language.is_none(),
+            rss_feed_link: rss && !has_page_link(&feed.links),
+            rss,
             ..Gaps::default()
         };
         for e in &feed.entries {
             gaps.id |= lacks_id(e);
             gaps.title |= lacks_title(e);
             gaps.author |= e.authors.is_empty();
-            gaps.summary |= e.summary.is_none();
+            gaps.summary |= lacks_text(&e.summary);
             gaps.rss_summary |= rss && e.content.is_none();
-            gaps.content |= e.content.is_none();
-            gaps.dates |= e.published.is_none() || e.updated.is_none();
+            gaps.content |= lacks_text(&e.content);
+            gaps.published |= e.published.is_none();
+            gaps.updated |= e.updated.is_none();
             gaps.language |= e.language.is_none();
-            gaps.rss_link |= rss && e.links.is_empty();
+            gaps.rss_link |= rss && !has_page_link(&e.links);
         }
         gaps
     }
@@ -147,12 +173,30 @@ impl Gaps {
         ((self.feed_title || self.title) && has("dc:title"))
             || ((self.feed_language || self.language) && has("dc:language"))
             || (self.id && has("rdf:about"))
-            || (self.author && (has("dc:creator") || has("dc:author")))
-            || (self.summary && (has("dc:description") || has("<description")))
+            || (self.author
+                && (has("dc:creator")
+                    || has("dc:author")
+                    || has("atom:author")
+                    || has("itunes:author")))
+            || (self.summary
+                && (has("dc:description")
+                    || has("<description")
+                    || has("atom:summary")
+                    || has("itunes:summary")
+                    || has("itunes:subtitle")
+                    || has("media:description")))
             || (self.rss_summary && has("<summary"))
-            || (self.content && (has("body") || has("<fullitem")))
-            || (self.dates && has("dcterms:"))
-            || (self.rss_link && has("<guid"))
+            || (self.content
+                && (has("body")
+                    || has("<fullitem")
+                    || has("content:encoded")
+                    || has("atom:content")))
+            || (self.published && (has("dcterms:") || has("atom:published") || has("dc:date")))
+            || (self.updated && (has("dcterms:modified") || has("atom:updated")))
+            || (self.rss_link && (has("<guid") || has("atom:link")))
+            || (self.rss_feed_link && has("atom:link"))
+            || (self.rss
+                && (has("media:keywords") || has("itunes:keywords") || has("itunes:category")))
     }
 }
 
@@ -160,6 +204,9 @@ impl Gaps {
 /// one that reads as empty, which normalize judges), `dc:language` for a
 /// missing language.
 fn fill_feed(feed: &mut ParsedFeed, fb: FeedFallbacks) {
+    if feed.format == SourceFormat::Rss && !has_page_link(&feed.links) {
+        feed.links.extend(fb.atom_links);
+    }
     if let Some(title) = fb.title.map(Text::html) {
         if feed.title.is_none() {
             feed.title = Some(title);
@@ -186,16 +233,24 @@ fn fill(e: &mut ParsedEntry, fb: EntryFallbacks, rss: bool) {
     {
         e.title = Some(Text::html(t));
     }
-    if e.authors.is_empty()
-        && let Some(name) = fb.author
-    {
-        e.authors.push(Person {
-            name: Some(name),
-            ..Default::default()
-        });
+    if e.authors.is_empty() {
+        fill_authors(e, fb.creators, fb.atom_author, fb.itunes_author);
     }
-    if e.summary.is_none() {
-        e.summary = fb.description.map(Text::html);
+    if lacks_text(&e.summary) {
+        let summary = fb.description.map(Text::html).or_else(|| {
+            fb.summaries
+                .into_iter()
+                .flatten()
+                .find(|t| !t.body.trim().is_empty())
+        });
+        if summary.is_some() {
+            e.summary = summary;
+        }
+    }
+    if lacks_text(&e.content)
+        && let Some(c) = fb.encoded.map(Text::html).or(fb.atom_content)
+    {
+        e.content = Some(c);
     }
     if rss
         && let Some((summary, first)) = fb.rss_summary
@@ -207,22 +262,58 @@ fn fill(e: &mut ParsedEntry, fb: EntryFallbacks, rss: bool) {
         e.content = fb.content.map(Text::html);
     }
     if e.published.is_none() {
-        e.published = fb.published;
+        e.published = fb.published.into_iter().flatten().next();
     }
     if e.updated.is_none() {
-        e.updated = fb.updated;
+        e.updated = fb.updated.into_iter().flatten().next();
+    }
+    if rss {
+        let room = MAX_CATEGORIES.saturating_sub(e.categories.len());
+        e.categories
+            .extend(fb.keywords.into_iter().take(room).map(|term| Category {
+                term,
+                ..Default::default()
+            }));
+    }
+    if rss && !has_page_link(&e.links) {
+        e.links.extend(fb.atom_links);
     }
     if e.language.is_none() {
         e.language = fb.language;
     }
     if rss
-        && e.links.is_empty()
+        && !has_page_link(&e.links)
         && let Some(guid) = fb.permalink.filter(|g| is_url_shaped(g))
     {
         e.links.push(Link {
             href: guid,
             ..Default::default()
         });
+    }
+}
+
+/// An RSS item's authors from other vocabularies: every `dc:creator`, else
+/// its `atom:author`, else `itunes:author`.
+fn fill_authors(
+    e: &mut ParsedEntry,
+    creators: Vec<String>,
+    atom: Option<(Option<String>, Option<String>)>,
+    itunes: Option<String>,
+) {
+    let name = |name: String| Person {
+        name: Some(name),
+        ..Default::default()
+    };
+    if !creators.is_empty() {
+        e.authors.extend(creators.into_iter().map(name));
+    } else if let Some((n, email)) = atom {
+        e.authors.push(Person {
+            name: n,
+            email,
+            uri: None,
+        });
+    } else if let Some(n) = itunes {
+        e.authors.push(name(n));
     }
 }
 
