@@ -355,3 +355,57 @@ fn status_and_export_do_not_create_a_missing_database() {
         "read-only commands create nothing"
     );
 }
+
+/// On a terminal `poll` shows a progress bar, then only the failures and
+/// a summary; the per-source lines are for pipes (checked above).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_on_a_terminal_prints_failures_and_a_summary() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: util-linux `script` (a pseudo-terminal) is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = FeedServer::start().await;
+    serve_standard_fixtures(&feeds);
+    feeds.set("broken", Doc::status(500, "text/plain", "oops"));
+    let db = dir.path().join("cli.db");
+    let extra = format!(
+        "\n[[source]]\nname = \"broken\"\nurl = \"{}\"\n",
+        feeds.url("broken")
+    );
+    let config = dir.path().join("feedmerge.toml");
+    std::fs::write(
+        &config,
+        standard_config(&feeds, "127.0.0.1:0".parse().unwrap(), &db, &extra),
+    )
+    .unwrap();
+    let command = format!(
+        "{} --config {} poll",
+        env!("CARGO_BIN_EXE_feedmerge"),
+        config.display()
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env("RUST_LOG", "error")
+            .output()
+            .expect("run script")
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("broken: FAILED: HTTP 500"), "{text}");
+    assert!(
+        text.contains("5 sources: 9 items read, 0 not modified, 1 failed"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("ru-all: ok 200"),
+        "healthy sources are not listed one by one: {text}"
+    );
+}

@@ -8,6 +8,7 @@
 pub mod import_opml;
 pub mod inspect;
 pub mod logging;
+mod poll_progress;
 
 use crate::config::{self, Config};
 use crate::daemon;
@@ -230,9 +231,11 @@ async fn poll(config: Config) -> ExitCode {
         let pipeline = pipeline.clone();
         tasks.spawn(async move { (i, pipeline.poll(&source).await) });
     }
+    let progress = poll_progress::Progress::for_stdout(config.sources.len());
     let mut reports = Vec::new();
     while let Some(done) = tasks.join_next().await {
         if let Ok(r) = done {
+            progress.done(&r.1);
             reports.push(r);
         }
     }
@@ -241,9 +244,7 @@ async fn poll(config: Config) -> ExitCode {
         .iter()
         .filter(|(_, r)| matches!(r.outcome, PollOutcome::Failed(_)))
         .count();
-    for (_, r) in &reports {
-        println!("{r}");
-    }
+    progress.finish(reports.iter().map(|(_, r)| r));
     drop(pipeline);
     let _ = tokio::task::spawn_blocking(move || store.close()).await;
     // Partial failure is normal for a poller; only all-failed is an error.
