@@ -7,17 +7,19 @@
 //! migrations (by `PRAGMA user_version`, never edited once shipped).
 
 mod checkpointer;
+mod purge;
 mod read;
 mod schema;
 mod write;
 mod writer;
 
 use super::{
-    Cursor, FeedStats, PollRecord, PollState, SourceSpec, SourceStatus, Store, StoreError,
-    StoryQuery, WriteSummary,
+    Cursor, FeedStats, PollRecord, PollState, PurgeBatch, Reclaimed, SourceSpec, SourceStatus,
+    Store, StoreError, StoreStats, StoryQuery, WriteSummary,
 };
 use crate::model::Story;
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -304,6 +306,37 @@ impl Store for SqliteStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+
+    async fn store_stats(&self) -> Result<StoreStats, StoreError> {
+        let path = self.path.clone();
+        self.read(move |conn| purge::store_stats(conn, &path)).await
+    }
+
+    async fn purge_stories(
+        &self,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<PurgeBatch, StoreError> {
+        let (before, now) = (before.timestamp(), now.timestamp());
+        self.write(move |conn| purge::purge_stories(conn, before, now, limit))
+            .await
+    }
+
+    async fn expire_tombstones(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        let before = before.timestamp();
+        self.write(move |conn| purge::expire_tombstones(conn, before, limit))
+            .await
+    }
+
+    async fn reclaim_space(&self, pages: u32) -> Result<Reclaimed, StoreError> {
+        self.write(move |conn| purge::reclaim_space(conn, pages))
             .await
     }
 }
