@@ -103,7 +103,12 @@ async fn poll_prints_one_line_per_source_and_export_prints_the_merged_feed() {
         rows[1].starts_with("broken") && rows[1].contains("HTTP 500"),
         "{out}"
     );
-    assert_eq!(rows.len(), 6, "{out}");
+    assert_eq!(rows.len(), 7, "{out}");
+    // Then the store: 9 items, the shared story counted once.
+    assert!(
+        rows[6].starts_with("store: 8 stories, ") && rows[6].ends_with(" 0 tombstones"),
+        "{out}"
+    );
 
     let cfg = config.clone();
     let (ok, _, err) =
@@ -249,7 +254,8 @@ async fn status_and_export_leave_the_database_untouched() {
     let (ok, out, err) = run(&["status"]).await.unwrap();
     assert!(ok, "{err}");
     let rows: Vec<&str> = out.lines().collect();
-    assert_eq!(rows.len(), 6, "{out}");
+    assert_eq!(rows.len(), 7, "{out}");
+    assert!(rows[6].starts_with("store: "), "{out}");
     let added = rows
         .iter()
         .find(|r| r.starts_with("added-later "))

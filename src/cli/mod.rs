@@ -70,7 +70,8 @@ pub enum Command {
         /// The OPML file (a feed reader's export).
         file: PathBuf,
     },
-    /// Show every source's health, failing ones first.
+    /// Show every source's health, failing ones first, then the store's
+    /// story count and size.
     Status,
     /// Parse one feed (file or URL) as a poll would and print it as JSON;
     /// stores nothing and needs no config.
@@ -341,22 +342,26 @@ fn import_opml(file: &std::path::Path, config: Option<&Config>) -> ExitCode {
 /// them used to show) while the database is left uncreated.
 async fn status(config: Config) -> ExitCode {
     let listed = match daemon::open_store_read_only(&config).await {
-        Ok(Some(store)) => store
-            .source_status()
-            .await
-            .map_err(daemon::DaemonError::from),
+        Ok(Some(store)) => {
+            let (list, stats) = tokio::join!(store.source_status(), store.store_stats());
+            list.and_then(|list| Ok((list, Some(stats?))))
+                .map_err(daemon::DaemonError::from)
+        }
         Ok(None) => {
             eprintln!(
                 "feedmerge: no database at {} yet: no source has been polled; `feedmerge poll` or `feedmerge run` creates it",
                 config.storage_path.display()
             );
-            Ok(never_polled(&config))
+            Ok((never_polled(&config), None))
         }
         Err(e) => Err(e),
     };
     match listed {
-        Ok(list) => {
+        Ok((list, stats)) => {
             print!("{}", crate::server::status::table(&list));
+            if let Some(stats) = stats {
+                print!("{}", crate::server::status::summary(&stats));
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

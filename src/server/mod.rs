@@ -96,10 +96,12 @@ async fn healthz(State(st): State<AppState>) -> Response {
 }
 
 async fn status(State(st): State<AppState>) -> Response {
-    match st.store.source_status().await {
-        Ok(list) => {
+    let (list, stats) = tokio::join!(st.store.source_status(), st.store.store_stats());
+    match list.and_then(|list| Ok((list, stats?))) {
+        Ok((list, stats)) => {
             let sources: Vec<_> = list.iter().map(crate::server::status::to_json).collect();
-            axum::Json(serde_json::json!({ "sources": sources })).into_response()
+            let store = crate::server::status::store_json(&stats);
+            axum::Json(serde_json::json!({ "sources": sources, "store": store })).into_response()
         }
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("storage: {e}\n")).into_response(),
     }
