@@ -6,6 +6,7 @@
 
 pub mod notify;
 mod reload;
+mod retention;
 
 use crate::config::{Config, Live};
 use crate::pipeline::Pipeline;
@@ -139,6 +140,12 @@ pub async fn run_with_reloads(
         .await?,
         pipeline,
     };
+    // `[storage] keep`: once now, then hourly, with the keep in force.
+    let purger = tokio::spawn(retention::run(
+        live.clone(),
+        Arc::clone(&store),
+        running.pipeline.changes.clone(),
+    ));
     tracing::info!(%addr, sources = config.sources.len(), db = %config.storage_path.display(), "feedmerge running");
     crate::daemon::notify::notify("READY=1");
 
@@ -175,6 +182,8 @@ pub async fn run_with_reloads(
     tracing::info!("shutting down");
     crate::daemon::notify::notify("STOPPING=1");
     cancel.cancel();
+    // A batch already with the writer still commits; no new one starts.
+    purger.abort();
     running.scheduler.stop().await;
     tracker.close();
     // Polls and the server drain side by side, each within its deadline,
