@@ -5,6 +5,7 @@
 //! commands (`check`, `status`, `export`, `inspect`, `import-opml`) never
 //! write to the store.
 
+pub mod export_all;
 pub mod import_opml;
 pub mod inspect;
 pub mod logging;
@@ -54,9 +55,14 @@ pub enum Command {
         /// Output format.
         #[arg(long, default_value = "atom", value_parser = ["atom", "rss", "json"])]
         format: String,
-        /// At most this many entries (1-500).
-        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=500))]
-        limit: Option<u16>,
+        /// At most this many entries (1-500), or `all`: every story, read
+        /// page by page into one document.
+        #[arg(long, value_name = "N|all", value_parser = export_all::parse_limit)]
+        limit: Option<export_all::Limit>,
+        /// Only stories after this position: the `before` value of a
+        /// document's `next` link (or the whole link).
+        #[arg(long, value_name = "CURSOR", value_parser = export_all::parse_before, conflicts_with = "all")]
+        before: Option<crate::store::Cursor>,
         /// Every section and named feed, in all formats plus HTML pages.
         #[arg(long, conflicts_with = "feed", requires = "out")]
         all: bool,
@@ -131,6 +137,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             feed,
             format,
             limit,
+            before,
             all,
             out,
         } => {
@@ -146,7 +153,7 @@ pub async fn main(cli: Cli) -> ExitCode {
                 }
             };
             let format = Format::from_name(&format).unwrap_or(Format::Atom);
-            export_cmd(config, target, format, limit.map(usize::from)).await
+            export_cmd(config, target, format, limit, before).await
         }
         Command::Status => status(config).await,
         Command::ImportOpml { .. } => ExitCode::SUCCESS,
@@ -264,15 +271,39 @@ async fn export_cmd(
     config: Config,
     target: Target,
     format: Format,
-    limit: Option<usize>,
+    limit: Option<export_all::Limit>,
+    before: Option<crate::store::Cursor>,
 ) -> ExitCode {
     let Some(store) = open_for_export(&config).await else {
         return ExitCode::FAILURE;
     };
-    let req = FeedRequest {
-        limit,
+    let mut req = FeedRequest {
+        before,
         ..FeedRequest::default()
     };
+    match limit {
+        Some(export_all::Limit::Entries(n)) => req.limit = Some(n),
+        Some(export_all::Limit::All) => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            return match export_all::export_all(
+                &config,
+                store.as_ref(),
+                &target,
+                format,
+                &req,
+                &mut out,
+            )
+            .await
+            {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("feedmerge: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        None => {}
+    }
     match feeds::build(&config, store.as_ref(), &target, format, &req).await {
         Ok(doc) => {
             println!("{}", export::render(&doc, format));
