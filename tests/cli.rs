@@ -103,7 +103,12 @@ async fn poll_prints_one_line_per_source_and_export_prints_the_merged_feed() {
         rows[1].starts_with("broken") && rows[1].contains("HTTP 500"),
         "{out}"
     );
-    assert_eq!(rows.len(), 6, "{out}");
+    assert_eq!(rows.len(), 7, "{out}");
+    // Then the store: 9 items, the shared story counted once.
+    assert!(
+        rows[6].starts_with("store: 8 stories, ") && rows[6].ends_with(" 0 tombstones"),
+        "{out}"
+    );
 
     let cfg = config.clone();
     let (ok, _, err) =
@@ -250,7 +255,8 @@ async fn status_and_export_leave_the_database_untouched() {
     let (ok, out, err) = run(&["status"]).await.unwrap();
     assert!(ok, "{err}");
     let rows: Vec<&str> = out.lines().collect();
-    assert_eq!(rows.len(), 6, "{out}");
+    assert_eq!(rows.len(), 7, "{out}");
+    assert!(rows[6].starts_with("store: "), "{out}");
     let added = rows
         .iter()
         .find(|r| r.starts_with("added-later "))
@@ -408,4 +414,176 @@ async fn poll_on_a_terminal_prints_failures_and_a_summary() {
         !text.contains("ru-all: ok 200"),
         "healthy sources are not listed one by one: {text}"
     );
+}
+
+/// An RSS feed of `count` items in section Politics, one a minute apart.
+fn long_feed(source: &str, count: usize) -> Vec<u8> {
+    let start = chrono::DateTime::parse_from_rfc3339("2025-05-01T12:00:00Z").unwrap();
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\"><channel>\
+         <title>Long</title><link>https://long.example/</link><description>d</description>\n",
+    );
+    for i in 0..count {
+        // The sources interleave: odd minutes from one, even from the other.
+        let date = start - chrono::Duration::minutes((2 * i + usize::from(source == "b")) as i64);
+        out.push_str(&format!(
+            "<item><guid isPermaLink=\"false\">{source}-{i}</guid><title>{source} story {i}</title>\
+             <link>https://long.example/{source}/{i}</link><category>Politics</category>\
+             <pubDate>{}</pubDate><description>Story {i} of {source}.</description></item>\n",
+            date.to_rfc2822()
+        ));
+    }
+    out.push_str("</channel></rss>\n");
+    out.into_bytes()
+}
+
+/// `next` link of a parsed feed.
+fn next_link(feed: &feed_rs::model::Feed) -> Option<String> {
+    feed.links
+        .iter()
+        .find(|l| l.rel.as_deref() == Some("next"))
+        .map(|l| l.href.clone())
+}
+
+fn before_of(link: &str) -> String {
+    url::Url::parse(link)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "before")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("no before in {link}"))
+}
+
+/// 700 stories, more than a document's 500: `--limit all` writes them all
+/// in one valid document in every format, and `--before` pages through
+/// them with the cursors of the `next` links, without gaps or repeats.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_pages_with_before_and_writes_every_story_with_limit_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = FeedServer::start().await;
+    feeds.set(
+        "a.rss",
+        Doc::feed("application/rss+xml", long_feed("a", 350)),
+    );
+    feeds.set(
+        "b.rss",
+        Doc::feed("application/rss+xml", long_feed("b", 350)),
+    );
+    let db = dir.path().join("long.db");
+    let config = dir.path().join("feedmerge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\npath = \"{}\"\n[poll]\ntimeout = \"20s\"\n\
+             [[source]]\nname = \"a\"\nurl = \"{}\"\n[[source]]\nname = \"b\"\nurl = \"{}\"\n",
+            db.display(),
+            feeds.url("a.rss"),
+            feeds.url("b.rss")
+        ),
+    )
+    .unwrap();
+    let run = |args: Vec<String>| {
+        let cfg = config.clone();
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run_cli(&cfg, &args)
+        })
+    };
+    let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let (ok, out, err) = run(args(&["poll"])).await.unwrap();
+    assert!(ok, "{out}{err}");
+
+    // Newest first: b's story i is a minute older than a's.
+    let expected: Vec<String> = (0..350)
+        .flat_map(|i| [format!("a story {i}"), format!("b story {i}")])
+        .collect();
+    for format in ["atom", "rss", "json"] {
+        let (ok, out, err) = run(args(&[
+            "export",
+            "--section",
+            "politics",
+            "--format",
+            format,
+            "--limit",
+            "all",
+        ]))
+        .await
+        .unwrap();
+        assert!(ok, "{format}: {err}");
+        let feed = parse_feed(&out);
+        assert_eq!(titles(&feed), expected, "{format}: every story, in order");
+        assert_eq!(next_link(&feed), None, "{format}: nothing after all");
+        if format == "json" {
+            let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(json["items"].as_array().unwrap().len(), 700);
+        }
+    }
+    let (ok, out, _) = run(args(&[
+        "export",
+        "--section",
+        "politics",
+        "--format",
+        "rss",
+        "--limit",
+        "all",
+    ]))
+    .await
+    .unwrap();
+    assert!(ok);
+    rss::Channel::read_from(out.as_bytes()).expect("one valid RSS document");
+
+    // Pages of 300 by the next links' cursors.
+    let mut seen = Vec::new();
+    let mut before: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut list = vec!["export", "--section", "politics", "--limit", "300"];
+        let cursor;
+        if let Some(b) = &before {
+            cursor = b.clone();
+            list.extend(["--before", &cursor]);
+        }
+        let (ok, out, err) = run(args(&list)).await.unwrap();
+        assert!(ok, "{err}");
+        let feed = parse_feed(&out);
+        pages += 1;
+        seen.extend(titles(&feed));
+        match next_link(&feed) {
+            Some(link) => before = Some(before_of(&link)),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, expected, "pages join without gaps or repeats");
+
+    // `--limit all --before` is everything after the position; the whole
+    // link is understood too.
+    let (_, out, _) = run(args(&["export", "--section", "politics", "--limit", "300"]))
+        .await
+        .unwrap();
+    let link = next_link(&parse_feed(&out)).unwrap();
+    let (ok, out, err) = run(args(&[
+        "export",
+        "--section",
+        "politics",
+        "--limit",
+        "all",
+        "--before",
+        &link,
+    ]))
+    .await
+    .unwrap();
+    assert!(ok, "{err}");
+    assert_eq!(titles(&parse_feed(&out)), expected[300..]);
+
+    for (bad, words) in [
+        (vec!["--limit", "501"], "1 to 500"),
+        (vec!["--limit", "every"], "neither `all`"),
+        (vec!["--before", "yesterday"], "not a cursor"),
+    ] {
+        let mut list = vec!["export", "--section", "politics"];
+        list.extend(bad);
+        let (ok, _, err) = run(args(&list)).await.unwrap();
+        assert!(!ok && err.contains(words), "{err}");
+    }
 }

@@ -16,6 +16,7 @@ const CASES: &[(&str, &str, usize, &str)] = &[
     ("unknown-key.toml", "source[0]", 4, "intervall"),
     ("unknown-table.toml", "pol", 1, "unknown key"),
     ("bad-duration.toml", "poll.interval", 2, "15 minutez"),
+    ("bad-keep.toml", "storage.keep", 2, "half a year"),
     (
         "interval-and-cron.toml",
         "source[0].cron",

@@ -5,6 +5,7 @@
 //! commands (`check`, `status`, `export`, `inspect`, `import-opml`) never
 //! write to the store; `backup` reads it and writes only its copy.
 
+pub mod export_all;
 pub mod import_opml;
 pub mod inspect;
 pub mod logging;
@@ -55,9 +56,14 @@ pub enum Command {
         /// Output format.
         #[arg(long, default_value = "atom", value_parser = ["atom", "rss", "json"])]
         format: String,
-        /// At most this many entries (1-500).
-        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=500))]
-        limit: Option<u16>,
+        /// At most this many entries (1-500), or `all`: every story, read
+        /// page by page into one document.
+        #[arg(long, value_name = "N|all", value_parser = export_all::parse_limit)]
+        limit: Option<export_all::Limit>,
+        /// Only stories after this position: the `before` value of a
+        /// document's `next` link (or the whole link).
+        #[arg(long, value_name = "CURSOR", value_parser = export_all::parse_before, conflicts_with = "all")]
+        before: Option<crate::store::Cursor>,
         /// Every section and named feed, in all formats plus HTML pages.
         #[arg(long, conflicts_with = "feed", requires = "out")]
         all: bool,
@@ -71,7 +77,8 @@ pub enum Command {
         /// The OPML file (a feed reader's export).
         file: PathBuf,
     },
-    /// Show every source's health, failing ones first.
+    /// Show every source's health, failing ones first, then the store's
+    /// story count and size.
     Status,
     /// Write a consistent copy of the database to PATH, also while the
     /// daemon runs; the copy is a database `--config` can point at.
@@ -140,6 +147,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             feed,
             format,
             limit,
+            before,
             all,
             out,
         } => {
@@ -155,7 +163,7 @@ pub async fn main(cli: Cli) -> ExitCode {
                 }
             };
             let format = Format::from_name(&format).unwrap_or(Format::Atom);
-            export_cmd(config, target, format, limit.map(usize::from)).await
+            export_cmd(config, target, format, limit, before).await
         }
         Command::Status => status(config).await,
         Command::Backup { path, force } => backup(config, path, force).await,
@@ -308,15 +316,39 @@ async fn export_cmd(
     config: Config,
     target: Target,
     format: Format,
-    limit: Option<usize>,
+    limit: Option<export_all::Limit>,
+    before: Option<crate::store::Cursor>,
 ) -> ExitCode {
     let Some(store) = open_for_export(&config).await else {
         return ExitCode::FAILURE;
     };
-    let req = FeedRequest {
-        limit,
+    let mut req = FeedRequest {
+        before,
         ..FeedRequest::default()
     };
+    match limit {
+        Some(export_all::Limit::Entries(n)) => req.limit = Some(n),
+        Some(export_all::Limit::All) => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            return match export_all::export_all(
+                &config,
+                store.as_ref(),
+                &target,
+                format,
+                &req,
+                &mut out,
+            )
+            .await
+            {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("feedmerge: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        None => {}
+    }
     match feeds::build(&config, store.as_ref(), &target, format, &req).await {
         Ok(doc) => {
             println!("{}", export::render(&doc, format));
@@ -386,22 +418,26 @@ fn import_opml(file: &std::path::Path, config: Option<&Config>) -> ExitCode {
 /// them used to show) while the database is left uncreated.
 async fn status(config: Config) -> ExitCode {
     let listed = match daemon::open_store_read_only(&config).await {
-        Ok(Some(store)) => store
-            .source_status()
-            .await
-            .map_err(daemon::DaemonError::from),
+        Ok(Some(store)) => {
+            let (list, stats) = tokio::join!(store.source_status(), store.store_stats());
+            list.and_then(|list| Ok((list, Some(stats?))))
+                .map_err(daemon::DaemonError::from)
+        }
         Ok(None) => {
             eprintln!(
                 "feedmerge: no database at {} yet: no source has been polled; `feedmerge poll` or `feedmerge run` creates it",
                 config.storage_path.display()
             );
-            Ok(never_polled(&config))
+            Ok((never_polled(&config), None))
         }
         Err(e) => Err(e),
     };
     match listed {
-        Ok(list) => {
+        Ok((list, stats)) => {
             print!("{}", crate::server::status::table(&list));
+            if let Some(stats) = stats {
+                print!("{}", crate::server::status::summary(&stats));
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

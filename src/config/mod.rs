@@ -32,6 +32,10 @@ pub struct Config {
     pub path: PathBuf,
     /// Where the SQLite file lives (resolved against the config's folder).
     pub storage_path: PathBuf,
+    /// How long stories are kept, by their sort date (`published`); `None`
+    /// keeps everything. Older ones are purged, leaving tombstones so feeds
+    /// that still list them do not bring them back.
+    pub storage_keep: Option<Duration>,
     /// HTTP listen address.
     pub listen: SocketAddr,
     /// Public base URL for self links (no trailing slash), if configured.

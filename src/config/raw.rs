@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawStorage {
     pub path: Option<String>,
+    pub keep: Option<String>,
 }
 
 /// `[server]`

@@ -12,7 +12,7 @@ mod server;
 mod source;
 mod tables;
 
-use super::checks::Ctx;
+use super::checks::{Ctx, duration};
 use super::raw::{RawSections, RawStorage};
 use super::{Config, ConfigProblem};
 use crate::model::sections::SectionMap;
@@ -42,6 +42,7 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
     };
     let tables = Tables::split(&mut cx, doc);
     let storage_path = storage(&tables.storage, path);
+    let storage_keep = keep(&mut cx, &tables.storage);
     let server = server::server(&mut cx, &tables.server);
     let poll = poll::poll(&mut cx, &tables.poll);
     let sections = sections(&mut cx, &tables.sections);
@@ -66,6 +67,7 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
     Ok(Config {
         path: path.to_path_buf(),
         storage_path,
+        storage_keep,
         listen: server.listen,
         base_url: server.base_url,
         websub_hub: server.websub_hub,
@@ -100,6 +102,21 @@ fn storage(table: &Table<RawStorage>, config_path: &Path) -> PathBuf {
         let base_dir = config_path.parent().unwrap_or(Path::new(""));
         base_dir.join(p)
     }
+}
+
+/// Shorter retention than this is surely a slip (`10m` for ten months is
+/// `10M`): it would purge what was polled minutes ago.
+const MIN_KEEP: Duration = Duration::from_secs(24 * 3600);
+
+/// `[storage] keep`: a humantime duration of at least a day; unset keeps
+/// every story.
+fn keep(cx: &mut Ctx<'_>, table: &Table<RawStorage>) -> Option<Duration> {
+    let keep = duration(cx, &table.keys, "keep", table.raw.keep.as_deref())?;
+    if keep < MIN_KEEP {
+        cx.bad(&table.keys, "keep", "must be at least 1d");
+        return None;
+    }
+    Some(keep)
 }
 
 /// `[sections]`: canonical names and their aliases; an alias claimed by two
@@ -210,6 +227,31 @@ auth.password_env = "FEEDMERGE_TEST_SURELY_UNSET"
             problems(text),
             at(&[(5, "source[0].auth.password_env"), (7, "source[0].headers"),])
         );
+    }
+
+    #[test]
+    fn storage_keep_is_a_duration_of_a_day_or_more() {
+        let keep = |v: &str| {
+            validate(&format!("[storage]\nkeep = \"{v}\"\n"), Path::new("t.toml"))
+                .map(|c| c.storage_keep)
+        };
+        assert_eq!(
+            keep("180d").unwrap(),
+            Some(Duration::from_secs(180 * 86_400))
+        );
+        assert_eq!(
+            validate("", Path::new("t.toml")).unwrap().storage_keep,
+            None,
+            "unset keeps everything"
+        );
+        for bad in ["12h", "0s", "half a year"] {
+            let problems = keep(bad).unwrap_err();
+            assert_eq!(problems.len(), 1, "{bad}: {problems:?}");
+            assert_eq!(
+                (problems[0].key.as_str(), problems[0].line),
+                ("storage.keep", Some(2))
+            );
+        }
     }
 
     #[test]

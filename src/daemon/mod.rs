@@ -6,6 +6,7 @@
 
 pub mod notify;
 mod reload;
+mod retention;
 pub mod watchdog;
 
 use crate::config::{Config, Live};
@@ -154,6 +155,12 @@ pub async fn run_with_reloads(
         server_cancel.cancelled().await
     }));
     let mut running = Running::start(pipeline, &shared).await?;
+    // `[storage] keep`: once now, then hourly, with the keep in force.
+    let purger = tokio::spawn(retention::run(
+        shared.live.clone(),
+        Arc::clone(&shared.store),
+        running.pipeline.changes.clone(),
+    ));
     tracing::info!(%addr, sources = config.sources.len(), db = %config.storage_path.display(), "feedmerge running");
     crate::daemon::notify::ready();
     let watchdog = crate::daemon::notify::watchdog_timeout().map(|timeout| {
@@ -173,6 +180,8 @@ pub async fn run_with_reloads(
             Some(()) = reloads.recv() => running.reload(&shared).await,
         }
     }
+    // A purge batch already with the writer still commits; no new one starts.
+    purger.abort();
     let served = shut_down(running, &shared, server).await;
     cache_follower.abort();
     if let Some(task) = watchdog {

@@ -14,6 +14,7 @@ mod atom;
 pub mod html;
 mod json;
 mod rss;
+pub mod stream;
 
 use chrono::{DateTime, NaiveDate, Utc};
 

@@ -129,15 +129,21 @@ impl fmt::Display for PollReport {
                 status,
                 items,
                 summary,
-            } => write!(
-                f,
-                "{}: ok {status}, {items} items: {} new, {} merged, {} updated, {} unchanged ({secs:.2}s)",
-                self.source,
-                summary.new_stories,
-                summary.merged,
-                summary.updated,
-                summary.unchanged
-            ),
+            } => {
+                write!(
+                    f,
+                    "{}: ok {status}, {items} items: {} new, {} merged, {} updated, {} unchanged",
+                    self.source,
+                    summary.new_stories,
+                    summary.merged,
+                    summary.updated,
+                    summary.unchanged
+                )?;
+                if summary.tombstoned > 0 {
+                    write!(f, ", {} purged earlier", summary.tombstoned)?;
+                }
+                write!(f, " ({secs:.2}s)")
+            }
             PollOutcome::NotModified => {
                 write!(f, "{}: not modified (304) ({secs:.2}s)", self.source)
             }

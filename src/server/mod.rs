@@ -135,10 +135,17 @@ async fn healthz(State(st): State<AppState>) -> Response {
 }
 
 async fn status(State(st): State<AppState>) -> Response {
-    match st.store.source_status().await {
+    let (list, stats) = tokio::join!(st.store.source_status(), st.store.store_stats());
+    match list {
         Ok(list) => {
             let sources: Vec<_> = list.iter().map(crate::server::status::to_json).collect();
-            axum::Json(serde_json::json!({ "sources": sources })).into_response()
+            // The sources' health is what an operator needs most; a store
+            // whose size cannot be read (its file deleted, say) says why.
+            let store = match stats {
+                Ok(stats) => crate::server::status::store_json(&stats),
+                Err(e) => serde_json::json!({ "error": e.to_string() }),
+            };
+            axum::Json(serde_json::json!({ "sources": sources, "store": store })).into_response()
         }
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("storage: {e}\n")).into_response(),
     }

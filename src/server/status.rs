@@ -1,7 +1,8 @@
-//! Source health as JSON (`/status`) and as a table (`feedmerge status`).
+//! Source health and the store's size as JSON (`/status`) and as a table
+//! with a summary line (`feedmerge status`).
 
 use crate::model::redact::redact;
-use crate::store::SourceStatus;
+use crate::store::{SourceStatus, StoreStats};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
@@ -26,6 +27,45 @@ pub fn to_json(s: &SourceStatus) -> Value {
         "failing_since": time(s.failing_since),
         "moved_to": s.moved_to.as_deref().map(redact),
     })
+}
+
+/// The store as `/status` shows it (`"store"`): counts and sizes in bytes.
+pub fn store_json(s: &StoreStats) -> Value {
+    json!({
+        "stories": s.stories,
+        "tombstones": s.tombstones,
+        "bytes": s.bytes,
+        "wal_bytes": s.wal_bytes,
+        "free_bytes": s.free_bytes,
+    })
+}
+
+/// The line under the table: `store: 1234 stories, 9.5 MiB (WAL 1.0 MiB,
+/// free 0 B), 12 tombstones`.
+pub fn summary(s: &StoreStats) -> String {
+    format!(
+        "store: {} stories, {} (WAL {}, free {}), {} tombstones\n",
+        s.stories,
+        size(s.bytes),
+        size(s.wal_bytes),
+        size(s.free_bytes),
+        s.tombstones
+    )
+}
+
+/// Bytes in binary units, one decimal from KiB on.
+fn size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// A table, failing sources first.
@@ -112,5 +152,27 @@ mod tests {
         let json = to_json(&source("z-down", 3));
         assert_eq!(json["consecutive_failures"], 3);
         assert!(json["next_check"].is_null() && json["last_success"].is_null());
+    }
+
+    #[test]
+    fn the_summary_line_gives_counts_and_sizes() {
+        let stats = StoreStats {
+            stories: 1234,
+            tombstones: 12,
+            bytes: 9_961_472,
+            wal_bytes: 1024,
+            free_bytes: 0,
+            shrinks: true,
+        };
+        assert_eq!(
+            summary(&stats),
+            "store: 1234 stories, 9.5 MiB (WAL 1.0 KiB, free 0 B), 12 tombstones\n"
+        );
+        assert_eq!(size(3 * 1024 * 1024 * 1024), "3.0 GiB");
+        let json = store_json(&stats);
+        assert_eq!(
+            (json["stories"].as_u64(), json["bytes"].as_u64()),
+            (Some(1234), Some(9_961_472))
+        );
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod changes;
 mod error;
+pub mod retention;
 pub mod sqlite;
 
 pub use error::StoreError;
@@ -91,6 +92,9 @@ pub struct WriteSummary {
     pub updated: usize,
     /// Items re-sent unchanged (no write).
     pub unchanged: usize,
+    /// Items of stories purged by retention that the feed still lists: not
+    /// stored again (their tombstone only notes that they were listed).
+    pub tombstoned: usize,
     /// Failures in a row after this poll (0 after a success).
     pub consecutive_failures: u32,
     /// Start of the current failure streak, if failing.
@@ -164,6 +168,43 @@ pub struct SourceStatus {
     pub items: u64,
 }
 
+/// What one purge batch removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PurgeBatch {
+    /// Stories deleted, each leaving a tombstone.
+    pub stories: usize,
+    /// Canonical names of the sections they were in (for change notices).
+    pub sections: Vec<String>,
+}
+
+/// What one step of returning free space did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reclaimed {
+    /// Pages handed back to the file system.
+    pub pages: u64,
+    /// Free pages still inside the file.
+    pub left: u64,
+}
+
+/// Size and contents of the store, for `/status` and `feedmerge status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Stories stored.
+    pub stories: u64,
+    /// Purged stories remembered so feeds cannot bring them back.
+    pub tombstones: u64,
+    /// Size of the database file.
+    pub bytes: u64,
+    /// Size of its write-ahead log.
+    pub wal_bytes: u64,
+    /// Space inside the database file that holds nothing (reused by new
+    /// stories; handed back after purges when `shrinks`).
+    pub free_bytes: u64,
+    /// Whether free space can be handed back to the file system
+    /// (incremental vacuum); false for a database created without it.
+    pub shrinks: bool,
+}
+
 /// The storage interface.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -206,4 +247,26 @@ pub trait Store: Send + Sync + 'static {
     fn file_sizes(&self) -> (u64, u64) {
         (0, 0)
     }
+    /// Size and story count of the store.
+    async fn store_stats(&self) -> Result<StoreStats, StoreError>;
+    /// Deletes, in one transaction, up to `limit` of the oldest stories
+    /// published before `before`, with their items and sections. Each
+    /// leaves a tombstone listed at `now`. See [`retention::purge`], which
+    /// calls it batch after batch.
+    async fn purge_stories(
+        &self,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<PurgeBatch, StoreError>;
+    /// Forgets up to `limit` tombstones last listed before `before`, in one
+    /// transaction; returns how many.
+    async fn expire_tombstones(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<usize, StoreError>;
+    /// Hands up to `pages` free pages back to the file system, in one
+    /// transaction (nothing when the store cannot shrink).
+    async fn reclaim_space(&self, pages: u32) -> Result<Reclaimed, StoreError>;
 }

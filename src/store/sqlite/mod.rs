@@ -17,6 +17,7 @@ mod backup;
 mod checkpointer;
 mod health;
 mod lock;
+mod purge;
 mod read;
 mod schema;
 mod write;
@@ -25,8 +26,8 @@ mod writer;
 pub use backup::{BackupReport, backup};
 
 use super::{
-    Cursor, FeedStats, PollRecord, PollState, SourceSpec, SourceStatus, Store, StoreError,
-    StoryQuery, WriteSummary,
+    Cursor, FeedStats, PollRecord, PollState, PurgeBatch, Reclaimed, SourceSpec, SourceStatus,
+    Store, StoreError, StoreStats, StoryQuery, WriteSummary,
 };
 use crate::model::Story;
 use async_trait::async_trait;
@@ -474,9 +475,11 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     if current == schema::latest() {
         return Ok(());
     }
+    schema::prepare_new(conn)?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
     schema::migrate(&tx)?;
     tx.commit()?;
+    schema::convert_auto_vacuum(conn);
     Ok(())
 }
 
@@ -599,6 +602,37 @@ impl Store for SqliteStore {
         // An empty transaction takes no lock and writes nothing: it only
         // proves the writer thread reaches its queue.
         self.write(|_tx| Ok(())).await
+    }
+
+    async fn store_stats(&self) -> Result<StoreStats, StoreError> {
+        let path = self.path.clone();
+        self.read(move |conn| purge::store_stats(conn, &path)).await
+    }
+
+    async fn purge_stories(
+        &self,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<PurgeBatch, StoreError> {
+        let (before, now) = (before.timestamp(), now.timestamp());
+        self.write(move |conn| purge::purge_stories(conn, before, now, limit))
+            .await
+    }
+
+    async fn expire_tombstones(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        let before = before.timestamp();
+        self.write(move |conn| purge::expire_tombstones(conn, before, limit))
+            .await
+    }
+
+    async fn reclaim_space(&self, pages: u32) -> Result<Reclaimed, StoreError> {
+        self.write(move |conn| purge::reclaim_space(conn, pages))
+            .await
     }
 }
 

@@ -70,7 +70,36 @@ const MIGRATIONS: &[&str] = &[
     ",
     // 3: enclosures (JSON list of {url, mime_type, length}): podcasts, images.
     "ALTER TABLE stories ADD COLUMN enclosures TEXT NOT NULL DEFAULT '[]';",
+    // 4: retention. A purged story leaves a tombstone: its story key, and
+    // the (source, item key) pairs that brought it, so a feed that still
+    // lists it does not store it again as new. `last_listed` (UTC seconds)
+    // moves when a feed lists it again; tombstones expire from it. The two
+    // indexes on `story_id` let a purge find a story's rows, and SQLite
+    // check the foreign keys of a deleted story, without a table scan.
+    "
+    CREATE INDEX items_by_story ON items(story_id);
+    CREATE INDEX story_sections_by_story ON story_sections(story_id);
+    CREATE TABLE tombstones (
+        id          INTEGER PRIMARY KEY,
+        story_key   TEXT NOT NULL UNIQUE,
+        last_listed INTEGER NOT NULL
+    );
+    CREATE INDEX tombstones_by_last_listed ON tombstones(last_listed);
+    CREATE TABLE item_tombstones (
+        source_id    INTEGER NOT NULL REFERENCES sources(id),
+        item_key     TEXT NOT NULL,
+        tombstone_id INTEGER NOT NULL REFERENCES tombstones(id),
+        PRIMARY KEY (source_id, item_key)
+    ) WITHOUT ROWID;
+    CREATE INDEX item_tombstones_by_tombstone ON item_tombstones(tombstone_id);
+    ",
 ];
+
+/// Databases up to this size that were created without incremental vacuum
+/// are converted on open (one `VACUUM`: well under a second or two);
+/// larger ones are left for the operator, since `VACUUM` rewrites the whole
+/// file, needs as much free disk again and holds the database meanwhile.
+const CONVERT_UP_TO: i64 = 64 * 1024 * 1024;
 
 /// The newest schema version this binary knows.
 pub fn latest() -> i64 {
@@ -81,6 +110,7 @@ pub fn latest() -> i64 {
 /// which must hold the write lock from its start (`BEGIN EXCLUSIVE`), so
 /// the version read here is the one the steps build on: a second process
 /// opening the same fresh file waits, then finds the schema current.
+/// [`prepare_new`] runs before it, [`convert_auto_vacuum`] after the commit.
 pub fn migrate(conn: &Connection) -> Result<(), StoreError> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current > latest() {
@@ -94,4 +124,129 @@ pub fn migrate(conn: &Connection) -> Result<(), StoreError> {
         conn.pragma_update(None, "user_version", (i + 1) as i64)?;
     }
     Ok(())
+}
+
+/// A database with no schema yet is set to `auto_vacuum = INCREMENTAL`,
+/// so space a purge frees can be returned to the file system. The pragma
+/// takes effect only before the first table exists, and outside a
+/// transaction: so before [`migrate`]'s. Two first starts may both set it;
+/// it is the same value.
+pub fn prepare_new(conn: &Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current == 0 {
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+    }
+    Ok(())
+}
+
+/// After the migrations committed: a small older database made able to
+/// shrink (see [`auto_vacuum`]). `VACUUM` cannot run inside a transaction.
+pub fn convert_auto_vacuum(conn: &Connection) {
+    auto_vacuum(conn);
+}
+
+/// `PRAGMA auto_vacuum` mode 2: freed pages can be handed back with
+/// `PRAGMA incremental_vacuum`.
+pub(super) const INCREMENTAL: i64 = 2;
+
+/// Makes a small older database (created before incremental vacuum was
+/// set) able to shrink, with one `VACUUM`. A large one is left as it is
+/// (the purge task says how to convert it when `[storage] keep` is set):
+/// unconverted, pages a purge frees are reused for new stories, so the file
+/// stops growing, but it does not shrink. Never fails the open.
+fn auto_vacuum(conn: &Connection) {
+    let pragma = |name: &str| conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, i64>(0));
+    let (Ok(mode), Ok(pages), Ok(page_size)) = (
+        pragma("auto_vacuum"),
+        pragma("page_count"),
+        pragma("page_size"),
+    ) else {
+        return;
+    };
+    let bytes = pages.saturating_mul(page_size);
+    if mode == INCREMENTAL || bytes > CONVERT_UP_TO {
+        return;
+    }
+    let path = conn.path().unwrap_or_default().to_string();
+    match conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;") {
+        Ok(()) => tracing::info!(db = %path, bytes, "database converted to incremental vacuum"),
+        Err(e) => {
+            tracing::warn!(db = %path, error = %e, "cannot convert the database to incremental vacuum; purged space is reused but the file does not shrink")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pragma(conn: &Connection, name: &str) -> i64 {
+        conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// As `SqliteStore::open` prepares a connection before migrating.
+    fn open(path: &std::path::Path) -> Connection {
+        let conn = Connection::open(path).unwrap();
+        conn.pragma_update(None, "page_size", 8192).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn
+    }
+
+    #[test]
+    fn a_new_database_is_created_able_to_shrink() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open(&dir.path().join("new.db"));
+        {
+            prepare_new(&conn).unwrap();
+            let tx = conn.transaction().unwrap();
+            migrate(&tx).unwrap();
+            tx.commit().unwrap();
+            convert_auto_vacuum(&conn);
+        }
+        assert_eq!(pragma(&conn, "user_version"), latest());
+        assert_eq!(pragma(&conn, "auto_vacuum"), INCREMENTAL);
+        assert_eq!(pragma(&conn, "page_size"), 8192);
+    }
+
+    #[test]
+    fn a_small_older_database_is_migrated_and_converted_keeping_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v3.db");
+        let mut conn = open(&path);
+        for sql in &MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(
+            "PRAGMA user_version = 3;
+             INSERT INTO sources (id, name, url) VALUES (1, 'a', 'https://e.org/a');
+             INSERT INTO stories (id, story_key, uid, source_id, title, published, updated, first_seen)
+                 VALUES (7, 'link:https://e.org/1', 'u', 1, 'One', 1, 1, 1);
+             INSERT INTO items (source_id, item_key, story_id, content_hash, first_seen)
+                 VALUES (1, 'g1', 7, 'h', 1);",
+        )
+        .unwrap();
+        assert_eq!(pragma(&conn, "auto_vacuum"), 0, "created before retention");
+        {
+            prepare_new(&conn).unwrap();
+            let tx = conn.transaction().unwrap();
+            migrate(&tx).unwrap();
+            tx.commit().unwrap();
+            convert_auto_vacuum(&conn);
+        }
+        assert_eq!(pragma(&conn, "user_version"), latest());
+        assert_eq!(pragma(&conn, "auto_vacuum"), INCREMENTAL, "converted");
+        let title: String = conn
+            .query_row("SELECT title FROM stories WHERE id = 7", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(title, "One");
+        let by_story: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM items INDEXED BY items_by_story WHERE story_id = 7",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(by_story, 1);
+    }
 }

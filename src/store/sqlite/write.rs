@@ -101,8 +101,9 @@ pub(super) fn record_poll(
 }
 
 /// Stores one item of a fetched poll: unchanged (same hash), an edit of
-/// the story it already belongs to, or a new item, which is a new story or
-/// joins the story another source (or identity) already brought.
+/// the story it already belongs to, an item of a purged story (its
+/// tombstone is only marked as listed), or a new item, which is a new story
+/// or joins the story another source (or identity) already brought.
 fn store_item(
     tx: &Connection,
     source_id: i64,
@@ -123,6 +124,7 @@ fn store_item(
             update_story(tx, source_id, story_id, now, item, row)?;
             summary.updated += 1;
         }
+        None if super::purge::tombstoned(tx, source_id, now, item)? => summary.tombstoned += 1,
         None => {
             if insert_item(tx, source_id, now, item, row)? {
                 summary.new_stories += 1;
