@@ -36,6 +36,7 @@ const STAGES: &[&str] = &[
     "politeness",
     "fetch",
     "parse",
+    "scrape",
     "normalize",
     "ingest",
     "poll",

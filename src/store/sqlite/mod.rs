@@ -335,6 +335,18 @@ impl Store for SqliteStore {
         self.read(read::source_status).await
     }
 
+    async fn article_pages(
+        &self,
+        source: &str,
+        links: &[String],
+    ) -> Result<std::collections::HashMap<String, crate::model::article::ArticlePage>, StoreError>
+    {
+        let source = source.to_string();
+        let links = links.to_vec();
+        self.read(move |conn| read::article_pages(conn, &source, &links))
+            .await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
             .await

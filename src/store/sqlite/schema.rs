@@ -70,6 +70,20 @@ const MIGRATIONS: &[&str] = &[
     ",
     // 3: enclosures (JSON list of {url, mime_type, length}): podcasts, images.
     "ALTER TABLE stories ADD COLUMN enclosures TEXT NOT NULL DEFAULT '[]';",
+    // 4: article pages read per source (`[source.article]`): each link is
+    // fetched at most once after a success (its facts kept as JSON, laid
+    // over the entry on every later poll), and at most five times in all.
+    "
+    CREATE TABLE article_pages (
+        source_id  INTEGER NOT NULL REFERENCES sources(id),
+        link       TEXT NOT NULL,
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        extract    TEXT,
+        last_error TEXT,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (source_id, link)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The newest schema version this binary knows.
