@@ -707,6 +707,7 @@ async fn breakdown(config: &Config, dir: &std::path::Path) {
                 next_check,
                 moved_to,
                 result,
+                articles: Vec::new(),
             },
         ));
     }

@@ -76,6 +76,7 @@ async fn fill(store: &SqliteStore, from: usize, to: usize) {
                 },
                 items: (at..end).map(item).collect(),
             },
+            articles: Vec::new(),
         };
         store.record_poll("bench", record).await.expect("write");
         at = end;

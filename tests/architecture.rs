@@ -37,6 +37,7 @@ const STAGES: &[&str] = &[
     "politeness",
     "fetch",
     "parse",
+    "scrape",
     "normalize",
     "ingest",
     "poll",

@@ -76,6 +76,7 @@ async fn poll(
                 at,
                 next_check: at + Span::minutes(15),
                 moved_to: None,
+                articles: Vec::new(),
                 result: PollResult::Fetched {
                     validators: Validators::default(),
                     status: 200,

@@ -125,6 +125,69 @@ pub struct SourceConfig {
     pub auth: Option<BasicAuth>,
     /// Charset that overrides what the server and document claim.
     pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// What the URL serves: a feed, or an HTML listing page to scrape.
+    pub kind: SourceKind,
+    /// `[source.html]`: the listing rules (always set for `kind = "html"`).
+    pub html: Option<HtmlRules>,
+    /// `[source.article]`: read each new story's own page once.
+    pub article: Option<ArticleRules>,
+}
+
+/// What a source's URL serves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SourceKind {
+    /// An RSS, Atom or JSON feed.
+    #[default]
+    Feed,
+    /// An HTML listing page, scraped with `[source.html]`'s selectors.
+    Html,
+}
+
+/// `[source.html]`, validated: CSS selectors (checked to parse) and the
+/// link pattern (compiled).
+#[derive(Debug, Clone)]
+pub struct HtmlRules {
+    /// One element per story.
+    pub item: String,
+    /// Inside the item: its text is the headline.
+    pub title: String,
+    /// Inside the item: its `href` is the link (default: the title
+    /// element's `href`, else the item's first `a[href]`).
+    pub link: Option<String>,
+    /// Items whose absolute link does not match are skipped.
+    pub link_pattern: Option<regex::Regex>,
+    /// Inside the item: its inner HTML is the summary.
+    pub summary: Option<String>,
+    /// Inside the item: `<time datetime>`, else its text.
+    pub date: Option<String>,
+    /// strftime-like format of the date text (month names in several
+    /// languages); without it the feed date rules apply.
+    pub date_format: Option<String>,
+    /// Inside the item: its text is a category.
+    pub category: Option<String>,
+    /// Subtrees removed from the page before matching.
+    pub exclude: Option<String>,
+    /// At most this many items per page.
+    pub max_items: usize,
+}
+
+/// `[source.article]`, validated.
+#[derive(Debug, Clone)]
+pub struct ArticleRules {
+    /// The story's text; `None`: automatic main-content extraction.
+    pub content: Option<String>,
+    /// Overrides the listing's (or feed's) headline.
+    pub title: Option<String>,
+    /// Date element, tried after `article:published_time` and JSON-LD.
+    pub date: Option<String>,
+    /// Format of the date element's text.
+    pub date_format: Option<String>,
+    /// Its text is added to the story's categories.
+    pub category: Option<String>,
+    /// Removed before the content is taken.
+    pub exclude: Option<String>,
+    /// Article pages fetched per poll at most.
+    pub max_per_poll: usize,
 }
 
 /// One validated `[[feed]]`.

@@ -70,6 +70,41 @@ pub(crate) struct RawSource {
     pub proxy: Option<String>,
     pub auth: Option<RawAuth>,
     pub encoding: Option<String>,
+    /// `"feed"` (the default) or `"html"`.
+    pub kind: Option<String>,
+    /// `[source.html]`: listing-page rules of an HTML source.
+    pub html: Option<RawHtml>,
+    /// `[source.article]`: read each new story's own page once.
+    pub article: Option<RawArticle>,
+}
+
+/// `[source.html]`: how to find stories on a listing page.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHtml {
+    pub item: Option<String>,
+    pub title: Option<String>,
+    pub link: Option<String>,
+    pub link_pattern: Option<String>,
+    pub summary: Option<String>,
+    pub date: Option<String>,
+    pub date_format: Option<String>,
+    pub category: Option<String>,
+    pub exclude: Option<String>,
+    pub max_items: Option<u64>,
+}
+
+/// `[source.article]`: how to read a story's own page.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawArticle {
+    pub content: Option<String>,
+    pub title: Option<String>,
+    pub date: Option<String>,
+    pub date_format: Option<String>,
+    pub category: Option<String>,
+    pub exclude: Option<String>,
+    pub max_per_poll: Option<u64>,
 }
 
 /// One `[[feed]]`.

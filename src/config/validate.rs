@@ -7,6 +7,7 @@
 //! key they are about, from the TOML parser's spans.
 
 mod feed;
+mod html;
 mod poll;
 mod server;
 mod source;
@@ -269,5 +270,88 @@ auth.password_env = "FEEDMERGE_TEST_SURELY_UNSET"
                 (2, "source[0].per_host"),
             ])
         );
+    }
+
+    #[test]
+    fn html_sources_have_their_selectors_and_patterns_checked() {
+        let text = r#"[[source]]
+name = "h"
+kind = "html"
+url = "https://agency.example/ru/politics"
+
+[source.html]
+item = ".news-list .item"
+title = "a.title[["
+link_pattern = '-\d+($'
+date_format = "%d %Q"
+max_items = 0
+
+[source.article]
+content = "div >> p"
+
+[[source]]
+name = "k"
+kind = "webpage"
+url = "https://e.org/"
+
+[[source]]
+name = "n"
+kind = "html"
+url = "https://e.org/"
+"#;
+        let problems = validate(text, Path::new("t.toml")).unwrap_err();
+        let got: Vec<(usize, String)> = problems
+            .iter()
+            .map(|p| (p.line.unwrap_or(0), p.key.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            at(&[
+                (8, "source[0].html.title"),
+                (9, "source[0].html.link_pattern"),
+                (10, "source[0].html.date_format"),
+                (11, "source[0].html.max_items"),
+                (14, "source[0].article.content"),
+                (18, "source[1].kind"),
+                (23, "source[2].kind"),
+            ])
+        );
+        assert!(
+            problems[0].message.contains("not a valid CSS selector"),
+            "{}",
+            problems[0].message
+        );
+    }
+
+    #[test]
+    fn an_html_source_and_an_empty_article_table_are_accepted() {
+        let text = r#"[[source]]
+name = "h"
+kind = "html"
+url = "https://agency.example/ru/politics"
+timezone = "Asia/Baku"
+[source.html]
+item = ".item"
+title = "a.title"
+link_pattern = '-\d+$'
+
+[[source]]
+name = "f"
+url = "https://agency.example/rss"
+[source.article]
+"#;
+        let c = validate(text, Path::new("t.toml")).expect("valid");
+        assert_eq!(c.sources[0].kind, super::super::SourceKind::Html);
+        let html = c.sources[0].html.as_ref().expect("rules");
+        assert_eq!(html.max_items, 50);
+        assert!(
+            html.link_pattern
+                .as_ref()
+                .unwrap()
+                .is_match("https://a/x-12")
+        );
+        let article = c.sources[1].article.as_ref().expect("article");
+        assert!(article.content.is_none());
+        assert_eq!(article.max_per_poll, 10);
     }
 }

@@ -11,6 +11,7 @@
 //! folding, charset labels, output formats) and nothing else. Imports no
 //! other module of the crate: every stage may depend on it, it on none.
 
+pub mod article;
 pub mod charset;
 pub mod format;
 pub mod http_date;

@@ -41,6 +41,8 @@ pub enum SourceFormat {
     Atom,
     /// JSON Feed 1.0/1.1.
     Json,
+    /// An HTML page, scraped by CSS selectors.
+    Html,
 }
 
 impl SourceFormat {
@@ -50,6 +52,7 @@ impl SourceFormat {
             SourceFormat::Rss => "rss",
             SourceFormat::Atom => "atom",
             SourceFormat::Json => "json",
+            SourceFormat::Html => "html",
         }
     }
 }

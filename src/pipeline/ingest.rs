@@ -7,7 +7,10 @@
 use super::normalize::{self, NormalizeContext, NormalizedFeed};
 use super::parse::{self, ParseError, ParseOptions};
 use super::politeness::hints;
-use crate::model::parsed::SourceFormat;
+use super::scrape::{self, ListingReport, ScrapeError};
+use crate::config::HtmlRules;
+use crate::model::article::ArticleExtract;
+use crate::model::parsed::{ParsedFeed, SourceFormat};
 use crate::model::sections::SectionMap;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -48,6 +51,9 @@ pub enum IngestError {
     /// It is not a usable feed (empty, a web page, malformed beyond repair).
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// An HTML page gave no stories (`scrape_empty`, `scrape_degraded`).
+    #[error(transparent)]
+    Scrape(#[from] ScrapeError),
 }
 
 impl IngestError {
@@ -62,6 +68,56 @@ impl IngestError {
 /// async runtime run it on the parse threads.
 pub fn ingest(body: &[u8], opts: &IngestOptions<'_>) -> Result<Ingested, IngestError> {
     let parsed = parse::parse(body, opts.parse)?;
+    Ok(finish(&parsed, body, opts))
+}
+
+/// A listing page scraped by `rules`, with what each selector matched;
+/// an error when it gives no stories (`scrape_empty`, `scrape_degraded`).
+pub fn read_listing(
+    body: &[u8],
+    opts: &IngestOptions<'_>,
+    rules: &HtmlRules,
+) -> (ParsedFeed, ListingReport, Result<(), IngestError>) {
+    let text = decode_page(body, opts);
+    let base = opts.parse.base_url.unwrap_or("");
+    let listing = scrape::scrape_listing(&text.0, base, rules, opts.parse.timezone);
+    let mut feed = listing.feed;
+    feed.encoding = text.1;
+    let verdict = listing.report.verdict(rules).map_err(IngestError::from);
+    (feed, listing.report, verdict)
+}
+
+/// An article page read by `rules`.
+pub fn read_article(
+    body: &[u8],
+    opts: &IngestOptions<'_>,
+    rules: &crate::config::ArticleRules,
+) -> Result<ArticleExtract, IngestError> {
+    let text = decode_page(body, opts);
+    let url = opts.parse.base_url.unwrap_or("");
+    Ok(scrape::extract_article(
+        &text.0,
+        url,
+        rules,
+        opts.parse.timezone,
+    )?)
+}
+
+/// An HTML page as text: the HTTP charset, else `<meta charset>`, else
+/// what decode guesses.
+fn decode_page(body: &[u8], opts: &IngestOptions<'_>) -> (String, &'static str) {
+    let http = opts
+        .parse
+        .content_type
+        .and_then(crate::model::charset::charset_of)
+        .or_else(|| scrape::meta_charset(body));
+    let d = parse::decode::decode(body, http.as_deref(), opts.parse.encoding);
+    (d.text, d.encoding)
+}
+
+/// Normalizes a parsed (or scraped) document; `body` is read for the
+/// schedule it asks for.
+pub fn finish(parsed: &ParsedFeed, body: &[u8], opts: &IngestOptions<'_>) -> Ingested {
     let cx = NormalizeContext {
         source: opts.source,
         source_section: opts.source_section,
@@ -69,7 +125,7 @@ pub fn ingest(body: &[u8], opts: &IngestOptions<'_>) -> Result<Ingested, IngestE
         base_url: opts.parse.base_url,
         now: opts.now,
     };
-    let feed = normalize::normalize(&parsed, &cx);
+    let feed = normalize::normalize(parsed, &cx);
     if feed.ids_untrusted && first_untrusted(opts.source) {
         tracing::warn!(
             source = opts.source,
@@ -77,13 +133,17 @@ pub fn ingest(body: &[u8], opts: &IngestOptions<'_>) -> Result<Ingested, IngestE
              those entries are told apart by link"
         );
     }
-    Ok(Ingested {
+    let schedule_hint = match parsed.format {
+        SourceFormat::Html => None,
+        _ => hints::feed_interval(parsed.ttl, head(body)),
+    };
+    Ingested {
         feed,
         format: parsed.format,
         encoding: parsed.encoding,
         repaired: parsed.repaired,
-        schedule_hint: hints::feed_interval(parsed.ttl, head(body)),
-    })
+        schedule_hint,
+    }
 }
 
 /// Whether this is the first time this process finds `source`'s ids

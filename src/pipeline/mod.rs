@@ -11,12 +11,13 @@ pub mod normalize;
 pub mod parse;
 mod parse_pool;
 pub mod politeness;
+pub mod scrape;
 
 pub use parse_pool::PoolError;
 
-use crate::config::{Config, SourceConfig};
+use crate::config::{Config, SourceConfig, SourceKind};
 use crate::model::redact::redact;
-use crate::store::{PollRecord, PollResult, Store, StoreError, WriteSummary};
+use crate::store::{ArticleOutcome, PollRecord, PollResult, Store, StoreError, WriteSummary};
 use chrono::{DateTime, Utc};
 use fetch::{FetchError, FetchOutcome, FetchResponse, Fetched, Fetcher, RequestOptions};
 use ingest::{IngestError, IngestOptions, Ingested};
@@ -95,6 +96,9 @@ impl PollError {
         if !error.is_not_a_feed() {
             return PollError::Ingest(error);
         }
+        if let Some(title) = fetch::challenge::challenge(body) {
+            return FetchError::Blocked { status: 200, title }.into();
+        }
         match fetch::discover::alternate_feed(body, base_url) {
             Some(feed) => PollError::FeedElsewhere {
                 source: error,
@@ -102,6 +106,11 @@ impl PollError {
             },
             None => PollError::Ingest(error),
         }
+    }
+
+    /// Whether the site answered with a bot challenge.
+    fn is_blocked(&self) -> bool {
+        matches!(self, PollError::Fetch(e) if e.is_blocked())
     }
 
     /// The HTTP status, when the failure was one.
@@ -300,12 +309,15 @@ impl Pipeline {
             tracing::warn!(source = %source.name, from = %redact(&source.url), to = %redact(to), "feed moved permanently; consider updating the config");
         }
         let touched = found.sections();
+        let mut found = found;
+        let articles = found.take_articles();
         let (result, shown) = found.into_record();
         let record = PollRecord {
             at: now,
             next_check,
             moved_to,
             result,
+            articles,
         };
         // Hand the global slot on to the next fetch while this poll waits
         // for the writer, but only once a write slot is held: every parsed
@@ -370,11 +382,17 @@ impl Pipeline {
         // else where it was fetched from.
         let base_url = parse::base_url(&final_url, content_location.as_deref());
         let found = match self.ingest(source, body, content_type, base_url, now).await {
-            Ok(ingested) => Found::Feed {
+            Ok((ingested, articles, pending)) => Found::Feed {
                 status,
-                validators,
+                // Pages left to read: the next poll must not get a 304.
+                validators: if pending {
+                    crate::model::Validators::default()
+                } else {
+                    validators
+                },
                 hint: longer(freshness, ingested.schedule_hint),
                 feed: ingested.feed,
+                articles,
             },
             Err(error) => Found::Failed {
                 status: Some(status),
@@ -385,7 +403,9 @@ impl Pipeline {
     }
 
     /// Ingests a body on the parse threads (it is CPU-bound: the async
-    /// workers keep serving other polls meanwhile).
+    /// workers keep serving other polls meanwhile): parsed as a feed or
+    /// scraped as a listing page, each new story's own page read when the
+    /// source has `[source.article]`, then normalized.
     async fn ingest(
         &self,
         source: &SourceConfig,
@@ -393,29 +413,146 @@ impl Pipeline {
         content_type: Option<String>,
         base_url: String,
         now: DateTime<Utc>,
-    ) -> Result<Ingested, PollError> {
-        let source = source.clone();
+    ) -> Result<(Ingested, Vec<ArticleOutcome>, bool), PollError> {
+        let plain_feed = source.kind == SourceKind::Feed && source.article.is_none();
+        let owned = Arc::new(source.clone());
         let config = Arc::clone(&self.config);
-        self.parsers
+        let (cfg, src, base) = (Arc::clone(&config), Arc::clone(&owned), base_url.clone());
+        let ct = content_type.clone();
+        if plain_feed {
+            let ingested = self
+                .parsers
+                .run(move || {
+                    let opts = ingest_options(&src, &cfg, ct.as_deref(), &base, now);
+                    ingest::ingest(&body, &opts).map_err(|e| PollError::of_ingest(e, &body, &base))
+                })
+                .await??;
+            return Ok((ingested, Vec::new(), false));
+        }
+        let (mut parsed, body) = self
+            .parsers
             .run(move || {
-                let opts = IngestOptions {
-                    parse: ParseOptions {
-                        content_type: content_type.as_deref(),
-                        base_url: Some(&base_url),
-                        timezone: source.timezone,
-                        encoding: source.encoding,
-                    },
-                    source: &source.name,
-                    source_section: source.section.as_deref(),
-                    sections: &config.sections,
-                    now,
-                };
+                let opts = ingest_options(&src, &cfg, ct.as_deref(), &base, now);
                 let started = Instant::now();
-                let ingested = ingest::ingest(&body, &opts);
+                let read = read_document(&src, body, &opts);
                 crate::telemetry::metrics().parsed(started.elapsed());
-                ingested.map_err(|e| PollError::of_ingest(e, &body, &base_url))
+                read
             })
-            .await?
+            .await??;
+        let (articles, pending) = match &source.article {
+            Some(rules) => {
+                self.read_articles(source, rules, &mut parsed, &base_url, now)
+                    .await
+            }
+            None => (Vec::new(), false),
+        };
+        let ingested = self
+            .parsers
+            .run(move || {
+                let opts = ingest_options(&owned, &config, content_type.as_deref(), &base_url, now);
+                ingest::finish(&parsed, &body, &opts)
+            })
+            .await?;
+        Ok((ingested, articles, pending))
+    }
+
+    /// Reads the own pages of the stories in `parsed` that have none yet
+    /// (at most `max_per_poll`, each at most five times until one read
+    /// succeeds), with the same fetcher, timeouts, body cap and per-site
+    /// limits as the source; lays what every page read so far gave (now
+    /// or on an earlier poll) over its entry. Returns what was tried, for
+    /// the store to remember, and whether pages are left to read (then the
+    /// next poll reads the listing even if unchanged, to get to them).
+    async fn read_articles(
+        &self,
+        source: &SourceConfig,
+        rules: &crate::config::ArticleRules,
+        parsed: &mut crate::model::parsed::ParsedFeed,
+        base_url: &str,
+        now: DateTime<Utc>,
+    ) -> (Vec<ArticleOutcome>, bool) {
+        let base = url::Url::parse(base_url).ok();
+        let links: Vec<Option<String>> = parsed
+            .entries
+            .iter()
+            .map(|e| {
+                let l = e
+                    .links
+                    .iter()
+                    .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+                    .or_else(|| e.links.first())?;
+                normalize::link::canonical_link(&l.href, base.as_ref())
+            })
+            .collect();
+        let mut unique: Vec<String> = Vec::new();
+        for l in links.iter().flatten() {
+            if !unique.contains(l) {
+                unique.push(l.clone());
+            }
+        }
+        let mut known = match self.store.article_pages(&source.name, &unique).await {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::warn!(source = %source.name, error = %e, "article pages unreadable; none fetched this poll");
+                return (Vec::new(), true);
+            }
+        };
+        let open: Vec<&String> = unique
+            .iter()
+            .filter(|l| {
+                known.get(*l).is_none_or(|p| {
+                    p.extract.is_none() && p.attempts < crate::model::article::MAX_ARTICLE_ATTEMPTS
+                })
+            })
+            .collect();
+        let mut pending = open.len() > rules.max_per_poll;
+        let todo: Vec<String> = open.into_iter().take(rules.max_per_poll).cloned().collect();
+        let mut tasks = tokio::task::JoinSet::new();
+        for link in todo {
+            let fetcher = self.fetcher.clone();
+            let hosts = Arc::clone(&self.hosts);
+            let parsers = Arc::clone(&self.parsers);
+            let source = Arc::new(source.clone());
+            let config = Arc::clone(&self.config);
+            let rules = rules.clone();
+            tasks.spawn(async move {
+                let result = read_article(
+                    &fetcher, &hosts, &parsers, &source, &config, &rules, &link, now,
+                )
+                .await;
+                ArticleOutcome { link, result }
+            });
+        }
+        let mut outcomes = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            if let Ok(outcome) = done {
+                if let Err(e) = &outcome.result {
+                    let tried = known.get(&outcome.link).map_or(0, |p| p.attempts) + 1;
+                    pending |= tried < crate::model::article::MAX_ARTICLE_ATTEMPTS;
+                    tracing::debug!(source = %source.name, link = %outcome.link, error = %e, "article page not read");
+                }
+                if let Ok(x) = &outcome.result {
+                    known.insert(
+                        outcome.link.clone(),
+                        crate::model::article::ArticlePage {
+                            attempts: 0,
+                            extract: Some(x.clone()),
+                        },
+                    );
+                }
+                outcomes.push(outcome);
+            }
+        }
+        for (entry, link) in parsed.entries.iter_mut().zip(&links) {
+            if let Some(x) = link
+                .as_ref()
+                .and_then(|l| known.get(l))
+                .and_then(|p| p.extract.as_ref())
+            {
+                scrape::apply_article(entry, x);
+            }
+        }
+        (outcomes, pending)
     }
 
     /// Tells subscribers (caches, WebSub) about a write that changed stories.
@@ -507,6 +644,92 @@ impl Pipeline {
     }
 }
 
+/// The inputs of an ingest of `source`'s document from `base_url`.
+fn ingest_options<'a>(
+    source: &'a SourceConfig,
+    config: &'a Config,
+    content_type: Option<&'a str>,
+    base_url: &'a str,
+    now: DateTime<Utc>,
+) -> IngestOptions<'a> {
+    IngestOptions {
+        parse: ParseOptions {
+            content_type,
+            base_url: Some(base_url),
+            timezone: source.timezone,
+            encoding: source.encoding,
+        },
+        source: &source.name,
+        source_section: source.section.as_deref(),
+        sections: &config.sections,
+        now,
+    }
+}
+
+/// A document read but not yet normalized: a feed parsed, or a listing
+/// page scraped; a challenge page is `blocked`. Hands the body back (its
+/// head carries the feed's schedule).
+fn read_document(
+    source: &SourceConfig,
+    body: Vec<u8>,
+    opts: &IngestOptions<'_>,
+) -> Result<(crate::model::parsed::ParsedFeed, Vec<u8>), PollError> {
+    let base = opts.parse.base_url.unwrap_or("");
+    match (&source.kind, &source.html) {
+        (SourceKind::Html, Some(rules)) => {
+            if let Some(title) = fetch::challenge::challenge(&body) {
+                return Err(FetchError::Blocked { status: 200, title }.into());
+            }
+            let (feed, _, verdict) = ingest::read_listing(&body, opts, rules);
+            verdict?;
+            Ok((feed, body))
+        }
+        _ => match parse::parse(&body, opts.parse) {
+            Ok(feed) => Ok((feed, body)),
+            Err(e) => Err(PollError::of_ingest(e.into(), &body, base)),
+        },
+    }
+}
+
+/// Fetches and reads one article page (on the parse threads).
+#[allow(clippy::too_many_arguments)]
+async fn read_article(
+    fetcher: &Fetcher,
+    hosts: &HostLimiter,
+    parsers: &parse_pool::ParsePool,
+    source: &Arc<SourceConfig>,
+    config: &Arc<Config>,
+    rules: &crate::config::ArticleRules,
+    link: &str,
+    now: DateTime<Utc>,
+) -> Result<crate::model::article::ArticleExtract, String> {
+    let none = crate::model::Validators::default();
+    let mut request = RequestOptions::for_source(source, &none);
+    request.url = link;
+    let site = hosts.acquire(link, source.per_host).await;
+    let response = fetcher.fetch(&request).await.map_err(|e| e.to_string())?;
+    drop(site);
+    let FetchOutcome::Fetched(f) = response.outcome else {
+        return Err("HTTP 304 to an unconditional request".to_string());
+    };
+    if let Some(title) = fetch::challenge::challenge(&f.body) {
+        return Err(FetchError::Blocked {
+            status: f.status,
+            title,
+        }
+        .to_string());
+    }
+    let base = parse::base_url(&response.final_url, f.content_location.as_deref());
+    let (source, config, rules) = (Arc::clone(source), Arc::clone(config), rules.clone());
+    parsers
+        .run(move || {
+            let opts = ingest_options(&source, &config, f.content_type.as_deref(), &base, now);
+            ingest::read_article(&f.body, &opts, &rules).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())?
+}
+
 /// What one poll found, before it is stored.
 enum Found {
     /// A feed, ingested.
@@ -519,6 +742,8 @@ enum Found {
         hint: Option<Duration>,
         /// Its items.
         feed: NormalizedFeed,
+        /// Article pages tried.
+        articles: Vec<ArticleOutcome>,
     },
     /// 304, with the server's freshness.
     NotModified {
@@ -556,6 +781,9 @@ impl Found {
         match self {
             Found::Feed { hint, .. } => PollVerdict::Success { hint: *hint },
             Found::NotModified { freshness } => PollVerdict::Success { hint: *freshness },
+            Found::Failed { error, .. } if error.is_blocked() => PollVerdict::Blocked {
+                consecutive: failures + 1,
+            },
             Found::Failed { error, .. } => PollVerdict::Failure {
                 consecutive: failures + 1,
                 retry_after: error.retry_after(),
@@ -572,6 +800,14 @@ impl Found {
         names.sort();
         names.dedup();
         names
+    }
+
+    /// The article pages tried, taken out for the record.
+    fn take_articles(&mut self) -> Vec<ArticleOutcome> {
+        match self {
+            Found::Feed { articles, .. } => std::mem::take(articles),
+            _ => Vec::new(),
+        }
     }
 
     /// What the store records (errors as their text) and what the outcome

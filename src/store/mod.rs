@@ -54,6 +54,17 @@ pub struct PollRecord {
     pub moved_to: Option<String>,
     /// The outcome.
     pub result: PollResult,
+    /// Article pages this poll tried to read (`[source.article]`).
+    pub articles: Vec<ArticleOutcome>,
+}
+
+/// One article page fetch of a poll: what it gave, or why it failed.
+#[derive(Debug, Clone)]
+pub struct ArticleOutcome {
+    /// The story's canonical link.
+    pub link: String,
+    /// The page's facts, or the failure's text.
+    pub result: Result<crate::model::article::ArticleExtract, String>,
 }
 
 /// The outcome part of a [`PollRecord`].
@@ -231,6 +242,14 @@ pub trait Store: Send + Sync + 'static {
     async fn stored_section(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Health of every registered source.
     async fn source_status(&self) -> Result<Vec<SourceStatus>, StoreError>;
+    /// What is remembered about these article links of `source`: failed
+    /// attempts, and what a successful read gave. Links never tried are
+    /// absent.
+    async fn article_pages(
+        &self,
+        source: &str,
+        links: &[String],
+    ) -> Result<std::collections::HashMap<String, crate::model::article::ArticlePage>, StoreError>;
     /// Answers when storage is usable.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Whether the writer takes work: a no-op job through its queue. The

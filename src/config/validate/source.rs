@@ -34,6 +34,12 @@ pub(super) fn source(
     check_proxy(cx, keys, raw.proxy.as_deref());
     check_auth(cx, keys, raw.auth.as_ref());
     let encoding = encoding(cx, keys, raw.encoding.as_deref());
+    let kind = super::html::kind(cx, keys, raw.kind.as_deref());
+    let html = super::html::html_rules(cx, keys, kind, raw.html.as_ref());
+    let article = raw
+        .article
+        .as_ref()
+        .map(|a| super::html::article_rules(cx, keys, a));
     SourceConfig {
         name: raw.name,
         url: raw.url,
@@ -54,6 +60,9 @@ pub(super) fn source(
             password_env: a.password_env,
         }),
         encoding,
+        kind,
+        html,
+        article,
     }
 }
 

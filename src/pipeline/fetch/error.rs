@@ -35,6 +35,17 @@ pub enum FetchError {
         /// `Retry-After`, when the server sent one.
         retry_after: Option<Duration>,
     },
+    /// The site answered with a bot-challenge or access-denied page
+    /// instead of the document: backed off hard, never published.
+    #[error(
+        "blocked: HTTP {status}: the site answered with a bot-challenge or access-denied page (\"{title}\"); backing off"
+    )]
+    Blocked {
+        /// Status code of the answer (200 when the challenge came as one).
+        status: u16,
+        /// The page's title.
+        title: String,
+    },
     /// The environment variable holding a source's password is not set.
     #[error("environment variable `{0}` (basic auth password) is not set")]
     MissingSecret(String),
@@ -92,10 +103,15 @@ impl FetchError {
         }
     }
 
+    /// Whether the site answered with a bot challenge.
+    pub fn is_blocked(&self) -> bool {
+        matches!(self, FetchError::Blocked { .. })
+    }
+
     /// The HTTP status, when the failure was one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            FetchError::Status { status, .. } => Some(*status),
+            FetchError::Status { status, .. } | FetchError::Blocked { status, .. } => Some(*status),
             _ => None,
         }
     }

@@ -6,6 +6,7 @@
 //!
 //! Owns HTTP for polling. Never decodes, parses or stores.
 
+pub mod challenge;
 pub mod discover;
 mod error;
 mod freshness;
@@ -144,6 +145,17 @@ impl Fetcher {
             });
         }
         if !status.is_success() {
+            // A 403/429/503 may be a bot challenge: say so, since backing
+            // off hard (not fixing a URL) is what it needs.
+            if matches!(status.as_u16(), 403 | 429 | 503)
+                && let Ok(head) = self.read_body(&mut response).await
+                && let Some(title) = challenge::challenge(&head)
+            {
+                return Err(FetchError::Blocked {
+                    status: status.as_u16(),
+                    title,
+                });
+            }
             return Err(FetchError::Status {
                 status: status.as_u16(),
                 reason: status.canonical_reason().unwrap_or("").to_string(),

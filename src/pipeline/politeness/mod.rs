@@ -29,6 +29,13 @@ pub enum PollVerdict {
         /// The server's `Retry-After`, if it sent one.
         retry_after: Option<Duration>,
     },
+    /// A bot challenge or access-denied page: backed off ×4 per failure
+    /// in a row (up to `max_backoff`), since retrying soon only looks more
+    /// like a bot.
+    Blocked {
+        /// Failures in a row, this one included (≥ 1).
+        consecutive: u32,
+    },
 }
 
 /// The source's normal period: its interval, or the gap between the next two
@@ -78,6 +85,11 @@ pub fn next_check(
                 Some(r) => jittered.max(r.min(cap)),
                 None => jittered,
             }
+        }
+        PollVerdict::Blocked { consecutive } => {
+            let exp = consecutive.clamp(1, 10);
+            let backoff = base.saturating_mul(4u32.saturating_pow(exp)).min(cap);
+            jitter(backoff).min(cap)
         }
     };
     now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(6))
@@ -177,6 +189,21 @@ mod tests {
                 after(n)
             );
         }
+    }
+
+    #[test]
+    fn a_blocked_source_backs_off_four_times_per_failure() {
+        let s = source(Schedule::Every(Duration::from_secs(60)));
+        let now = Utc::now();
+        let after = |n| {
+            secs(
+                now,
+                next_check(&s, PollVerdict::Blocked { consecutive: n }, H6, now),
+            )
+        };
+        assert!((216..=264).contains(&after(1)), "{}", after(1));
+        assert!((864..=1056).contains(&after(2)), "{}", after(2));
+        assert!(after(9) <= 6 * 3600 && after(9) >= 6 * 3600 * 9 / 10);
     }
 
     #[test]

@@ -575,6 +575,18 @@ impl Store for SqliteStore {
         Ok(list)
     }
 
+    async fn article_pages(
+        &self,
+        source: &str,
+        links: &[String],
+    ) -> Result<std::collections::HashMap<String, crate::model::article::ArticlePage>, StoreError>
+    {
+        let source = source.to_string();
+        let links = links.to_vec();
+        self.read(move |conn| read::article_pages(conn, &source, &links))
+            .await
+    }
+
     /// Fails while writes or checkpoints fail or the file is gone, even
     /// though reads (and so serving) still work.
     async fn ping(&self) -> Result<(), StoreError> {

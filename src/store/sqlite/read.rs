@@ -199,3 +199,33 @@ pub(super) fn source_status(conn: &Connection) -> Result<Vec<SourceStatus>, Stor
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
+
+/// The remembered article pages among `links` of `source`.
+pub(super) fn article_pages(
+    conn: &Connection,
+    source: &str,
+    links: &[String],
+) -> Result<std::collections::HashMap<String, crate::model::article::ArticlePage>, StoreError> {
+    let mut out = std::collections::HashMap::new();
+    let mut q = conn.prepare_cached(
+        "SELECT a.attempts, a.extract FROM article_pages a JOIN sources s ON s.id = a.source_id
+         WHERE s.name = ?1 AND a.link = ?2",
+    )?;
+    for link in links {
+        let row: Option<(i64, Option<String>)> = q
+            .query_row(rusqlite::params![source, link], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        if let Some((attempts, extract)) = row {
+            out.insert(
+                link.clone(),
+                crate::model::article::ArticlePage {
+                    attempts: attempts.try_into().unwrap_or(u32::MAX),
+                    extract: extract.and_then(|e| serde_json::from_str(&e).ok()),
+                },
+            );
+        }
+    }
+    Ok(out)
+}

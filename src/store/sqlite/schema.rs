@@ -93,6 +93,20 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX item_tombstones_by_tombstone ON item_tombstones(tombstone_id);
     ",
+    // 5: article pages read per source (`[source.article]`): each link is
+    // fetched at most once after a success (its facts kept as JSON, laid
+    // over the entry on every later poll), and at most five times in all.
+    "
+    CREATE TABLE article_pages (
+        source_id  INTEGER NOT NULL REFERENCES sources(id),
+        link       TEXT NOT NULL,
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        extract    TEXT,
+        last_error TEXT,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (source_id, link)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// Databases up to this size that were created without incremental vacuum

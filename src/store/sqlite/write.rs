@@ -97,7 +97,35 @@ pub(super) fn record_poll(
             summary.failing_since = chrono::DateTime::from_timestamp(since, 0);
         }
     }
+    record_articles(tx, source_id, now, &record.articles)?;
     Ok(summary)
+}
+
+/// Remembers each article page tried: a success keeps its facts (and is
+/// never fetched again), a failure counts one more attempt.
+fn record_articles(
+    tx: &Connection,
+    source_id: i64,
+    now: i64,
+    articles: &[super::super::ArticleOutcome],
+) -> Result<(), StoreError> {
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO article_pages (source_id, link, attempts, extract, last_error, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT(source_id, link) DO UPDATE SET
+             attempts = attempts + excluded.attempts,
+             extract = COALESCE(excluded.extract, extract),
+             last_error = excluded.last_error,
+             updated_at = excluded.updated_at",
+    )?;
+    for a in articles {
+        let (attempts, extract, error) = match &a.result {
+            Ok(x) => (0, serde_json::to_string(x).ok(), None),
+            Err(e) => (1, None, Some(e.as_str())),
+        };
+        upsert.execute(params![source_id, a.link, attempts, extract, error, now])?;
+    }
+    Ok(())
 }
 
 /// Stores one item of a fetched poll: unchanged (same hash), an edit of
@@ -230,9 +258,20 @@ fn insert_item(
         (tx.last_insert_rowid(), published)
     } else {
         // The same story from another source (or another identity in
-        // this one): it only adds its sections.
-        tx.prepare_cached("SELECT id, published FROM stories WHERE story_key = ?1")?
-            .query_row([&item.story_key], |r| Ok((r.get(0)?, r.get(1)?)))?
+        // this one): it adds its sections, and its full text when the
+        // story has none yet (an article page read for an HTML source or
+        // a feed with `[source.article]`).
+        let found: (i64, i64) = tx
+            .prepare_cached("SELECT id, published FROM stories WHERE story_key = ?1")?
+            .query_row([&item.story_key], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        if item.content.is_some() {
+            tx.prepare_cached(
+                "UPDATE stories SET content = ?2, updated = MAX(updated, ?3)
+                 WHERE id = ?1 AND content IS NULL",
+            )?
+            .execute(params![found.0, item.content, now])?;
+        }
+        found
     };
     tx.prepare_cached(
         "INSERT INTO items (source_id, item_key, story_id, content_hash, guid, first_seen)
