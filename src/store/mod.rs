@@ -193,7 +193,7 @@ pub struct PurgeBatch {
 pub struct Reclaimed {
     /// Pages handed back to the file system.
     pub pages: u64,
-    /// Free pages still inside the file.
+    /// Free pages still inside the file beyond the share asked to be kept.
     pub left: u64,
 }
 
@@ -286,6 +286,7 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<usize, StoreError>;
     /// Hands up to `pages` free pages back to the file system, in one
-    /// transaction (nothing when the store cannot shrink).
-    async fn reclaim_space(&self, pages: u32) -> Result<Reclaimed, StoreError>;
+    /// transaction, keeping `keep_free` (a share of the file's pages) free
+    /// for stories to come; nothing when the store cannot shrink.
+    async fn reclaim_space(&self, pages: u32, keep_free: f64) -> Result<Reclaimed, StoreError>;
 }

@@ -642,8 +642,8 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn reclaim_space(&self, pages: u32) -> Result<Reclaimed, StoreError> {
-        self.write(move |conn| purge::reclaim_space(conn, pages))
+    async fn reclaim_space(&self, pages: u32, keep_free: f64) -> Result<Reclaimed, StoreError> {
+        self.write(move |conn| purge::reclaim_space(conn, pages, keep_free))
             .await
     }
 }
