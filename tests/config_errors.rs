@@ -49,6 +49,36 @@ const CASES: &[(&str, &str, usize, &str)] = &[
         2,
         "at least 10s",
     ),
+    (
+        "bad-selector.toml",
+        "source[0].html.title",
+        8,
+        "not a valid CSS selector",
+    ),
+    (
+        "bad-link-pattern.toml",
+        "source[0].html.link_pattern",
+        9,
+        "not a valid regex",
+    ),
+    (
+        "bad-article-selector.toml",
+        "source[0].article.content",
+        6,
+        "not a valid CSS selector: dangling combinator",
+    ),
+    (
+        "html-without-rules.toml",
+        "source[0].kind",
+        3,
+        "needs a [source.html] table",
+    ),
+    (
+        "bad-date-format.toml",
+        "source[0].html.date_format",
+        10,
+        "names no day",
+    ),
 ];
 
 #[test]

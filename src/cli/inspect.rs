@@ -36,6 +36,14 @@ pub enum InspectError {
         /// The fetch error.
         source: FetchError,
     },
+    /// `--source` names no `[[source]]` of the config.
+    #[error("no source named {name:?} in the config (sources: {})", known.join(", "))]
+    UnknownSource {
+        /// The name given.
+        name: String,
+        /// The configured names.
+        known: Vec<String>,
+    },
     /// `--timezone` is not an IANA zone name.
     #[error("unknown time zone {0:?} (use an IANA name such as Europe/Moscow)")]
     Timezone(String),
@@ -113,30 +121,37 @@ pub fn inspect_bytes(body: &[u8], opts: InspectOptions<'_>) -> Result<Report, In
             now: opts.now,
         },
     )?;
+    Ok(report_of(ingested))
+}
+
+/// The report of an ingested document.
+pub fn report_of(ingested: ingest::Ingested) -> Report {
     let norm = ingested.feed;
-    let rfc3339 =
-        |d: Option<DateTime<Utc>>| d.map(|d| d.to_rfc3339_opts(SecondsFormat::Secs, true));
-    Ok(Report {
+    Report {
         format: ingested.format.as_str(),
         title: norm.meta.title,
         link: norm.meta.site_url,
         language: norm.meta.language,
-        items: norm
-            .items
-            .into_iter()
-            .map(|it| ReportItem {
-                id: it.guid,
-                title: it.title,
-                link: it.link,
-                published: rfc3339(it.published),
-                updated: rfc3339(it.updated),
-                authors: it.authors,
-                categories: it.categories,
-                summary: it.summary,
-                content: it.content,
-            })
-            .collect(),
-    })
+        items: norm.items.into_iter().map(ReportItem::from).collect(),
+    }
+}
+
+impl From<crate::model::Item> for ReportItem {
+    fn from(it: crate::model::Item) -> ReportItem {
+        let rfc3339 =
+            |d: Option<DateTime<Utc>>| d.map(|d| d.to_rfc3339_opts(SecondsFormat::Secs, true));
+        ReportItem {
+            id: it.guid,
+            title: it.title,
+            link: it.link,
+            published: rfc3339(it.published),
+            updated: rfc3339(it.updated),
+            authors: it.authors,
+            categories: it.categories,
+            summary: it.summary,
+            content: it.content,
+        }
+    }
 }
 
 /// Reads a file or fetches a URL (with the daemon's fetcher and default
@@ -152,50 +167,20 @@ pub async fn inspect_target(
             .map_err(|_| InspectError::Timezone(z.to_string()))?,
         None => Tz::UTC,
     };
-    let is_url = target.starts_with("http://") || target.starts_with("https://");
-    let (body, content_type, final_url) = if is_url {
-        let fetch_err = |source| InspectError::Fetch {
-            url: target.to_string(),
-            source,
-        };
-        let settings = FetchSettings {
-            max_body: MAX_BODY,
-            concurrency: 1,
-            ..FetchSettings::default()
-        };
-        let fetcher = Fetcher::new(&settings, []).map_err(fetch_err)?;
-        let validators = Validators::default();
-        let response = fetcher
-            .fetch(&crate::pipeline::fetch::RequestOptions::plain(
-                target,
-                &validators,
-                TIMEOUT,
-            ))
-            .await
-            .map_err(fetch_err)?;
-        match response.outcome {
-            FetchOutcome::Fetched(f) => {
-                let base = crate::pipeline::parse::base_url(
-                    &response.final_url,
-                    f.content_location.as_deref(),
-                );
-                (f.body, f.content_type, Some(base))
-            }
-            // Unconditional requests never get a 304; a server that sends
-            // one anyway gave us no document.
-            FetchOutcome::NotModified => {
-                return Err(IngestError::from(ParseError::Empty).into());
-            }
-        }
-    } else {
-        let body = tokio::fs::read(target)
-            .await
-            .map_err(|source| InspectError::Read {
-                path: target.to_string(),
-                source,
-            })?;
-        (body, None, None)
+    let settings = FetchSettings {
+        max_body: MAX_BODY,
+        concurrency: 1,
+        ..FetchSettings::default()
     };
+    let fetcher = Fetcher::new(&settings, []).map_err(|source| InspectError::Fetch {
+        url: target.to_string(),
+        source,
+    })?;
+    let Loaded {
+        body,
+        content_type,
+        base: final_url,
+    } = load(target, &fetcher, None).await?;
     let base = base.map(str::to_string).or(final_url);
     let opts = InspectOptions {
         content_type: content_type.as_deref(),
@@ -205,6 +190,72 @@ pub async fn inspect_target(
     };
     // Parsing is CPU-bound but this is a one-shot command: no other tasks wait.
     Ok(inspect_bytes(&body, opts)?)
+}
+
+/// A document read for inspection.
+pub struct Loaded {
+    /// Its bytes.
+    pub body: Vec<u8>,
+    /// The `Content-Type` it came with (none for a file).
+    pub content_type: Option<String>,
+    /// Where its relative URLs point: the final URL (or
+    /// `Content-Location`); none for a file.
+    pub base: Option<String>,
+}
+
+/// Whether `target` names a URL rather than a file.
+pub fn is_url(target: &str) -> bool {
+    target.starts_with("http://") || target.starts_with("https://")
+}
+
+/// Reads a file, or fetches a URL with `fetcher` (as `source` would be
+/// fetched, when given: its user agent, headers, proxy and auth).
+pub async fn load(
+    target: &str,
+    fetcher: &Fetcher,
+    source: Option<&crate::config::SourceConfig>,
+) -> Result<Loaded, InspectError> {
+    if !is_url(target) {
+        let body = tokio::fs::read(target)
+            .await
+            .map_err(|source| InspectError::Read {
+                path: target.to_string(),
+                source,
+            })?;
+        return Ok(Loaded {
+            body,
+            content_type: None,
+            base: None,
+        });
+    }
+    let validators = Validators::default();
+    let request = match source {
+        Some(s) => crate::pipeline::fetch::RequestOptions {
+            url: target,
+            ..crate::pipeline::fetch::RequestOptions::for_source(s, &validators)
+        },
+        None => crate::pipeline::fetch::RequestOptions::plain(target, &validators, TIMEOUT),
+    };
+    let response = fetcher
+        .fetch(&request)
+        .await
+        .map_err(|source| InspectError::Fetch {
+            url: target.to_string(),
+            source,
+        })?;
+    match response.outcome {
+        FetchOutcome::Fetched(f) => Ok(Loaded {
+            base: Some(crate::pipeline::parse::base_url(
+                &response.final_url,
+                f.content_location.as_deref(),
+            )),
+            body: f.body,
+            content_type: f.content_type,
+        }),
+        // Unconditional requests never get a 304; a server that sends one
+        // anyway gave us no document.
+        FetchOutcome::NotModified => Err(IngestError::from(ParseError::Empty).into()),
+    }
 }
 
 #[cfg(test)]

@@ -5,9 +5,27 @@
 //! commands (`check`, `status`, `export`, `inspect`, `import-opml`) never
 //! write to the store; `backup` reads it and writes only its copy.
 
+/// `println!` to stdout, except that a closed pipe (`feedmerge export |
+/// head`) is not a panic: what is left of the output is dropped.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `print!` to stdout, a closed pipe dropping the output (see `say!`).
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 pub mod export_all;
 pub mod import_opml;
 pub mod inspect;
+pub mod inspect_source;
 pub mod logging;
 mod poll_progress;
 
@@ -92,25 +110,39 @@ pub enum Command {
     /// Parse one feed (file or URL) as a poll would and print it as JSON;
     /// stores nothing and needs no config.
     Inspect {
-        /// A file path or an http(s) URL.
-        target: String,
+        /// A file path or an http(s) URL [default with --source: the
+        /// source's URL].
+        #[arg(required_unless_present = "source")]
+        target: Option<String>,
         /// Base URL for relative links [default: the URL fetched]
-        #[arg(long, value_name = "URL")]
+        #[arg(long, value_name = "URL", conflicts_with = "source")]
         base: Option<String>,
         /// Zone for dates without an offset (IANA name) [default: UTC]
-        #[arg(long, value_name = "ZONE")]
+        #[arg(long, value_name = "ZONE", conflicts_with = "source")]
         timezone: Option<String>,
+        /// Read the document with this configured source's settings and
+        /// rules (`[source.html]`, zone, charset) and report what each
+        /// selector matched.
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
+        /// Also read an article page with `[source.article]`: the target
+        /// itself when given, else the first story's link.
+        #[arg(long, requires = "source")]
+        article: bool,
     },
 }
 
 /// Runs the parsed command line.
 pub async fn main(cli: Cli) -> ExitCode {
     if let Command::Inspect {
-        target,
+        target: Some(target),
         base,
         timezone,
+        source: None,
+        ..
     } = &cli.command
     {
+        // A document on its own needs no config.
         return inspect(target, base.as_deref(), timezone.as_deref()).await;
     }
     let path = config::resolve_path(cli.config);
@@ -131,7 +163,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             for warning in config.warnings() {
                 eprintln!("warning: {warning}");
             }
-            println!(
+            say!(
                 "{}: ok ({} sources, {} feeds, {} sections)",
                 path.display(),
                 config.sources.len(),
@@ -168,7 +200,45 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Status => status(config).await,
         Command::Backup { path, force } => backup(config, path, force).await,
         Command::ImportOpml { .. } => ExitCode::SUCCESS,
-        Command::Inspect { .. } => unreachable!("handled before the config is loaded"),
+        Command::Inspect {
+            target,
+            source,
+            article,
+            ..
+        } => {
+            // Without --source, clap requires a target: handled above.
+            let name = source.unwrap_or_default();
+            inspect_source(&config, &name, target.as_deref(), article).await
+        }
+    }
+}
+
+async fn inspect_source(
+    config: &Config,
+    name: &str,
+    target: Option<&str>,
+    article: bool,
+) -> ExitCode {
+    match inspect_source::inspect_source(config, name, target, article).await {
+        Ok(report) => match serde_json::to_string_pretty(&report) {
+            Ok(json) => {
+                say!("{json}");
+                // The JSON says what is wrong; the status lets scripts see it.
+                if report.is_ok() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+            Err(e) => {
+                eprintln!("feedmerge: inspect: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(e) => {
+            eprintln!("feedmerge: inspect: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -176,7 +246,7 @@ async fn inspect(target: &str, base: Option<&str>, timezone: Option<&str>) -> Ex
     match crate::cli::inspect::inspect_target(target, base, timezone).await {
         Ok(report) => match serde_json::to_string_pretty(&report) {
             Ok(json) => {
-                println!("{json}");
+                say!("{json}");
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -271,7 +341,7 @@ async fn backup(config: Config, dest: PathBuf, force: bool) -> ExitCode {
         tokio::task::spawn_blocking(move || crate::store::sqlite::backup(&db, &to, force)).await;
     match done {
         Ok(Ok(report)) => {
-            println!(
+            say!(
                 "{}: backup of {} written ({} stories, {} bytes)",
                 dest.display(),
                 config.storage_path.display(),
@@ -351,7 +421,7 @@ async fn export_cmd(
     }
     match feeds::build(&config, store.as_ref(), &target, format, &req).await {
         Ok(doc) => {
-            println!("{}", export::render(&doc, format));
+            say!("{}", export::render(&doc, format));
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -370,7 +440,7 @@ async fn export_site(config: Config, out: &std::path::Path) -> ExitCode {
             for skipped in &report.skipped {
                 eprintln!("feedmerge: skipped {skipped}");
             }
-            println!("{}: wrote {} files", out.display(), report.written.len());
+            say!("{}: wrote {} files", out.display(), report.written.len());
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -390,12 +460,12 @@ fn import_opml(file: &std::path::Path, config: Option<&Config>) -> ExitCode {
     };
     match import_opml::import(&bytes, config) {
         Ok(result) => {
-            println!(
+            say!(
                 "# {} sources imported from {}",
                 result.imported,
                 file.display()
             );
-            print!("{}", result.toml);
+            say_raw!("{}", result.toml);
             for reason in &result.skipped {
                 eprintln!("skipped {reason}");
             }
@@ -434,9 +504,9 @@ async fn status(config: Config) -> ExitCode {
     };
     match listed {
         Ok((list, stats)) => {
-            print!("{}", crate::server::status::table(&list));
+            say_raw!("{}", crate::server::status::table(&list));
             if let Some(stats) = stats {
-                print!("{}", crate::server::status::summary(&stats));
+                say_raw!("{}", crate::server::status::summary(&stats));
             }
             ExitCode::SUCCESS
         }

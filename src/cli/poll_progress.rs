@@ -60,7 +60,7 @@ impl Progress {
     pub(super) fn finish<'a>(&self, reports: impl Iterator<Item = &'a PollReport>) {
         let Some(bar) = &self.bar else {
             for r in reports {
-                println!("{r}");
+                say!("{r}");
             }
             return;
         };
@@ -69,12 +69,12 @@ impl Progress {
         for r in reports {
             total += 1;
             match r.outcome {
-                PollOutcome::Failed(_) => println!("{r}"),
+                PollOutcome::Failed(_) => say!("{r}"),
                 PollOutcome::NotModified => not_modified += 1,
                 PollOutcome::Stored { .. } => {}
             }
         }
-        println!(
+        say!(
             "{total} sources: {} items read, {not_modified} not modified, {} failed",
             self.items.load(Ordering::Relaxed),
             self.failures.load(Ordering::Relaxed)

@@ -149,8 +149,32 @@ fn selector(cx: &mut Ctx<'_>, keys: &Keys, field: &str, value: Option<&str>) {
         cx.bad(
             keys,
             field,
-            format!("`{v}` is not a valid CSS selector: {e}"),
+            format!("`{v}` is not a valid CSS selector: {}", selector_error(&e)),
         );
+    }
+}
+
+/// scraper's message for a selector error, on one line. For errors of the
+/// selectors crate it prints "Unexpected error occurred. Please report
+/// this to the developer" and the kind's name on a second line; the name
+/// ("DanglingCombinator") is the useful part, so it is spelled out.
+fn selector_error(e: &scraper::error::SelectorErrorKind) -> String {
+    let text = e.to_string();
+    if !text.contains("report this to the developer") {
+        return text.replace('\n', " ");
+    }
+    let name = text.lines().last().unwrap_or_default();
+    let mut words = String::new();
+    for c in name.chars().take_while(|c| c.is_alphanumeric()) {
+        if c.is_uppercase() && !words.is_empty() {
+            words.push(' ');
+        }
+        words.extend(c.to_lowercase());
+    }
+    if words.is_empty() {
+        "not a selector".to_string()
+    } else {
+        words
     }
 }
 

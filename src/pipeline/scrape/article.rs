@@ -16,6 +16,25 @@ use scraper::Html;
 /// Elements a page may hold before automatic extraction refuses it.
 const MAX_ELEMENTS: usize = 50_000;
 
+/// Elements each of `rules`' selectors matches on an article page (for
+/// `inspect --article`); `exclude` is counted before anything is cut.
+pub fn article_matches(
+    page: &str,
+    rules: &ArticleRules,
+) -> std::collections::BTreeMap<&'static str, usize> {
+    let doc = Html::parse_document(page);
+    [
+        ("content", rules.content.as_deref()),
+        ("title", rules.title.as_deref()),
+        ("date", rules.date.as_deref()),
+        ("category", rules.category.as_deref()),
+        ("exclude", rules.exclude.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(key, s)| Some((key, doc.select(&sel(s?)?).count())))
+    .collect()
+}
+
 /// Reads one article page (decoded) fetched from `page_url`.
 pub fn extract_article(
     page: &str,

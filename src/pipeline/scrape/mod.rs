@@ -14,7 +14,7 @@ pub mod dates;
 pub mod listing;
 mod page;
 
-pub use article::extract_article;
+pub use article::{article_matches, extract_article};
 pub use listing::{Listing, ListingReport, scrape_listing};
 
 /// The `<meta charset>` (or `http-equiv` content type) of an HTML page.
