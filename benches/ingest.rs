@@ -675,6 +675,7 @@ async fn breakdown(config: &Config, dir: &std::path::Path) {
             base_url: Some(&source.url),
             timezone: source.timezone,
             encoding: source.encoding,
+            content_language: None,
         };
         let parsed = parse::parse(body.as_bytes(), opts).expect("sample feed parses");
         parse_time += t.elapsed();

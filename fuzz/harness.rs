@@ -180,6 +180,7 @@ pub fn run_one(body: &[u8], content_type: Option<&str>) {
             base_url: Some(base),
             timezone: chrono_tz::Tz::Europe__Moscow,
             encoding: None,
+            content_language: None,
         },
         source: "fuzz",
         source_section: None,

@@ -446,3 +446,55 @@ timeout = "1h"
         "shutdown within seconds even mid-fetch, not after the drain timeout: {took:?}"
     );
 }
+
+/// Issue #12: a feed whose items all carry one guid (one agency we follow
+/// does this) gives one story per link, and `/status` says its ids are not
+/// trusted; a feed with proper guids does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_whose_items_share_one_guid_is_told_apart_by_link_and_status_says_so() {
+    let server = FeedServer::start().await;
+    serve_standard_fixtures(&server);
+    let mut items = String::new();
+    for i in 0..40 {
+        items.push_str(&format!(
+            "<item><guid isPermaLink=\"false\">same-guid</guid><title>Сообщение {i}</title>\
+             <link>https://oneguid.example/news/{i}</link>\
+             <pubDate>Fri, 09 Aug 2024 12:{i:02}:00 +0000</pubDate></item>"
+        ));
+    }
+    let rss = format!(
+        "<rss version=\"2.0\"><channel><title>One guid</title><link>https://oneguid.example/</link>{items}</channel></rss>"
+    );
+    server.set(
+        "oneguid.rss",
+        Doc::feed("application/rss+xml", rss.into_bytes()),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = format!(
+        "[[source]]\nname = \"oneguid\"\nurl = \"{}\"\n",
+        server.url("oneguid.rss")
+    );
+    let db = dir.path().join("store.db");
+    let daemon = Daemon::start(dir.path(), |addr| {
+        standard_config(&server, addr, &db, &extra)
+    })
+    .await;
+    let status = || async {
+        let (_, _, body) = get(&daemon.url("/status")).await;
+        serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default()
+    };
+    let source = |v: &serde_json::Value, name: &str| {
+        v["sources"]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["name"] == name).cloned())
+            .unwrap_or_default()
+    };
+    wait_for("oneguid polled", Duration::from_secs(20), || async {
+        source(&status().await, "oneguid")["items"].as_u64() == Some(40)
+    })
+    .await;
+    let v = status().await;
+    assert_eq!(source(&v, "oneguid")["ids_untrusted"], true, "{v}");
+    assert_eq!(source(&v, "ru-all")["ids_untrusted"], false, "{v}");
+    daemon.stop().await;
+}

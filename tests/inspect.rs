@@ -385,3 +385,34 @@ fn output_into_a_closed_pipe_is_not_a_panic() {
     assert!(!err.contains("panicked"), "{err}");
     assert_ne!(out.status.code(), Some(101), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_content_language_header_is_the_language_of_a_feed_that_names_none() {
+    let server = FeedServer::start().await;
+    let rss = r#"<rss version="2.0"><channel><title>Лента</title><link>/</link>
+<item><title>Новость</title><link>/1</link></item></channel></rss>"#;
+    server.set(
+        "ru.rss",
+        Doc::feed("application/rss+xml", rss.as_bytes().to_vec())
+            .header("Content-Language", "ru, en"),
+    );
+    let with_own = r#"<rss version="2.0"><channel><title>Own</title><language>az</language>
+<item><title>X</title><link>/1</link></item></channel></rss>"#;
+    server.set(
+        "az.rss",
+        Doc::feed("application/rss+xml", with_own.as_bytes().to_vec())
+            .header("Content-Language", "ru"),
+    );
+    let (ru, az) = (server.url("ru.rss"), server.url("az.rss"));
+    let (ok, out, err) = tokio::task::spawn_blocking(move || inspect(&[&ru]))
+        .await
+        .expect("join");
+    assert!(ok, "{err}");
+    assert_eq!(json(&out)["language"], "ru", "{out}");
+    // The document's own language wins over the header.
+    let (ok, out, err) = tokio::task::spawn_blocking(move || inspect(&[&az]))
+        .await
+        .expect("join");
+    assert!(ok, "{err}");
+    assert_eq!(json(&out)["language"], "az", "{out}");
+}

@@ -67,6 +67,7 @@ fn ours(body: &[u8], base: &str) -> Option<NormalizedFeed> {
             base_url: Some(base),
             timezone: chrono_tz::Tz::UTC,
             encoding: None,
+            content_language: None,
         },
         source: "sanitize",
         source_section: None,

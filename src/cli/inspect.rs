@@ -99,6 +99,8 @@ pub struct InspectOptions<'a> {
     pub base_url: Option<&'a str>,
     /// Zone for dates without an offset.
     pub timezone: Tz,
+    /// `Content-Language` the body came with.
+    pub content_language: Option<&'a str>,
     /// The clock future dates are judged by.
     pub now: DateTime<Utc>,
 }
@@ -114,6 +116,7 @@ pub fn inspect_bytes(body: &[u8], opts: InspectOptions<'_>) -> Result<Report, In
                 base_url: opts.base_url,
                 timezone: opts.timezone,
                 encoding: None,
+                content_language: opts.content_language,
             },
             source: "inspect",
             source_section: None,
@@ -121,18 +124,40 @@ pub fn inspect_bytes(body: &[u8], opts: InspectOptions<'_>) -> Result<Report, In
             now: opts.now,
         },
     )?;
-    Ok(report_of(ingested))
+    Ok(report_of(ingested, opts.base_url))
 }
 
-/// The report of an ingested document.
-pub fn report_of(ingested: ingest::Ingested) -> Report {
+/// The report of an ingested document read from `base`.
+pub fn report_of(ingested: ingest::Ingested, base: Option<&str>) -> Report {
     let norm = ingested.feed;
+    let base = base.and_then(|b| url::Url::parse(b).ok());
     Report {
         format: ingested.format.as_str(),
         title: norm.meta.title,
         link: norm.meta.site_url,
         language: norm.meta.language,
-        items: norm.items.into_iter().map(ReportItem::from).collect(),
+        items: norm
+            .items
+            .into_iter()
+            .map(ReportItem::from)
+            .map(|mut it| {
+                it.id = it.id.map(|id| resolved_id(id, base.as_ref()));
+                it
+            })
+            .collect(),
+    }
+}
+
+/// An id that is a relative reference (`/2024/08/post`), resolved against
+/// the document's base as feedparser shows it; any other id as given. Only
+/// the report shows it so: a story's identity is the id as the feed wrote
+/// it, so stored stories keep theirs.
+pub fn resolved_id(id: String, base: Option<&url::Url>) -> String {
+    let relative =
+        id.starts_with('/') && !id.starts_with("//") && !id.contains(char::is_whitespace);
+    match base {
+        Some(base) if relative => base.join(&id).map(String::from).unwrap_or(id),
+        _ => id,
     }
 }
 
@@ -179,6 +204,7 @@ pub async fn inspect_target(
     let Loaded {
         body,
         content_type,
+        content_language,
         base: final_url,
     } = load(target, &fetcher, None).await?;
     let base = base.map(str::to_string).or(final_url);
@@ -186,6 +212,7 @@ pub async fn inspect_target(
         content_type: content_type.as_deref(),
         base_url: base.as_deref(),
         timezone,
+        content_language: content_language.as_deref(),
         now: Utc::now(),
     };
     // Parsing is CPU-bound but this is a one-shot command: no other tasks wait.
@@ -198,6 +225,8 @@ pub struct Loaded {
     pub body: Vec<u8>,
     /// The `Content-Type` it came with (none for a file).
     pub content_type: Option<String>,
+    /// The `Content-Language` it came with (none for a file).
+    pub content_language: Option<String>,
     /// Where its relative URLs point: the final URL (or
     /// `Content-Location`); none for a file.
     pub base: Option<String>,
@@ -225,6 +254,7 @@ pub async fn load(
         return Ok(Loaded {
             body,
             content_type: None,
+            content_language: None,
             base: None,
         });
     }
@@ -251,6 +281,7 @@ pub async fn load(
             )),
             body: f.body,
             content_type: f.content_type,
+            content_language: f.content_language,
         }),
         // Unconditional requests never get a 304; a server that sends one
         // anyway gave us no document.
@@ -275,6 +306,7 @@ mod tests {
                 content_type: None,
                 base_url: Some("https://e.org/feed"),
                 timezone: Tz::UTC,
+                content_language: None,
                 now: Utc::now(),
             },
         )
@@ -300,6 +332,7 @@ mod tests {
                 content_type: Some("text/html"),
                 base_url: None,
                 timezone: Tz::UTC,
+                content_language: None,
                 now: Utc::now(),
             },
         )

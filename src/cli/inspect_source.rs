@@ -107,7 +107,7 @@ pub async fn inspect_source(
     let opts = options(config, source, &loaded, &base, now);
     let (parsed, selectors, state) = read_document(source, &loaded.body, &opts);
     let first = parsed.as_ref().and_then(|p| p.entries.first().cloned());
-    let feed = parsed.map(|p| report_of(ingest::finish(&p, &loaded.body, &opts)));
+    let feed = parsed.map(|p| report_of(ingest::finish(&p, &loaded.body, &opts), Some(&base)));
     let article = match (article, first) {
         (false, _) => None,
         (true, None) => Some(ArticleReport {
@@ -167,6 +167,7 @@ fn options<'a>(
             base_url: Some(base),
             timezone: source.timezone,
             encoding: source.encoding,
+            content_language: loaded.content_language.as_deref(),
         },
         source: &source.name,
         source_section: source.section.as_deref(),

@@ -91,7 +91,15 @@ fn named_reference(s: &str, out: &mut String) -> Option<usize> {
             best = Some((len, c1, c2));
         }
     }
-    let (len, c1, c2) = best?;
+    let (len, mut c1, c2) = best?;
+    // HTML5 moved `&lang;`/`&rang;` to the mathematical angle brackets;
+    // feeds are written to HTML 4 (and XHTML 1's entity sets), where they
+    // are U+2329/U+232A, and feedparser reads them so.
+    match &s[..len] {
+        "lang;" => c1 = 0x2329,
+        "rang;" => c1 = 0x232A,
+        _ => {}
+    }
     out.extend(
         [c1, c2]
             .into_iter()

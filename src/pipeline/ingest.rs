@@ -126,7 +126,7 @@ pub fn finish(parsed: &ParsedFeed, body: &[u8], opts: &IngestOptions<'_>) -> Ing
         now: opts.now,
     };
     let feed = normalize::normalize(parsed, &cx);
-    if feed.ids_untrusted && first_untrusted(opts.source) {
+    if mark_untrusted(opts.source, feed.ids_untrusted) {
         tracing::warn!(
             source = opts.source,
             "more than 5% of the feed's ids are shared by entries with different links; \
@@ -146,15 +146,36 @@ pub fn finish(parsed: &ParsedFeed, body: &[u8], opts: &IngestOptions<'_>) -> Ing
     }
 }
 
-/// Whether this is the first time this process finds `source`'s ids
-/// untrusted: the WARN is said once per source, not once per poll.
-fn first_untrusted(source: &str) -> bool {
-    use std::collections::HashSet;
-    use std::sync::{Mutex, OnceLock};
-    static WARNED: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
-    let warned = WARNED.get_or_init(Default::default);
-    let mut warned = warned.lock().unwrap_or_else(|p| p.into_inner());
-    warned.insert(source.to_string())
+/// Sources whose last document had untrusted ids (more than 5% shared by
+/// entries with different links), for `/status`. Process-wide: it is what
+/// this process saw on each source's last ingest, rebuilt by the first
+/// poll after a start.
+fn untrusted() -> &'static std::sync::Mutex<std::collections::HashSet<String>> {
+    static UNTRUSTED: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+        std::sync::OnceLock::new();
+    UNTRUSTED.get_or_init(Default::default)
+}
+
+/// Records whether `source`'s latest document had untrusted ids; `true`
+/// when they just became untrusted, so the WARN is said once per change,
+/// not once per poll.
+fn mark_untrusted(source: &str, untrusted_now: bool) -> bool {
+    let mut set = untrusted().lock().unwrap_or_else(|p| p.into_inner());
+    if untrusted_now {
+        set.insert(source.to_string())
+    } else {
+        set.remove(source);
+        false
+    }
+}
+
+/// Whether `source`'s latest document had untrusted ids (its entries are
+/// told apart by link): shown in `/status` as `ids_untrusted`.
+pub fn ids_untrusted(source: &str) -> bool {
+    untrusted()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .contains(source)
 }
 
 /// The channel head, as far as it is valid UTF-8: where the `sy:` tags sit
@@ -178,6 +199,7 @@ mod tests {
                 base_url: Some("https://e.org/feed"),
                 timezone: chrono_tz::Tz::UTC,
                 encoding: None,
+                content_language: None,
             },
             source: "t",
             source_section: None,

@@ -376,12 +376,17 @@ impl Pipeline {
             validators,
             content_type,
             content_location,
+            content_language,
             body,
         } = fetched;
+        let headers = DocHeaders {
+            content_type,
+            content_language,
+        };
         // Relative links resolve against where the document says it lives,
         // else where it was fetched from.
         let base_url = parse::base_url(&final_url, content_location.as_deref());
-        let found = match self.ingest(source, body, content_type, base_url, now).await {
+        let found = match self.ingest(source, body, headers, base_url, now).await {
             Ok((ingested, articles, pending)) => Found::Feed {
                 status,
                 // Pages left to read: the next poll must not get a 304.
@@ -410,7 +415,7 @@ impl Pipeline {
         &self,
         source: &SourceConfig,
         body: Vec<u8>,
-        content_type: Option<String>,
+        headers: DocHeaders,
         base_url: String,
         now: DateTime<Utc>,
     ) -> Result<(Ingested, Vec<ArticleOutcome>, bool), PollError> {
@@ -418,12 +423,12 @@ impl Pipeline {
         let owned = Arc::new(source.clone());
         let config = Arc::clone(&self.config);
         let (cfg, src, base) = (Arc::clone(&config), Arc::clone(&owned), base_url.clone());
-        let ct = content_type.clone();
+        let ct = headers.clone();
         if plain_feed {
             let ingested = self
                 .parsers
                 .run(move || {
-                    let opts = ingest_options(&src, &cfg, ct.as_deref(), &base, now);
+                    let opts = ingest_options(&src, &cfg, &ct, &base, now);
                     ingest::ingest(&body, &opts).map_err(|e| PollError::of_ingest(e, &body, &base))
                 })
                 .await??;
@@ -432,7 +437,7 @@ impl Pipeline {
         let (mut parsed, body) = self
             .parsers
             .run(move || {
-                let opts = ingest_options(&src, &cfg, ct.as_deref(), &base, now);
+                let opts = ingest_options(&src, &cfg, &ct, &base, now);
                 let started = Instant::now();
                 let read = read_document(&src, body, &opts);
                 crate::telemetry::metrics().parsed(started.elapsed());
@@ -449,7 +454,7 @@ impl Pipeline {
         let ingested = self
             .parsers
             .run(move || {
-                let opts = ingest_options(&owned, &config, content_type.as_deref(), &base_url, now);
+                let opts = ingest_options(&owned, &config, &headers, &base_url, now);
                 ingest::finish(&parsed, &body, &opts)
             })
             .await?;
@@ -644,20 +649,30 @@ impl Pipeline {
     }
 }
 
+/// The response headers a document is read by.
+#[derive(Debug, Clone, Default)]
+struct DocHeaders {
+    /// `Content-Type`: the charset, and whether the body is a web page.
+    content_type: Option<String>,
+    /// `Content-Language`: the feed's language when it names none.
+    content_language: Option<String>,
+}
+
 /// The inputs of an ingest of `source`'s document from `base_url`.
 fn ingest_options<'a>(
     source: &'a SourceConfig,
     config: &'a Config,
-    content_type: Option<&'a str>,
+    headers: &'a DocHeaders,
     base_url: &'a str,
     now: DateTime<Utc>,
 ) -> IngestOptions<'a> {
     IngestOptions {
         parse: ParseOptions {
-            content_type,
+            content_type: headers.content_type.as_deref(),
             base_url: Some(base_url),
             timezone: source.timezone,
             encoding: source.encoding,
+            content_language: headers.content_language.as_deref(),
         },
         source: &source.name,
         source_section: source.section.as_deref(),
@@ -723,7 +738,11 @@ async fn read_article(
     let (source, config, rules) = (Arc::clone(source), Arc::clone(config), rules.clone());
     parsers
         .run(move || {
-            let opts = ingest_options(&source, &config, f.content_type.as_deref(), &base, now);
+            let headers = DocHeaders {
+                content_type: f.content_type.clone(),
+                content_language: f.content_language.clone(),
+            };
+            let opts = ingest_options(&source, &config, &headers, &base, now);
             ingest::read_article(&f.body, &opts, &rules).map_err(|e| e.to_string())
         })
         .await

@@ -17,6 +17,7 @@ pub fn ours(body: &[u8], content_type: Option<&str>) -> Result<NormalizedFeed, S
             base_url: Some("https://example.test/feed"),
             timezone: chrono_tz::Tz::UTC,
             encoding: None,
+            content_language: None,
         },
         source: "golden",
         source_section: None,

@@ -201,7 +201,10 @@ impl Env {
                         (
                             "author_detail",
                             first_author.map(|a| {
-                                obj("entries[n]['author_detail']", vec![("name", Some(a))])
+                                obj(
+                                    "entries[n]['author_detail']",
+                                    vec![("name", Some(name_part(a)))],
+                                )
                             }),
                         ),
                         ("authors", authors),
@@ -513,5 +516,17 @@ pub fn unmapped(e: &Expr) -> Option<String> {
             xs.iter().find_map(unmapped)
         }
         _ => None,
+    }
+}
+
+/// The name in an author shown as `Name (address)`: feedparser's
+/// `author_detail.name`.
+fn name_part(author: V) -> V {
+    match author {
+        V::Str(s) => match s.strip_suffix(')').and_then(|r| r.rsplit_once(" (")) {
+            Some((name, address)) if address.contains('@') => V::Str(name.to_string()),
+            _ => V::Str(s),
+        },
+        other => other,
     }
 }

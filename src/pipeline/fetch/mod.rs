@@ -39,6 +39,9 @@ pub struct Fetched {
     /// `Content-Location` header, if any: where the document says it lives
     /// (a base for its relative links).
     pub content_location: Option<String>,
+    /// `Content-Language` header, if any: the feed's language when the
+    /// document names none.
+    pub content_language: Option<String>,
     /// Raw body bytes, decompressed but not decoded.
     pub body: Vec<u8>,
 }
@@ -169,6 +172,7 @@ impl Fetcher {
                 validators: validators_of(&headers),
                 content_type: header_str(&headers, header::CONTENT_TYPE),
                 content_location: header_str(&headers, header::CONTENT_LOCATION),
+                content_language: header_str(&headers, header::CONTENT_LANGUAGE),
                 body,
             }),
             final_url,

@@ -249,6 +249,7 @@ mod tests {
                 base_url: Some("https://e.org/feed"),
                 timezone: chrono_tz::Tz::Europe__Moscow,
                 encoding: None,
+                content_language: None,
             },
         )
         .expect("parses");

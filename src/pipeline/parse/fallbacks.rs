@@ -83,6 +83,9 @@ pub(super) fn worth_reading(text: &str) -> bool {
         "itunes:",
         "media:",
         "content:encoded",
+        // Naked markup in a description (read only when feed-rs left a
+        // summary empty: `Gaps` decides that first).
+        "<description",
     ]
     .iter()
     .any(|n| super::contains(text, n))

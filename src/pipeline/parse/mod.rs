@@ -38,6 +38,9 @@ pub struct ParseOptions<'a> {
     pub timezone: Tz,
     /// A per-source charset that overrides the server and the document.
     pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// `Content-Language` of the response: the feed's language when the
+    /// document names none (as feedparser reads it).
+    pub content_language: Option<&'a str>,
 }
 
 /// Whether `needle` occurs in `text`. The repair and fallback passes ask
@@ -49,6 +52,20 @@ pub(crate) fn contains(text: &str, needle: &str) -> bool {
 
 /// Parses one feed document.
 pub fn parse(body: &[u8], opts: ParseOptions<'_>) -> Result<ParsedFeed, ParseError> {
+    let mut parsed = parse_document(body, opts)?;
+    if parsed.language.is_none() {
+        parsed.language = opts.content_language.and_then(first_language);
+    }
+    Ok(parsed)
+}
+
+/// The first language of a `Content-Language` value (`en, ru` → `en`).
+fn first_language(header: &str) -> Option<String> {
+    let first = header.split(',').next()?.trim();
+    (!first.is_empty() && first != "*").then(|| first.to_string())
+}
+
+fn parse_document(body: &[u8], opts: ParseOptions<'_>) -> Result<ParsedFeed, ParseError> {
     let charset = opts
         .content_type
         .and_then(crate::model::charset::charset_of);
@@ -93,6 +110,15 @@ fn prepare(text: &str) -> (Cow<'_, str>, bool) {
         Some(upgraded) => Cow::Owned(upgraded),
         None => Cow::Borrowed(text),
     };
+    if let Some(html4) = repair::html4_angle_brackets(&text) {
+        text = Cow::Owned(html4);
+    }
+    // Bytes, not a str slice: 4 KiB may end inside a character.
+    if memchr::memmem::find(&text.as_bytes()[..text.len().min(4096)], b"<!ENTITY").is_some()
+        && let Some(expanded) = repair::doctype_entities(&text)
+    {
+        text = Cow::Owned(expanded);
+    }
     if let Some(fixed) = repair::atom_text_constructs(&text, is_atom03) {
         text = Cow::Owned(fixed);
     }
@@ -129,6 +155,8 @@ fn repairs(text: &str) -> Option<String> {
     let retry = repair::fix_rss_version(current).or(retry);
     let current = retry.as_deref().unwrap_or(text);
     let retry = repair::lowercase_hex_refs(current).or(retry);
+    let current = retry.as_deref().unwrap_or(text);
+    let retry = repair::wrap_in_channel(current).or(retry);
     let current = retry.as_deref().unwrap_or(text);
     repair::escape_bare_ampersands(current).or(retry)
 }

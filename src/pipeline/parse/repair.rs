@@ -188,6 +188,130 @@ pub fn upgrade_atom03(text: &str) -> Option<String> {
     Some(out)
 }
 
+/// Internal entities a DOCTYPE may declare before they are ignored.
+const MAX_DOCTYPE_ENTITIES: usize = 64;
+/// Longest replacement text taken from one declaration.
+const MAX_ENTITY_VALUE: usize = 4096;
+
+/// Expands the general entities a document declares in its DOCTYPE's
+/// internal subset (`<!DOCTYPE rss [<!ENTITY id "tag:example.com,">]>`),
+/// which quick-xml leaves unexpanded. One pass, no recursion: a value that
+/// mentions another entity keeps the reference as text, so a "billion
+/// laughs" document grows by at most its own declarations. `None` when the
+/// document declares none.
+pub fn doctype_entities(text: &str) -> Option<String> {
+    let head = &text[..floor_char_boundary(text, 8 * 1024)];
+    let start = head.find("<!DOCTYPE")?;
+    let open = start + head[start..].find(['[', '>'])?;
+    if head.as_bytes()[open] != b'[' {
+        return None;
+    }
+    let close = open + text[open..].find("]>")?;
+    let subset = &text[open + 1..close];
+    let entities = declared_entities(subset);
+    if entities.is_empty() {
+        return None;
+    }
+    let body = &text[close + 2..];
+    let mut out = String::with_capacity(text.len() + 64);
+    out.push_str(&text[..close + 2]);
+    let mut rest = body;
+    while let Some(at) = memchr::memchr(b'&', rest.as_bytes()) {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let hit = entities.iter().find(|(name, _)| {
+            rest[1..].starts_with(name.as_str()) && rest[1 + name.len()..].starts_with(';')
+        });
+        match hit {
+            Some((name, value)) => {
+                out.push_str(value);
+                rest = &rest[name.len() + 2..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// `<!ENTITY name "value">` declarations of an internal subset (parameter
+/// and external entities skipped), at most [`MAX_DOCTYPE_ENTITIES`].
+fn declared_entities(subset: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut rest = subset;
+    while let Some(at) = rest.find("<!ENTITY") {
+        rest = rest[at + "<!ENTITY".len()..].trim_start();
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+            .collect();
+        if name.is_empty() {
+            continue; // `%`: a parameter entity.
+        }
+        let after = rest[name.len()..].trim_start();
+        let Some(quote) = after.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+            continue; // SYSTEM or PUBLIC: external, never fetched.
+        };
+        let Some(end) = after[1..].find(quote) else {
+            break;
+        };
+        let value = &after[1..1 + end];
+        if value.len() <= MAX_ENTITY_VALUE {
+            found.push((name, value.to_string()));
+            if found.len() == MAX_DOCTYPE_ENTITIES {
+                break;
+            }
+        }
+        rest = &after[1 + end..];
+    }
+    found
+}
+
+/// The largest char boundary at or below `at`.
+fn floor_char_boundary(s: &str, at: usize) -> usize {
+    let mut at = at.min(s.len());
+    while !s.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// Puts the items of an `<rss>` that has no `<channel>` (`<rss><item>…`)
+/// into one, as feedparser reads them; feed-rs finds no feed without it.
+pub fn wrap_in_channel(text: &str) -> Option<String> {
+    if memchr::memmem::find(text.as_bytes(), b"<channel").is_some() {
+        return None;
+    }
+    let start = text.find("<rss")?;
+    let open_end = start + text[start..].find('>')? + 1;
+    if text[..open_end].ends_with("/>") {
+        return None;
+    }
+    let close = text.rfind("</rss").filter(|c| *c >= open_end)?;
+    let mut out = String::with_capacity(text.len() + 24);
+    out.push_str(&text[..open_end]);
+    out.push_str("<channel>");
+    out.push_str(&text[open_end..close]);
+    out.push_str("</channel>");
+    out.push_str(&text[close..]);
+    Some(out)
+}
+
+/// Writes `&lang;`/`&rang;` as the characters HTML 4 (and XHTML 1, which
+/// feeds are written to) gives them, U+2329/U+232A: HTML5 moved the names
+/// to other code points, and every later HTML pass would read them so.
+pub fn html4_angle_brackets(text: &str) -> Option<String> {
+    let finder = memchr::memmem::Finder::new(b"ang;");
+    finder.find(text.as_bytes())?;
+    let fixed = text
+        .replace("&lang;", "&#x2329;")
+        .replace("&rang;", "&#x232A;");
+    (fixed.len() != text.len()).then_some(fixed)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -205,6 +329,32 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn doctype_entities_expand_once_never_recursively() {
+        let laughs = r#"<!DOCTYPE rss [
+  <!ENTITY lol "lol">
+  <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+  <!ENTITY ext SYSTEM "file:///etc/passwd">
+]><rss><channel><title>&lol2;&ext;</title></channel></rss>"#;
+        let out = doctype_entities(laughs).expect("declares entities");
+        // One level: `lol2`'s text, whose references stay references.
+        assert!(out.ends_with("<title>&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&ext;</title></channel></rss>"), "{out}");
+        assert!(!out.contains("root:"), "external entities are never read");
+        assert_eq!(doctype_entities("<rss><channel/></rss>"), None);
+        assert_eq!(doctype_entities("<!DOCTYPE rss><rss/>"), None);
+    }
+
+    #[test]
+    fn items_without_a_channel_are_put_in_one() {
+        let got = wrap_in_channel("<rss><item><title>a</title></item></rss>");
+        assert_eq!(
+            got.as_deref(),
+            Some("<rss><channel><item><title>a</title></item></channel></rss>")
+        );
+        assert_eq!(wrap_in_channel("<rss><channel></channel></rss>"), None);
+        assert_eq!(wrap_in_channel("<rss/>"), None);
+    }
 
     #[test]
     fn bare_ampersands_are_escaped() {
