@@ -416,3 +416,36 @@ async fn the_content_language_header_is_the_language_of_a_feed_that_names_none()
     assert!(ok, "{err}");
     assert_eq!(json(&out)["language"], "az", "{out}");
 }
+
+#[test]
+fn a_json_feed_read_leniently_says_what_was_off() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("feed.json");
+    std::fs::write(
+        &path,
+        r#"{"version": "1.0", "items": [{"url": "https://jf.example/1", "content_text": "Текст"}]}"#,
+    )
+    .expect("write");
+    let (ok, out, err) = inspect(&[&path.display().to_string()]);
+    assert!(ok, "{err}");
+    let v = json(&out);
+    assert_eq!(v["format"], "json");
+    let notes: Vec<String> = v["lenient"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|n| n.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(notes.iter().any(|n| n.contains("version")), "{out}");
+    assert!(notes.iter().any(|n| n == "no title"), "{out}");
+    assert_eq!(v["items"][0]["link"], "https://jf.example/1");
+    // A document with nothing off carries no `lenient` key.
+    let strict = format!(
+        "{}/tests/fixtures/feeds/ru-all-cp1251.rss",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (_, out, _) = inspect(&[&strict]);
+    assert!(json(&out).get("lenient").is_none(), "{out}");
+}

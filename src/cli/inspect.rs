@@ -63,6 +63,10 @@ pub struct Report {
     pub link: Option<String>,
     /// The feed's language.
     pub language: Option<String>,
+    /// What was off in the document but read anyway (a JSON Feed
+    /// `version` of "1.0", no `title`…); absent when nothing was.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lenient: Vec<String>,
     /// Items in document order.
     pub items: Vec<ReportItem>,
 }
@@ -133,6 +137,7 @@ pub fn report_of(ingested: ingest::Ingested, base: Option<&str>) -> Report {
     let base = base.and_then(|b| url::Url::parse(b).ok());
     Report {
         format: ingested.format.as_str(),
+        lenient: ingested.lenient,
         title: norm.meta.title,
         link: norm.meta.site_url,
         language: norm.meta.language,

@@ -43,6 +43,9 @@ pub struct Ingested {
     pub repaired: bool,
     /// The polling interval it asks for (`<ttl>`, `sy:updatePeriod`).
     pub schedule_hint: Option<Duration>,
+    /// What a lenient reader accepted that the format's spec does not
+    /// (a JSON Feed `version` of "1.0", no `title`…).
+    pub lenient: Vec<String>,
 }
 
 /// Why a body could not be ingested.
@@ -133,6 +136,9 @@ pub fn finish(parsed: &ParsedFeed, body: &[u8], opts: &IngestOptions<'_>) -> Ing
              those entries are told apart by link"
         );
     }
+    if !parsed.lenient.is_empty() {
+        tracing::debug!(source = opts.source, lenient = ?parsed.lenient, "read leniently");
+    }
     let schedule_hint = match parsed.format {
         SourceFormat::Html => None,
         _ => hints::feed_interval(parsed.ttl, head(body)),
@@ -143,6 +149,7 @@ pub fn finish(parsed: &ParsedFeed, body: &[u8], opts: &IngestOptions<'_>) -> Ing
         encoding: parsed.encoding,
         repaired: parsed.repaired,
         schedule_hint,
+        lenient: parsed.lenient.clone(),
     }
 }
 
