@@ -11,6 +11,7 @@
 
 pub mod changes;
 mod error;
+pub mod postgres;
 pub mod retention;
 pub mod sqlite;
 
