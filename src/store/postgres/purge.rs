@@ -49,7 +49,7 @@ pub(super) async fn tombstoned(
     };
     let stmt = tx
         .prepare_cached(
-            "UPDATE tombstones SET last_listed = $2 WHERE id = $1 AND last_listed < $2 - $3",
+            "UPDATE tombstones SET last_listed = $2 WHERE id = $1 AND last_listed < $2::bigint - $3::bigint",
         )
         .await?;
     tx.execute(&stmt, &[&id, &now, &LISTED_RESOLUTION]).await?;
