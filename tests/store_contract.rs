@@ -426,3 +426,133 @@ async fn article_pages_remember_successes_and_count_failures() {
     })
     .await;
 }
+
+fn on_host(name: &str, host: &str) -> SourceSpec {
+    SourceSpec {
+        name: name.into(),
+        url: format!("https://{host}/{name}.xml"),
+        title: None,
+    }
+}
+
+#[tokio::test]
+async fn claims_take_each_due_source_once_per_lease_and_cap_each_host() {
+    contract("claims", |store| async move {
+        let mut log = Vec::new();
+        let specs: Vec<SourceSpec> = (0..4)
+            .map(|i| on_host(&format!("x{i}"), "x.example"))
+            .chain((0..2).map(|i| on_host(&format!("y{i}"), "y.example")))
+            .collect();
+        store.register_sources(&specs).await.unwrap();
+        let lease = std::time::Duration::from_secs(90);
+        let names = |l: &[feedmerge::store::Lease]| {
+            let mut n: Vec<String> = l.iter().map(|l| l.source.clone()).collect();
+            n.sort();
+            n
+        };
+        let first = store.claim_due("w1", t0(), lease, 10, 2).await.unwrap();
+        assert_eq!(names(&first), ["x0", "x1", "y0", "y1"], "two per host");
+        let second = store.claim_due("w2", t0(), lease, 10, 2).await.unwrap();
+        assert_eq!(
+            names(&second),
+            ["x2", "x3"],
+            "the rest, never a claimed one"
+        );
+        assert!(
+            store
+                .claim_due("w3", t0(), lease, 10, 2)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(second.iter().all(|l| l.worker == "w2" && l.due.is_none()));
+        // A poll moves the source's due time on; the others' leases end.
+        let mut record = fetched(t0(), vec![]);
+        record.next_check = t0() + Span::hours(1);
+        store.record_claimed_poll(&first[0], record).await.unwrap();
+        let later = t0() + Span::seconds(91);
+        let again = store.claim_due("w2", later, lease, 10, 10).await.unwrap();
+        assert_eq!(
+            again.len(),
+            5,
+            "every lease but the polled source's ran out"
+        );
+        assert!(!names(&again).contains(&first[0].source));
+        let retried = again.iter().find(|l| l.source == "x2").unwrap();
+        assert_eq!(
+            retried.due,
+            Some(t0() + Span::seconds(90)),
+            "due when the lease ended"
+        );
+        log.push(format!(
+            "{:?} {:?} {:?}",
+            names(&first),
+            names(&second),
+            names(&again)
+        ));
+        log
+    })
+    .await;
+}
+
+/// PostgreSQL only: SQLite has one poller, so no lease is ever lost there.
+#[tokio::test]
+async fn a_worker_that_lost_its_lease_writes_nothing() {
+    let Some(url) = backends::pg_url("fencing") else {
+        return;
+    };
+    let (store, url, schema) = backends::pg_store(&url, "fencing").await;
+    store.register_sources(&[spec("a")]).await.unwrap();
+    let lease = std::time::Duration::from_secs(60);
+    let stale = store
+        .claim_due("paused", t0(), lease, 1, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    // The paused worker's lease ends; another worker claims and polls.
+    let later = t0() + Span::seconds(61);
+    let fresh = store
+        .claim_due("live", later, lease, 1, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(fresh.epoch > stale.epoch);
+    let status = store.source_status().await.unwrap().remove(0);
+    assert_eq!(
+        status.lease_holder.as_deref(),
+        None,
+        "t0 is in the past: no live lease"
+    );
+    store
+        .record_claimed_poll(&fresh, fetched(later, vec![item("a", 1, &["World"])]))
+        .await
+        .unwrap();
+    // The paused worker wakes up and tries to write its old result.
+    let err = store
+        .record_claimed_poll(&stale, fetched(t0(), vec![item("a", 2, &["World"])]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::LeaseLost { ref name } if name == "a"),
+        "{err}"
+    );
+    let stories = store.stories(&query(&[], 10)).await.unwrap();
+    assert_eq!(stories.len(), 1, "only the live worker's story");
+    assert_eq!(stories[0].title, "Story 1");
+    let status = store.source_status().await.unwrap().remove(0);
+    assert_eq!(status.polled_by.as_deref(), Some("live"));
+    assert_eq!(
+        status.last_attempt,
+        Some(later),
+        "the stale write left no trace"
+    );
+    drop(store);
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await
+        .unwrap();
+}

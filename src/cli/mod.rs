@@ -197,7 +197,7 @@ async fn run(config: Config) -> ExitCode {
     }
     // Before binding: a second daemon on the same database would fail on
     // the port too, and that would hide the reason.
-    if let Err(e) = daemon::check_store_unclaimed(&config) {
+    if let Err(e) = daemon::storage::check_unclaimed(&config) {
         eprintln!("feedmerge: {e}");
         return ExitCode::FAILURE;
     }
@@ -219,14 +219,14 @@ async fn run(config: Config) -> ExitCode {
 
 async fn poll(config: Config) -> ExitCode {
     let config = Arc::new(config);
-    let store = match daemon::open_store(&config).await {
+    let store = match daemon::storage::open(&config, false).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("feedmerge: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let dyn_store: Arc<dyn Store> = store.clone();
+    let dyn_store: Arc<dyn Store> = Arc::clone(&store.store);
     let pipeline = match Pipeline::new(Arc::clone(&config), dyn_store) {
         Ok(p) => p,
         Err(e) => {
@@ -293,8 +293,8 @@ async fn backup(config: Config, dest: PathBuf, force: bool) -> ExitCode {
 
 /// Opens the store for `export`, which only reads; `None` after telling
 /// the user why there is nothing to export.
-async fn open_for_export(config: &Config) -> Option<Arc<crate::store::sqlite::SqliteStore>> {
-    match daemon::open_store_read_only(config).await {
+async fn open_for_export(config: &Config) -> Option<daemon::storage::Opened> {
+    match daemon::storage::open_read_only(config).await {
         Ok(Some(store)) => Some(store),
         Ok(None) => {
             // Not an empty feed: that would replace a good static site (or
@@ -417,7 +417,7 @@ fn import_opml(file: &std::path::Path, config: Option<&Config>) -> ExitCode {
 /// yet every configured source is shown as never polled (what registering
 /// them used to show) while the database is left uncreated.
 async fn status(config: Config) -> ExitCode {
-    let listed = match daemon::open_store_read_only(&config).await {
+    let listed = match daemon::storage::open_read_only(&config).await {
         Ok(Some(store)) => {
             let (list, stats) = tokio::join!(store.source_status(), store.store_stats());
             list.and_then(|list| Ok((list, Some(stats?))))
@@ -466,6 +466,8 @@ fn never_polled(config: &Config) -> Vec<crate::store::SourceStatus> {
             next_check: None,
             moved_to: None,
             items: 0,
+            polled_by: None,
+            lease_holder: None,
         })
         .collect()
 }

@@ -7,6 +7,7 @@
 pub mod notify;
 mod reload;
 mod retention;
+pub mod storage;
 pub mod watchdog;
 
 use crate::config::{Config, Live};
@@ -133,8 +134,8 @@ pub async fn run_with_reloads(
     mut reloads: mpsc::Receiver<()>,
 ) -> Result<(), DaemonError> {
     let config = Arc::new(config);
-    let sqlite = open_store_exclusive(&config).await?;
-    let store: Arc<dyn Store> = sqlite.clone();
+    let opened = storage::open(&config, true).await?;
+    let store: Arc<dyn Store> = Arc::clone(&opened.store);
     let pipeline = Pipeline::new(Arc::clone(&config), Arc::clone(&store))?;
     let addr = listener.local_addr()?;
     let live = Live::new(Arc::clone(&config));
@@ -161,7 +162,7 @@ pub async fn run_with_reloads(
         Arc::clone(&shared.store),
         running.pipeline.changes.clone(),
     ));
-    tracing::info!(%addr, sources = config.sources.len(), db = %config.storage_path.display(), "feedmerge running");
+    tracing::info!(%addr, sources = config.sources.len(), db = %config.storage_display(), worker = %config.worker.id, "feedmerge running");
     crate::daemon::notify::ready();
     let watchdog = crate::daemon::notify::watchdog_timeout().map(|timeout| {
         tracing::info!(?timeout, "systemd watchdog on");
@@ -189,8 +190,7 @@ pub async fn run_with_reloads(
     }
     drop(shared);
     // Queued writes finish before the writer thread exits.
-    let closing = Arc::clone(&sqlite);
-    let _ = tokio::task::spawn_blocking(move || closing.close()).await;
+    let _ = tokio::task::spawn_blocking(move || opened.close()).await;
     served
 }
 

@@ -26,6 +26,8 @@ pub fn to_json(s: &SourceStatus) -> Value {
         "items": s.items,
         "failing_since": time(s.failing_since),
         "moved_to": s.moved_to.as_deref().map(redact),
+        "polled_by": s.polled_by,
+        "lease_holder": s.lease_holder,
     })
 }
 
@@ -130,6 +132,8 @@ mod tests {
             next_check: None,
             moved_to: (name == "moved").then(|| "https://e.org/new".into()),
             items: 3,
+            polled_by: None,
+            lease_holder: None,
         }
     }
 

@@ -13,14 +13,15 @@
 //!
 //! Everything PostgreSQL-specific lives here: SQL, migrations (`schema`).
 
+mod claims;
 mod purge;
 mod read;
 pub mod schema;
 mod write;
 
 use super::{
-    Cursor, FeedStats, PollRecord, PollState, PurgeBatch, Reclaimed, SourceSpec, SourceStatus,
-    Store, StoreError, StoreStats, StoryQuery, WriteSummary,
+    Cursor, FeedStats, Lease, PollRecord, PollState, PurgeBatch, Reclaimed, SourceSpec,
+    SourceStatus, Store, StoreError, StoreStats, StoryQuery, WriteSummary,
 };
 use crate::model::Story;
 use async_trait::async_trait;
@@ -46,6 +47,32 @@ impl PgStore {
     /// answers and brings its schema up to date. An unreachable server or a
     /// refused login is an error naming the URL (password hidden).
     pub async fn connect(url: &str, pool_size: usize) -> Result<PgStore, StoreError> {
+        let store = PgStore::pool(url, pool_size)?;
+        let mut client = store.client().await.map_err(|e| store.open_err(e))?;
+        schema::migrate(&mut client).await?;
+        drop(client);
+        Ok(store)
+    }
+
+    /// Connects without migrating, for commands that only read: a schema
+    /// other than this binary's is refused (`TooOld` / `TooNew`).
+    pub async fn connect_read_only(url: &str, pool_size: usize) -> Result<PgStore, StoreError> {
+        let store = PgStore::pool(url, pool_size)?;
+        let client = store.client().await.map_err(|e| store.open_err(e))?;
+        schema::check_current(&client).await?;
+        drop(client);
+        Ok(store)
+    }
+
+    fn open_err(&self, e: StoreError) -> StoreError {
+        StoreError::Open {
+            path: self.shown.clone(),
+            reason: e.to_string(),
+        }
+    }
+
+    /// The pool, not yet connected.
+    fn pool(url: &str, pool_size: usize) -> Result<PgStore, StoreError> {
         let shown = crate::model::redact::redact(url).into_owned();
         let open_err = |reason: String| StoreError::Open {
             path: shown.clone(),
@@ -75,14 +102,7 @@ impl PgStore {
             .create_timeout(Some(std::time::Duration::from_secs(5)))
             .build()
             .map_err(|e| open_err(e.to_string()))?;
-        let store = PgStore {
-            pool,
-            shown: shown.clone(),
-        };
-        let mut client = store.client().await.map_err(|e| open_err(e.to_string()))?;
-        schema::migrate(&mut client).await?;
-        drop(client);
-        Ok(store)
+        Ok(PgStore { pool, shown })
     }
 
     /// The URL as shown in logs (password hidden).
@@ -140,6 +160,26 @@ impl Store for PgStore {
         record: PollRecord,
     ) -> Result<WriteSummary, StoreError> {
         self.record(source, None, &record).await
+    }
+
+    async fn claim_due(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+        limit: usize,
+        per_host: usize,
+    ) -> Result<Vec<Lease>, StoreError> {
+        claims::claim_due(&self.client().await?, worker, now, lease, limit, per_host).await
+    }
+
+    async fn record_claimed_poll(
+        &self,
+        lease: &Lease,
+        record: PollRecord,
+    ) -> Result<WriteSummary, StoreError> {
+        self.record(&lease.source, Some((&lease.worker, lease.epoch)), &record)
+            .await
     }
 
     async fn stories(&self, query: &StoryQuery) -> Result<Vec<Story>, StoreError> {

@@ -194,7 +194,8 @@ pub(super) async fn source_status(client: &Client) -> Result<Vec<SourceStatus>, 
             "SELECT name, url, COALESCE(config_title, title), last_attempt, last_success, last_status,
                     last_error, consecutive_failures,
                     (SELECT COUNT(*) FROM items i WHERE i.source_id = sources.id),
-                    failing_since, next_check_at, moved_to, site_url
+                    failing_since, next_check_at, moved_to, site_url, last_polled_by,
+                    CASE WHEN next_check_at > extract(epoch FROM now())::bigint THEN lease_owner END
              FROM sources ORDER BY name",
         )
         .await
@@ -218,6 +219,8 @@ pub(super) async fn source_status(client: &Client) -> Result<Vec<SourceStatus>, 
             next_check: r.get::<_, Option<i64>>(10).map(time),
             moved_to: r.get(11),
             site_url: r.get(12),
+            polled_by: r.get(13),
+            lease_holder: r.get(14),
         })
         .collect())
 }

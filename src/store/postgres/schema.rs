@@ -112,6 +112,25 @@ pub fn latest() -> i64 {
     MIGRATIONS.len() as i64
 }
 
+/// Fails unless the schema is exactly [`latest`] (a reader cannot migrate).
+pub(super) async fn check_current(client: &Client) -> Result<(), StoreError> {
+    let found: i64 = client
+        .query_opt("SELECT version FROM schema_version", &[])
+        .await
+        .ok()
+        .flatten()
+        .map(|r| r.get(0))
+        .unwrap_or(0);
+    let supported = latest();
+    if found > supported {
+        return Err(StoreError::TooNew { found, supported });
+    }
+    if found < supported {
+        return Err(StoreError::TooOld { found, supported });
+    }
+    Ok(())
+}
+
 /// Brings the database (the connection's `search_path` schema) up to
 /// [`latest`], in one transaction holding [`MIGRATION_LOCK`].
 pub(super) async fn migrate(client: &mut Client) -> Result<(), StoreError> {
