@@ -201,14 +201,19 @@ async fn run(config: Config) -> ExitCode {
         eprintln!("feedmerge: {e}");
         return ExitCode::FAILURE;
     }
-    let listener = match tokio::net::TcpListener::bind(config.listen).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("feedmerge: cannot listen on {}: {e}", config.listen);
-            return ExitCode::FAILURE;
+    // `[worker] serve = false`: a poller that binds no port.
+    let listener = if config.worker.serve {
+        match tokio::net::TcpListener::bind(config.listen).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!("feedmerge: cannot listen on {}: {e}", config.listen);
+                return ExitCode::FAILURE;
+            }
         }
+    } else {
+        None
     };
-    match daemon::run(config, listener, daemon::signal()).await {
+    match daemon::run_worker(config, listener, daemon::signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("feedmerge: {e}");

@@ -14,6 +14,7 @@
 //! Everything PostgreSQL-specific lives here: SQL, migrations (`schema`).
 
 mod claims;
+mod notify;
 mod purge;
 mod read;
 pub mod schema;
@@ -40,6 +41,10 @@ pub struct PgStore {
     pool: Pool,
     /// The URL with its password hidden, for errors and logs.
     shown: String,
+    /// How to connect, for the connection that listens for notices.
+    config: tokio_postgres::Config,
+    /// The `NOTIFY` channel of this store's schema (set at connect).
+    channel: String,
 }
 
 impl PgStore {
@@ -47,9 +52,10 @@ impl PgStore {
     /// answers and brings its schema up to date. An unreachable server or a
     /// refused login is an error naming the URL (password hidden).
     pub async fn connect(url: &str, pool_size: usize) -> Result<PgStore, StoreError> {
-        let store = PgStore::pool(url, pool_size)?;
+        let mut store = PgStore::pool(url, pool_size)?;
         let mut client = store.client().await.map_err(|e| store.open_err(e))?;
         schema::migrate(&mut client).await?;
+        store.channel = channel(&client).await?;
         drop(client);
         Ok(store)
     }
@@ -57,9 +63,10 @@ impl PgStore {
     /// Connects without migrating, for commands that only read: a schema
     /// other than this binary's is refused (`TooOld` / `TooNew`).
     pub async fn connect_read_only(url: &str, pool_size: usize) -> Result<PgStore, StoreError> {
-        let store = PgStore::pool(url, pool_size)?;
+        let mut store = PgStore::pool(url, pool_size)?;
         let client = store.client().await.map_err(|e| store.open_err(e))?;
         schema::check_current(&client).await?;
+        store.channel = channel(&client).await?;
         drop(client);
         Ok(store)
     }
@@ -89,7 +96,7 @@ impl PgStore {
             config.application_name("feedmerge");
         }
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -102,7 +109,12 @@ impl PgStore {
             .create_timeout(Some(std::time::Duration::from_secs(5)))
             .build()
             .map_err(|e| open_err(e.to_string()))?;
-        Ok(PgStore { pool, shown })
+        Ok(PgStore {
+            pool,
+            shown,
+            config,
+            channel: String::new(),
+        })
     }
 
     /// The URL as shown in logs (password hidden).
@@ -117,6 +129,17 @@ impl PgStore {
             other => StoreError::Unreachable(other.to_string()),
         })
     }
+}
+
+/// The change channel of the schema the store lives in: processes on
+/// other schemas of the same database (tests) never hear each other.
+async fn channel(client: &Client) -> Result<String, StoreError> {
+    let schema: Option<String> = client
+        .query_one("SELECT current_schema()", &[])
+        .await
+        .map_err(pg_error)?
+        .get(0);
+    Ok(format!("feedmerge_changes.{}", schema.unwrap_or_default()))
 }
 
 /// A driver error as a store error: lost connections and refused logins
