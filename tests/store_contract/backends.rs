@@ -2,6 +2,7 @@
 //! and PostgreSQL when `FEEDMERGE_TEST_PG_URL` names a database, each test
 //! in a schema of its own (`search_path` set on every pooled connection)
 //! so tests run in parallel and leave nothing behind.
+#![allow(dead_code)]
 
 use feedmerge::store::Store;
 use feedmerge::store::postgres::PgStore;
@@ -29,11 +30,7 @@ impl Backend {
             return;
         };
         drop(self.store);
-        if let Ok(client) = connect(&url).await {
-            let _ = client
-                .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-                .await;
-        }
+        drop_schema(&url, &schema).await;
     }
 }
 
@@ -41,6 +38,15 @@ async fn connect(url: &str) -> Result<tokio_postgres::Client, tokio_postgres::Er
     let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
     tokio::spawn(conn);
     Ok(client)
+}
+
+/// Drops a schema [`pg_store`] made.
+pub async fn drop_schema(url: &str, schema: &str) {
+    if let Ok(client) = connect(url).await {
+        let _ = client
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .await;
+    }
 }
 
 /// The test database's URL, or why PostgreSQL is skipped (printed once per
