@@ -9,6 +9,7 @@ pub mod export_all;
 pub mod import_opml;
 pub mod inspect;
 pub mod logging;
+pub mod migrate_store;
 mod poll_progress;
 
 use crate::config::{self, Config};
@@ -89,6 +90,18 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Copy a whole store (sources, stories, items, sections, ids,
+    /// tombstones, article pages) from SQLite to PostgreSQL or back, into
+    /// an empty target; needs no config.
+    MigrateStore {
+        /// The store to copy: an SQLite file or a postgres:// URL.
+        #[arg(long, value_name = "PATH_OR_URL")]
+        from: String,
+        /// Where to copy it (must be empty): an SQLite file or a
+        /// postgres:// URL.
+        #[arg(long, value_name = "PATH_OR_URL")]
+        to: String,
+    },
     /// Parse one feed (file or URL) as a poll would and print it as JSON;
     /// stores nothing and needs no config.
     Inspect {
@@ -112,6 +125,9 @@ pub async fn main(cli: Cli) -> ExitCode {
     } = &cli.command
     {
         return inspect(target, base.as_deref(), timezone.as_deref()).await;
+    }
+    if let Command::MigrateStore { from, to } = &cli.command {
+        return migrate_store::migrate_store(from, to).await;
     }
     let path = config::resolve_path(cli.config);
     if let Command::ImportOpml { file } = &cli.command {
@@ -168,7 +184,9 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Status => status(config).await,
         Command::Backup { path, force } => backup(config, path, force).await,
         Command::ImportOpml { .. } => ExitCode::SUCCESS,
-        Command::Inspect { .. } => unreachable!("handled before the config is loaded"),
+        Command::Inspect { .. } | Command::MigrateStore { .. } => {
+            unreachable!("handled before the config is loaded")
+        }
     }
 }
 

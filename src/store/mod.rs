@@ -10,6 +10,7 @@
 //! never decides identity (normalize does; store keeps what it is given).
 
 pub mod changes;
+pub mod copy;
 mod error;
 pub mod postgres;
 pub mod retention;

@@ -14,6 +14,7 @@
 //! Everything PostgreSQL-specific lives here: SQL, migrations (`schema`).
 
 mod claims;
+mod copy;
 mod notify;
 mod purge;
 mod read;

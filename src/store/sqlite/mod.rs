@@ -15,6 +15,7 @@
 
 mod backup;
 mod checkpointer;
+mod copy;
 mod health;
 mod lock;
 mod purge;
