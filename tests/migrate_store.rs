@@ -36,7 +36,7 @@ fn item(source: u32, n: u32) -> Item {
         link: Some(format!("https://news.example/{n}")),
         title: format!("Story {n} <b>&amp;</b>"),
         summary: Some(format!("<p>Summary {n}</p>")),
-        content: (n % 3 == 0).then(|| format!("<p>Body of {n}</p>")),
+        content: n.is_multiple_of(3).then(|| format!("<p>Body of {n}</p>")),
         authors: vec![format!("Author {}", n % 7)],
         categories: vec![section.to_string()],
         sections: vec![section.to_string()],
@@ -71,7 +71,7 @@ async fn generate(store: &SqliteStore) {
             moved_to: None,
             articles: vec![ArticleOutcome {
                 link: format!("https://news.example/{}", s * per),
-                result: if s % 2 == 0 {
+                result: if s.is_multiple_of(2) {
                     Ok(ArticleExtract {
                         content: Some("<p>Full text</p>".into()),
                         ..ArticleExtract::default()

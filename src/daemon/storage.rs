@@ -6,7 +6,7 @@ use super::{DaemonError, source_specs};
 use crate::config::Config;
 use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use std::sync::Arc;
 
 /// An open store of either backend.
@@ -100,5 +100,5 @@ pub fn check_unclaimed(config: &Config) -> Result<(), DaemonError> {
     if config.storage_url.is_some() {
         return Ok(());
     }
-    Ok(SqliteStore::check_unclaimed(&config.storage_path).map_err(StoreError::from)?)
+    Ok(SqliteStore::check_unclaimed(&config.storage_path)?)
 }
