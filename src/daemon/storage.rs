@@ -4,9 +4,9 @@
 
 use super::{DaemonError, source_specs};
 use crate::config::Config;
+use crate::store::Store;
 use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
-use crate::store::Store;
 use std::sync::Arc;
 
 /// An open store of either backend.
