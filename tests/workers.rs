@@ -177,6 +177,24 @@ async fn a_poll_by_another_worker_refreshes_the_front_ends_cache_within_a_second
         .unwrap();
     let (_, _, cached) = get(&feed).await;
     assert!(!cached.contains("Story 2"), "served from the cache");
+    // The front end's listening connection is up (its LISTEN ran) before
+    // the notice is sent: a notice sent before is heard by nobody.
+    let (watch, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let listen = format!("LISTEN \"feedmerge_changes.{schema}\"");
+    wait_for("the front end listens", Duration::from_secs(30), || async {
+        let row = watch
+            .query_one(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE query = $1",
+                &[&listen],
+            )
+            .await
+            .unwrap();
+        row.get::<_, i64>(0) > 0
+    })
+    .await;
     let told = std::time::Instant::now();
     store
         .notify("other-worker", Some(vec!["World".into()]))
