@@ -27,6 +27,7 @@ pub mod import_opml;
 pub mod inspect;
 pub mod inspect_source;
 pub mod logging;
+pub mod migrate_store;
 mod poll_progress;
 
 use crate::config::{self, Config};
@@ -107,6 +108,18 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Copy a whole store (sources, stories, items, sections, ids,
+    /// tombstones, article pages) from SQLite to PostgreSQL or back, into
+    /// an empty target; needs no config.
+    MigrateStore {
+        /// The store to copy: an SQLite file or a postgres:// URL.
+        #[arg(long, value_name = "PATH_OR_URL")]
+        from: String,
+        /// Where to copy it (must be empty): an SQLite file or a
+        /// postgres:// URL.
+        #[arg(long, value_name = "PATH_OR_URL")]
+        to: String,
+    },
     /// Parse one feed (file or URL) as a poll would and print it as JSON;
     /// stores nothing and needs no config.
     Inspect {
@@ -144,6 +157,9 @@ pub async fn main(cli: Cli) -> ExitCode {
     {
         // A document on its own needs no config.
         return inspect(target, base.as_deref(), timezone.as_deref()).await;
+    }
+    if let Command::MigrateStore { from, to } = &cli.command {
+        return migrate_store::migrate_store(from, to).await;
     }
     let path = config::resolve_path(cli.config);
     if let Command::ImportOpml { file } = &cli.command {
@@ -200,6 +216,7 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Status => status(config).await,
         Command::Backup { path, force } => backup(config, path, force).await,
         Command::ImportOpml { .. } => ExitCode::SUCCESS,
+        Command::MigrateStore { .. } => unreachable!("handled before the config is loaded"),
         Command::Inspect {
             target,
             source,
@@ -267,18 +284,23 @@ async fn run(config: Config) -> ExitCode {
     }
     // Before binding: a second daemon on the same database would fail on
     // the port too, and that would hide the reason.
-    if let Err(e) = daemon::check_store_unclaimed(&config) {
+    if let Err(e) = daemon::storage::check_unclaimed(&config) {
         eprintln!("feedmerge: {e}");
         return ExitCode::FAILURE;
     }
-    let listener = match tokio::net::TcpListener::bind(config.listen).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("feedmerge: cannot listen on {}: {e}", config.listen);
-            return ExitCode::FAILURE;
+    // `[worker] serve = false`: a poller that binds no port.
+    let listener = if config.worker.serve {
+        match tokio::net::TcpListener::bind(config.listen).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!("feedmerge: cannot listen on {}: {e}", config.listen);
+                return ExitCode::FAILURE;
+            }
         }
+    } else {
+        None
     };
-    match daemon::run(config, listener, daemon::signal()).await {
+    match daemon::run_worker(config, listener, daemon::signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("feedmerge: {e}");
@@ -289,14 +311,14 @@ async fn run(config: Config) -> ExitCode {
 
 async fn poll(config: Config) -> ExitCode {
     let config = Arc::new(config);
-    let store = match daemon::open_store(&config).await {
+    let store = match daemon::storage::open(&config, false).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("feedmerge: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let dyn_store: Arc<dyn Store> = store.clone();
+    let dyn_store: Arc<dyn Store> = Arc::clone(&store.store);
     let pipeline = match Pipeline::new(Arc::clone(&config), dyn_store) {
         Ok(p) => p,
         Err(e) => {
@@ -363,8 +385,8 @@ async fn backup(config: Config, dest: PathBuf, force: bool) -> ExitCode {
 
 /// Opens the store for `export`, which only reads; `None` after telling
 /// the user why there is nothing to export.
-async fn open_for_export(config: &Config) -> Option<Arc<crate::store::sqlite::SqliteStore>> {
-    match daemon::open_store_read_only(config).await {
+async fn open_for_export(config: &Config) -> Option<daemon::storage::Opened> {
+    match daemon::storage::open_read_only(config).await {
         Ok(Some(store)) => Some(store),
         Ok(None) => {
             // Not an empty feed: that would replace a good static site (or
@@ -487,7 +509,7 @@ fn import_opml(file: &std::path::Path, config: Option<&Config>) -> ExitCode {
 /// yet every configured source is shown as never polled (what registering
 /// them used to show) while the database is left uncreated.
 async fn status(config: Config) -> ExitCode {
-    let listed = match daemon::open_store_read_only(&config).await {
+    let listed = match daemon::storage::open_read_only(&config).await {
         Ok(Some(store)) => {
             let (list, stats) = tokio::join!(store.source_status(), store.store_stats());
             list.and_then(|list| Ok((list, Some(stats?))))
@@ -536,6 +558,8 @@ fn never_polled(config: &Config) -> Vec<crate::store::SourceStatus> {
             next_check: None,
             moved_to: None,
             items: 0,
+            polled_by: None,
+            lease_holder: None,
         })
         .collect()
 }

@@ -36,6 +36,13 @@ pub struct Config {
     /// keeps everything. Older ones are purged, leaving tombstones so feeds
     /// that still list them do not bring them back.
     pub storage_keep: Option<Duration>,
+    /// `[storage] url`: the PostgreSQL database shared by several
+    /// processes, instead of the SQLite file at `storage_path`.
+    pub storage_url: Option<String>,
+    /// `[storage] pool_size`: connections to PostgreSQL per process.
+    pub pool_size: usize,
+    /// `[worker]`: this process's part among those sharing the database.
+    pub worker: WorkerSettings,
     /// HTTP listen address.
     pub listen: SocketAddr,
     /// Public base URL for self links (no trailing slash), if configured.
@@ -53,6 +60,31 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     /// Named merged feeds in config order.
     pub feeds: Vec<FeedConfig>,
+}
+
+/// `[worker]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerSettings {
+    /// Shown in `/status` as who polled a source and who holds its lease;
+    /// `auto` is resolved to `host:pid:random` once per process.
+    pub id: String,
+    /// How long a claimed source stays this worker's.
+    pub lease: Duration,
+    /// Whether this process polls (false: a front end that only serves).
+    pub poll: bool,
+    /// Whether this process serves HTTP (false: a poller only).
+    pub serve: bool,
+}
+
+impl Config {
+    /// What the store is, for logs: the SQLite path, or the PostgreSQL URL
+    /// with any password hidden.
+    pub fn storage_display(&self) -> String {
+        match &self.storage_url {
+            Some(url) => crate::model::redact::redact(url).into_owned(),
+            None => self.storage_path.display().to_string(),
+        }
+    }
 }
 
 /// Settings of the fetch stage that are not per source.

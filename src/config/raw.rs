@@ -10,6 +10,18 @@ use std::collections::BTreeMap;
 pub(crate) struct RawStorage {
     pub path: Option<String>,
     pub keep: Option<String>,
+    pub url: Option<String>,
+    pub pool_size: Option<u64>,
+}
+
+/// `[worker]`: this process's part among several sharing one database.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWorker {
+    pub id: Option<String>,
+    pub lease: Option<String>,
+    pub poll: Option<bool>,
+    pub serve: Option<bool>,
 }
 
 /// `[server]`

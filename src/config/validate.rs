@@ -12,6 +12,7 @@ mod poll;
 mod server;
 mod source;
 mod tables;
+mod worker;
 
 use super::checks::{Ctx, duration};
 use super::raw::{RawSections, RawStorage};
@@ -44,6 +45,7 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
     let tables = Tables::split(&mut cx, doc);
     let storage_path = storage(&tables.storage, path);
     let storage_keep = keep(&mut cx, &tables.storage);
+    let (storage_url, pool_size) = worker::postgres(&mut cx, &tables.storage);
     let server = server::server(&mut cx, &tables.server);
     let poll = poll::poll(&mut cx, &tables.poll);
     let sections = sections(&mut cx, &tables.sections);
@@ -53,6 +55,7 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         .into_iter()
         .map(|t| source::source(&mut cx, t, &poll.defaults, &sections, &mut source_names))
         .collect();
+    let worker = worker::worker(&mut cx, &tables.worker, &sources);
     let mut feed_names = HashSet::new();
     let feeds: Vec<_> = tables
         .feeds
@@ -69,6 +72,9 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         path: path.to_path_buf(),
         storage_path,
         storage_keep,
+        storage_url,
+        pool_size,
+        worker,
         listen: server.listen,
         base_url: server.base_url,
         websub_hub: server.websub_hub,

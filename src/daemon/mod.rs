@@ -7,6 +7,7 @@
 pub mod notify;
 mod reload;
 mod retention;
+pub mod storage;
 pub mod watchdog;
 
 use crate::config::{Config, Live};
@@ -130,13 +131,32 @@ pub async fn run_with_reloads(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    reloads: mpsc::Receiver<()>,
+) -> Result<(), DaemonError> {
+    run_daemon(config, Some(listener), shutdown, reloads).await
+}
+
+/// [`run`] for a process that may serve no HTTP (`[worker] serve = false`:
+/// `listener` is `None`).
+pub async fn run_worker(
+    config: Config,
+    listener: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), DaemonError> {
+    run_daemon(config, listener, shutdown, sighups()).await
+}
+
+async fn run_daemon(
+    config: Config,
+    listener: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
     mut reloads: mpsc::Receiver<()>,
 ) -> Result<(), DaemonError> {
     let config = Arc::new(config);
-    let sqlite = open_store_exclusive(&config).await?;
-    let store: Arc<dyn Store> = sqlite.clone();
+    let opened = storage::open(&config, true).await?;
+    let store: Arc<dyn Store> = Arc::clone(&opened.store);
     let pipeline = Pipeline::new(Arc::clone(&config), Arc::clone(&store))?;
-    let addr = listener.local_addr()?;
+    let addr = listener.as_ref().map(|l| l.local_addr()).transpose()?;
     let live = Live::new(Arc::clone(&config));
     let state = AppState::live(live.clone(), Arc::clone(&store));
     let shared = Shared {
@@ -148,12 +168,20 @@ pub async fn run_with_reloads(
         heartbeat: Heartbeat::default(),
         cache: Arc::clone(&state.cache),
     };
-    // Cached renders are dropped as polls change stories.
+    // Cached renders are dropped as polls change stories: this process's
+    // polls, and (PostgreSQL) every other worker's, heard by NOTIFY.
     let cache_follower = state.cache.follow(&pipeline.changes);
+    let across = opened
+        .postgres
+        .as_ref()
+        .map(|pg| cross_process(pg, &config.worker.id, &pipeline.changes, &state.cache));
     let server_cancel = shared.cancel.clone();
-    let server = tokio::spawn(server::serve(listener, state, async move {
-        server_cancel.cancelled().await
-    }));
+    let server = match listener {
+        Some(listener) => tokio::spawn(server::serve(listener, state, async move {
+            server_cancel.cancelled().await
+        })),
+        None => tokio::spawn(async { Ok(()) }),
+    };
     let mut running = Running::start(pipeline, &shared).await?;
     // `[storage] keep`: once now, then hourly, with the keep in force.
     let purger = tokio::spawn(retention::run(
@@ -161,7 +189,8 @@ pub async fn run_with_reloads(
         Arc::clone(&shared.store),
         running.pipeline.changes.clone(),
     ));
-    tracing::info!(%addr, sources = config.sources.len(), db = %config.storage_path.display(), "feedmerge running");
+    let listen = addr.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
+    tracing::info!(addr = %listen, sources = config.sources.len(), db = %config.storage_display(), worker = %config.worker.id, poll = config.worker.poll, "feedmerge running");
     crate::daemon::notify::ready();
     let watchdog = crate::daemon::notify::watchdog_timeout().map(|timeout| {
         tracing::info!(?timeout, "systemd watchdog on");
@@ -184,14 +213,36 @@ pub async fn run_with_reloads(
     purger.abort();
     let served = shut_down(running, &shared, server).await;
     cache_follower.abort();
+    for task in across.into_iter().flatten() {
+        task.abort();
+    }
     if let Some(task) = watchdog {
         task.abort();
     }
     drop(shared);
     // Queued writes finish before the writer thread exits.
-    let closing = Arc::clone(&sqlite);
-    let _ = tokio::task::spawn_blocking(move || closing.close()).await;
+    let _ = tokio::task::spawn_blocking(move || opened.close()).await;
     served
+}
+
+/// PostgreSQL: this process's change notices sent to the others, and
+/// theirs dropping what they made stale in this process's cache.
+fn cross_process(
+    pg: &Arc<crate::store::postgres::PgStore>,
+    worker: &str,
+    changes: &crate::store::changes::Changes,
+    cache: &Arc<crate::server::cache::FeedCache>,
+) -> [tokio::task::JoinHandle<()>; 2] {
+    let cache = Arc::clone(cache);
+    [
+        pg.relay_changes(worker.to_string(), changes),
+        pg.listen_changes(worker.to_string(), move |sections| {
+            cache.invalidate(&crate::store::changes::Change {
+                generation: 0,
+                sections,
+            })
+        }),
+    ]
 }
 
 /// What every schedule the daemon starts shares, across reloads.
@@ -245,7 +296,7 @@ async fn shut_down(
 /// The schedule in force, the pipeline it drives and the hub follower of
 /// its config.
 struct Running {
-    scheduler: Scheduler,
+    scheduler: Polling,
     pipeline: Pipeline,
     websub: Option<tokio::task::JoinHandle<()>>,
 }
@@ -261,15 +312,7 @@ impl Running {
             Arc::clone(&shared.store),
             &pipeline.changes,
         );
-        let scheduler = match Scheduler::start(
-            pipeline.clone(),
-            shared.tracker.clone(),
-            shared.cancel.clone(),
-            &shared.in_flight,
-            &shared.heartbeat,
-        )
-        .await
-        {
+        let scheduler = match Polling::start(&pipeline, shared).await {
             Ok(s) => s,
             Err(e) => {
                 if let Some(task) = websub {
@@ -327,6 +370,66 @@ impl Running {
             task.abort();
         }
         self.scheduler.stop().await;
+    }
+}
+
+/// How this process starts polls: a timer per source (SQLite, one
+/// process), claims from the shared store (PostgreSQL), or none
+/// (`[worker] poll = false`).
+enum Polling {
+    Timers(Scheduler),
+    Claims(crate::scheduler::claims::ClaimLoop),
+    /// Beats the heartbeat only, so the watchdog still sees a live daemon.
+    Off(tokio::task::JoinHandle<()>),
+}
+
+impl Polling {
+    async fn start(
+        pipeline: &Pipeline,
+        shared: &Shared,
+    ) -> Result<Polling, tokio_cron_scheduler::JobSchedulerError> {
+        let config = &pipeline.config;
+        if !config.worker.poll {
+            let heartbeat = shared.heartbeat.clone();
+            return Ok(Polling::Off(tokio::spawn(async move {
+                loop {
+                    heartbeat.beat();
+                    tokio::time::sleep(crate::scheduler::HEARTBEAT_EVERY).await;
+                }
+            })));
+        }
+        if config.storage_url.is_some() {
+            let claimer = crate::scheduler::claims::Claimer {
+                pipeline: pipeline.clone(),
+                worker: config.worker.id.clone(),
+                lease: config.worker.lease,
+                tracker: shared.tracker.clone(),
+                cancel: shared.cancel.clone(),
+                in_flight: shared.in_flight.clone(),
+                heartbeat: shared.heartbeat.clone(),
+            };
+            return Ok(Polling::Claims(crate::scheduler::claims::ClaimLoop::start(
+                claimer,
+            )));
+        }
+        Ok(Polling::Timers(
+            Scheduler::start(
+                pipeline.clone(),
+                shared.tracker.clone(),
+                shared.cancel.clone(),
+                &shared.in_flight,
+                &shared.heartbeat,
+            )
+            .await?,
+        ))
+    }
+
+    async fn stop(self) {
+        match self {
+            Polling::Timers(s) => s.stop().await,
+            Polling::Claims(c) => c.stop().await,
+            Polling::Off(task) => task.abort(),
+        }
     }
 }
 

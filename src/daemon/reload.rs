@@ -29,6 +29,20 @@ pub(super) fn read(current: &Config) -> Option<Config> {
         tracing::warn!(running = %current.storage_path.display(), configured = %next.storage_path.display(), "the storage location changes only with a restart");
         next.storage_path = current.storage_path.clone();
     }
+    if next.storage_url != current.storage_url || next.pool_size != current.pool_size {
+        tracing::warn!("[storage] url and pool_size change only with a restart");
+        next.storage_url.clone_from(&current.storage_url);
+        next.pool_size = current.pool_size;
+    }
+    // The id stays (`auto` would make a new one); lease changes apply.
+    let (poll, serve) = (next.worker.poll, next.worker.serve);
+    if (poll, serve) != (current.worker.poll, current.worker.serve) {
+        tracing::warn!("[worker] poll and serve change only with a restart");
+    }
+    next.worker = crate::config::WorkerSettings {
+        lease: next.worker.lease,
+        ..current.worker.clone()
+    };
     Some(next)
 }
 

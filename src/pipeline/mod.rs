@@ -17,7 +17,9 @@ pub use parse_pool::PoolError;
 
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::model::redact::redact;
-use crate::store::{ArticleOutcome, PollRecord, PollResult, Store, StoreError, WriteSummary};
+use crate::store::{
+    ArticleOutcome, Lease, PollRecord, PollResult, Store, StoreError, WriteSummary,
+};
 use chrono::{DateTime, Utc};
 use fetch::{FetchError, FetchOutcome, FetchResponse, Fetched, Fetcher, RequestOptions};
 use ingest::{IngestError, IngestOptions, Ingested};
@@ -249,8 +251,19 @@ impl Pipeline {
 
     /// Polls one source and stores what it found.
     pub async fn poll(&self, source: &SourceConfig) -> PollReport {
+        self.poll_leased(source, None).await
+    }
+
+    /// [`Pipeline::poll`] of a source this worker claimed: the result is
+    /// written only while `lease` is still the source's (see
+    /// [`Store::record_claimed_poll`]).
+    pub async fn poll_claimed(&self, source: &SourceConfig, lease: &Lease) -> PollReport {
+        self.poll_leased(source, Some(lease)).await
+    }
+
+    async fn poll_leased(&self, source: &SourceConfig, lease: Option<&Lease>) -> PollReport {
         let started = Instant::now();
-        let (outcome, next_check) = self.poll_inner(source).await;
+        let (outcome, next_check) = self.poll_inner(source, lease).await;
         let report = PollReport {
             source: source.name.clone(),
             outcome,
@@ -276,7 +289,11 @@ impl Pipeline {
         report
     }
 
-    async fn poll_inner(&self, source: &SourceConfig) -> (PollOutcome, DateTime<Utc>) {
+    async fn poll_inner(
+        &self,
+        source: &SourceConfig,
+        lease: Option<&Lease>,
+    ) -> (PollOutcome, DateTime<Utc>) {
         // Site slot first, then a global one: waiting for a busy site must
         // not hold a global slot other sites could use. The site slot covers
         // the request; the global one the fetch and the parse, then passes
@@ -325,7 +342,10 @@ impl Pipeline {
         // while the writer gets whole batches to commit together.
         let _write = self.write_slots.acquire().await;
         drop(global);
-        let written = self.store.record_poll(&source.name, record).await;
+        let written = match lease {
+            Some(lease) => self.store.record_claimed_poll(lease, record).await,
+            None => self.store.record_poll(&source.name, record).await,
+        };
         if let Ok(summary) = &written {
             self.publish_changes(summary, touched);
         }
@@ -643,8 +663,13 @@ impl Pipeline {
     }
 
     fn store_failed(&self, source: &SourceConfig, e: StoreError) -> PollOutcome {
-        // Storage failing is not the source's fault and needs an operator.
-        tracing::error!(source = %source.name, error = %e, "storage failed during poll");
+        // Storage failing is not the source's fault and needs an operator;
+        // a lost lease is neither (another worker's result counts).
+        if matches!(e, StoreError::LeaseLost { .. }) {
+            tracing::warn!(source = %source.name, error = %e, "lease lost during poll");
+        } else {
+            tracing::error!(source = %source.name, error = %e, "storage failed during poll");
+        }
         PollOutcome::Failed(PollError::Storage(e))
     }
 }

@@ -8,6 +8,8 @@
 //! own about intervals or backoff (storage's `next_check_at` decides what is
 //! due) and never touches HTTP, feeds or SQL directly.
 
+pub mod claims;
+
 use crate::config::{Schedule, SourceConfig};
 use crate::pipeline::Pipeline;
 use chrono::{DateTime, Utc};

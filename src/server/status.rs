@@ -29,6 +29,8 @@ pub fn to_json(s: &SourceStatus) -> Value {
         // More than 5% of the feed's ids are shared by entries with
         // different links: its entries are told apart by link.
         "ids_untrusted": crate::pipeline::ingest::ids_untrusted(&s.name),
+        "polled_by": s.polled_by,
+        "lease_holder": s.lease_holder,
     })
 }
 
@@ -133,6 +135,8 @@ mod tests {
             next_check: None,
             moved_to: (name == "moved").then(|| "https://e.org/new".into()),
             items: 3,
+            polled_by: None,
+            lease_holder: None,
         }
     }
 

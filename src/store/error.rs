@@ -117,4 +117,22 @@ pub enum StoreError {
     /// A source name that was never registered.
     #[error("unknown source `{0}`")]
     UnknownSource(String),
+    /// PostgreSQL cannot be reached (down, restarting, network): nothing
+    /// of the operation was written; the next one tries again on a fresh
+    /// connection.
+    #[error("PostgreSQL is unreachable: {0}")]
+    Unreachable(String),
+    /// A PostgreSQL statement failed (the server's words).
+    #[error("PostgreSQL: {0}")]
+    Postgres(String),
+    /// This worker's lease on the source ended (it was paused or slow, and
+    /// another worker claimed the source): the poll's result is dropped
+    /// whole, since the other worker's is the one that counts.
+    #[error(
+        "lease on source `{name}` was lost to another worker; this poll's result was not written"
+    )]
+    LeaseLost {
+        /// The source.
+        name: String,
+    },
 }

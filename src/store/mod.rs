@@ -10,7 +10,9 @@
 //! never decides identity (normalize does; store keeps what it is given).
 
 pub mod changes;
+pub mod copy;
 mod error;
+pub mod postgres;
 pub mod retention;
 pub mod sqlite;
 
@@ -177,6 +179,11 @@ pub struct SourceStatus {
     pub moved_to: Option<String>,
     /// Items stored from this source.
     pub items: u64,
+    /// The worker that wrote its last poll (PostgreSQL; `None` on SQLite,
+    /// where one process polls).
+    pub polled_by: Option<String>,
+    /// The worker holding its lease now (PostgreSQL), if any.
+    pub lease_holder: Option<String>,
 }
 
 /// What one purge batch removed.
@@ -216,6 +223,22 @@ pub struct StoreStats {
     pub shrinks: bool,
 }
 
+/// A due source claimed by one worker: it is that worker's to poll until
+/// its lease runs out (the store moved its due time to then, so no other
+/// worker claims it meanwhile).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The source.
+    pub source: String,
+    /// The worker holding it (`[worker] id`).
+    pub worker: String,
+    /// Fencing token: increases by one per claim of this source, so a
+    /// write under an older lease is refused.
+    pub epoch: i64,
+    /// When the source was due (`None`: never polled), for lateness.
+    pub due: Option<DateTime<Utc>>,
+}
+
 /// The storage interface.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -230,6 +253,29 @@ pub trait Store: Send + Sync + 'static {
         source: &str,
         record: PollRecord,
     ) -> Result<WriteSummary, StoreError>;
+    /// Claims up to `limit` sources due at `now` for `worker`, at most
+    /// `per_host` of one host, each until `now + lease` (written as its due
+    /// time, so a worker that dies loses its sources when the lease ends).
+    /// Oldest due first.
+    async fn claim_due(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+        limit: usize,
+        per_host: usize,
+    ) -> Result<Vec<Lease>, StoreError>;
+    /// [`Store::record_poll`] under a lease: written only while `lease` is
+    /// still the source's current one (else [`StoreError::LeaseLost`] and
+    /// nothing is written), and the source shows `lease.worker` as its
+    /// last poller.
+    async fn record_claimed_poll(
+        &self,
+        lease: &Lease,
+        record: PollRecord,
+    ) -> Result<WriteSummary, StoreError> {
+        self.record_poll(&lease.source, record).await
+    }
     /// Stories matching `query`, newest first.
     async fn stories(&self, query: &StoryQuery) -> Result<Vec<Story>, StoreError>;
     /// Like [`Store::stories`], each with its paging position.

@@ -3,7 +3,9 @@
 //! structs makes a misspelt key a problem here, located by the TOML parser.
 
 use crate::config::checks::Ctx;
-use crate::config::raw::{RawFeed, RawPoll, RawSections, RawServer, RawSource, RawStorage};
+use crate::config::raw::{
+    RawFeed, RawPoll, RawSections, RawServer, RawSource, RawStorage, RawWorker,
+};
 use crate::config::spans::Keys;
 use serde::Deserialize;
 use toml::Spanned;
@@ -32,6 +34,7 @@ pub(super) struct Tables {
     pub(super) server: Table<RawServer>,
     pub(super) poll: Table<RawPoll>,
     pub(super) sections: Table<RawSections>,
+    pub(super) worker: Table<RawWorker>,
     /// Entries that deserialized; their names keep the entry's index in the
     /// file, so a broken entry does not shift the names of the ones after it.
     pub(super) sources: Vec<Table<RawSource>>,
@@ -46,6 +49,7 @@ impl Tables {
             server: Table::absent("server"),
             poll: Table::absent("poll"),
             sections: Table::absent("sections"),
+            worker: Table::absent("worker"),
             sources: Vec::new(),
             feeds: Vec::new(),
         };
@@ -55,6 +59,7 @@ impl Tables {
                 "server" => tables.server = single(cx, "server", value),
                 "poll" => tables.poll = single(cx, "poll", value),
                 "sections" => tables.sections = single(cx, "sections", value),
+                "worker" => tables.worker = single(cx, "worker", value),
                 "source" => tables.sources = array(cx, "source", value),
                 "feed" => tables.feeds = array(cx, "feed", value),
                 _ => unknown(cx, &key),
@@ -103,6 +108,6 @@ fn unknown(cx: &mut Ctx<'_>, key: &Spanned<DeString<'_>>) {
     cx.problem(
         key.get_ref().to_string(),
         Some(key.span().start),
-        "unknown key; expected one of storage, server, poll, sections, source, feed",
+        "unknown key; expected one of storage, server, poll, sections, worker, source, feed",
     );
 }

@@ -15,6 +15,7 @@
 
 mod backup;
 mod checkpointer;
+mod copy;
 mod health;
 mod lock;
 mod purge;
@@ -26,8 +27,8 @@ mod writer;
 pub use backup::{BackupReport, backup};
 
 use super::{
-    Cursor, FeedStats, PollRecord, PollState, PurgeBatch, Reclaimed, SourceSpec, SourceStatus,
-    Store, StoreError, StoreStats, StoryQuery, WriteSummary,
+    Cursor, FeedStats, Lease, PollRecord, PollState, PurgeBatch, Reclaimed, SourceSpec,
+    SourceStatus, Store, StoreError, StoreStats, StoryQuery, WriteSummary,
 };
 use crate::model::Story;
 use async_trait::async_trait;
@@ -542,6 +543,21 @@ impl Store for SqliteStore {
             .await;
         self.note_unrecorded(source, at, next_check, &written);
         written
+    }
+
+    async fn claim_due(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+        limit: usize,
+        per_host: usize,
+    ) -> Result<Vec<Lease>, StoreError> {
+        let worker = worker.to_string();
+        let until = now.timestamp() + i64::try_from(lease.as_secs()).unwrap_or(i64::MAX / 2);
+        let now = now.timestamp();
+        self.write(move |conn| write::claim_due(conn, &worker, now, until, limit, per_host))
+            .await
     }
 
     async fn stories(&self, query: &StoryQuery) -> Result<Vec<Story>, StoreError> {

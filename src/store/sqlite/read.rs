@@ -195,6 +195,9 @@ pub(super) fn source_status(conn: &Connection) -> Result<Vec<SourceStatus>, Stor
             next_check: r.get::<_, Option<i64>>(10)?.map(time),
             moved_to: r.get(11)?,
             site_url: r.get(12)?,
+            // One process polls an SQLite store.
+            polled_by: None,
+            lease_holder: None,
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)

@@ -350,3 +350,60 @@ fn enclosures_json(list: &[crate::model::Enclosure]) -> String {
 fn json(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".to_string())
 }
+
+/// Claims due sources for the one process that polls an SQLite store (its
+/// lock file refuses a second daemon): their due time moves to the lease's
+/// end, as on PostgreSQL, so a crash mid-poll retries them when it ends.
+/// Epochs are always 0; nobody else could take a lease.
+pub(super) fn claim_due(
+    tx: &Connection,
+    worker: &str,
+    now: i64,
+    until: i64,
+    limit: usize,
+    per_host: usize,
+) -> Result<Vec<super::super::Lease>, StoreError> {
+    let mut due = tx.prepare_cached(
+        "SELECT id, name, url, next_check_at FROM sources
+         WHERE next_check_at IS NULL OR next_check_at <= ?1
+         ORDER BY next_check_at NULLS FIRST, id",
+    )?;
+    let rows = due.query_map([now], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<i64>>(3)?,
+        ))
+    })?;
+    let mut per_site: std::collections::HashMap<String, usize> = Default::default();
+    let mut claimed = Vec::new();
+    for row in rows {
+        let (id, name, url, next) = row?;
+        if claimed.len() >= limit {
+            break;
+        }
+        let host = url::Url::parse(&url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+            .unwrap_or_default();
+        let taken = per_site.entry(host).or_default();
+        if *taken >= per_host.max(1) {
+            continue;
+        }
+        *taken += 1;
+        claimed.push((id, name, next));
+    }
+    let mut lease = tx.prepare_cached("UPDATE sources SET next_check_at = ?2 WHERE id = ?1")?;
+    let mut out = Vec::with_capacity(claimed.len());
+    for (id, name, next) in claimed {
+        lease.execute(params![id, until])?;
+        out.push(super::super::Lease {
+            source: name,
+            worker: worker.to_string(),
+            epoch: 0,
+            due: next.and_then(|s| chrono::DateTime::from_timestamp(s, 0)),
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,67 @@
+//! The SQLite end of `migrate-store` (see `store::copy`): pages of a table
+//! read in key order, and pages written on the writer in one transaction.
+
+use super::super::StoreError;
+use super::super::copy::{Cell, TableSpec, insert_sql, page_sql};
+use super::SqliteStore;
+use rusqlite::types::Value;
+
+fn to_value(c: &Cell) -> Value {
+    match c {
+        Cell::Null => Value::Null,
+        Cell::Int(i) => Value::Integer(*i),
+        Cell::Text(t) => Value::Text(t.clone()),
+    }
+}
+
+fn to_cell(v: Value) -> Cell {
+    match v {
+        Value::Null => Cell::Null,
+        Value::Integer(i) => Cell::Int(i),
+        // Neither is ever stored; kept readable rather than refused.
+        Value::Real(f) => Cell::Int(f as i64),
+        Value::Text(t) => Cell::Text(t),
+        Value::Blob(b) => Cell::Text(String::from_utf8_lossy(&b).into_owned()),
+    }
+}
+
+impl SqliteStore {
+    /// Up to `limit` rows of `t` after the key `after`, in key order.
+    pub async fn export_page(
+        &self,
+        t: &'static TableSpec,
+        after: Option<Vec<Cell>>,
+        limit: usize,
+    ) -> Result<Vec<Vec<Cell>>, StoreError> {
+        self.read(move |conn| {
+            let sql = page_sql(t, after.is_some(), false);
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut params: Vec<Value> = after.iter().flatten().map(to_value).collect();
+            params.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+            let width = t.columns.len();
+            let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
+                (0..width)
+                    .map(|i| r.get::<_, Value>(i).map(to_cell))
+                    .collect::<rusqlite::Result<Vec<Cell>>>()
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    /// Writes `rows` of `t` as they are (ids included), in one transaction.
+    pub async fn import_page(
+        &self,
+        t: &'static TableSpec,
+        rows: Vec<Vec<Cell>>,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            let mut insert = conn.prepare_cached(&insert_sql(t, false))?;
+            for row in &rows {
+                insert.execute(rusqlite::params_from_iter(row.iter().map(to_value)))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
