@@ -261,6 +261,11 @@ pub trait Store: Send + Sync + 'static {
     fn write_queue_depth(&self) -> usize {
         0
     }
+    /// Reads that can run at once (the reader pool), so the server can
+    /// bound its renders below it.
+    fn read_concurrency(&self) -> usize {
+        1
+    }
     /// The store's files and their sizes in bytes (database, write-ahead
     /// log), for `/metrics`; empty where a backend has no files.
     fn file_sizes(&self) -> (u64, u64) {

@@ -603,6 +603,10 @@ impl Store for SqliteStore {
         self.queued.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    fn read_concurrency(&self) -> usize {
+        READ_POOL
+    }
+
     fn file_sizes(&self) -> (u64, u64) {
         let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
         let mut wal = self.path.clone().into_os_string();
