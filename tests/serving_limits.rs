@@ -377,3 +377,40 @@ async fn uncached_renders_are_bounded_and_healthz_never_waits_for_them() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_by_another_process_drops_the_daemons_cached_answers() {
+    let s = standard_daemon("feedmerge.db").await;
+    let url = s.daemon.url("/sections/Политика.atom");
+    const NEW: &str = "Сенат принял новый закон о бюджете";
+    let (code, _, body) = get(&url).await;
+    assert_eq!(code, 200);
+    assert!(!body.contains(NEW));
+    // The source gains a story; the daemon (hourly) will not poll it soon.
+    let fixture = String::from_utf8(fixture("feeds/ru-politics.rss")).unwrap();
+    let changed = fixture.replacen(
+        "<item>",
+        &format!(
+            "<item><title>{NEW}</title><link>https://news.example.ru/politics/new</link>\
+             <guid isPermaLink=\"false\">pol-99</guid><pubDate>Sat, 10 Aug 2024 10:00:00 +0300</pubDate></item>\n<item>"
+        ),
+        1,
+    );
+    s.feeds.set(
+        "ru/politics.rss",
+        Doc::feed("application/rss+xml; charset=utf-8", changed.into_bytes()),
+    );
+    // A hand-run poll: another process, its own connection to the file.
+    let config = s.dir.path().join("feedmerge.toml");
+    let (ok, out, err) = tokio::task::spawn_blocking(move || run_cli(&config, &["poll"]))
+        .await
+        .unwrap();
+    assert!(ok, "{out}\n{err}");
+    wait_for(
+        "the daemon serves what the other process stored",
+        Duration::from_secs(15),
+        || async { get(&url).await.2.contains(NEW) },
+    )
+    .await;
+    s.daemon.stop().await;
+}

@@ -261,6 +261,12 @@ pub trait Store: Send + Sync + 'static {
     fn write_queue_depth(&self) -> usize {
         0
     }
+    /// Whether another process (a hand-run `poll`, a restore) committed
+    /// to the store since the last call; the first call only takes note.
+    /// A daemon asks every half second and drops its cached answers.
+    async fn changed_elsewhere(&self) -> Result<bool, StoreError> {
+        Ok(false)
+    }
     /// Reads that can run at once (the reader pool), so the server can
     /// bound its renders below it.
     fn read_concurrency(&self) -> usize {

@@ -58,6 +58,10 @@ pub struct SqliteStore {
     sources: Option<Arc<[SourceSpec]>>,
     /// Writes queued or running, for `/metrics`.
     queued: Arc<std::sync::atomic::AtomicUsize>,
+    /// `PRAGMA data_version` of the writer connection when last asked
+    /// (`i64::MIN` before): it moves only when another connection, so
+    /// another process, commits.
+    data_version: Arc<std::sync::atomic::AtomicI64>,
     /// `None` when opened read-only.
     health: Option<Arc<Health>>,
     /// Polls whose record could not be written (storage failed), by
@@ -203,6 +207,7 @@ impl SqliteStore {
             read_slots: Arc::new(Semaphore::new(READ_POOL)),
             sources: None,
             queued: Arc::default(),
+            data_version: Arc::new(std::sync::atomic::AtomicI64::new(i64::MIN)),
             health: Some(health),
             unrecorded: Mutex::default(),
             claim: Mutex::new(claim),
@@ -259,6 +264,7 @@ impl SqliteStore {
             read_slots: Arc::new(Semaphore::new(READ_POOL)),
             sources: Some(sources),
             queued: Arc::default(),
+            data_version: Arc::new(std::sync::atomic::AtomicI64::new(i64::MIN)),
             health: None,
             unrecorded: Mutex::default(),
             claim: Mutex::new(None),
@@ -607,6 +613,19 @@ impl Store for SqliteStore {
         READ_POOL
     }
 
+    async fn changed_elsewhere(&self) -> Result<bool, StoreError> {
+        use std::sync::atomic::Ordering;
+        let seen = Arc::clone(&self.data_version);
+        // On the writer's connection: our own commits never move its
+        // data_version, so any move is someone else's write.
+        self.write(move |conn| {
+            let now: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+            let before = seen.swap(now, Ordering::SeqCst);
+            Ok(before != i64::MIN && before != now)
+        })
+        .await
+    }
+
     fn file_sizes(&self) -> (u64, u64) {
         let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
         let mut wal = self.path.clone().into_os_string();
@@ -662,6 +681,27 @@ mod tests {
             url: url.into(),
             title: None,
         }
+    }
+
+    #[tokio::test]
+    async fn only_another_connections_commits_count_as_changes_elsewhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let ours = SqliteStore::open(&path).unwrap();
+        assert!(!ours.changed_elsewhere().await.unwrap(), "first call notes");
+        ours.register_sources(&[spec("a", "https://a.example/feed")])
+            .await
+            .unwrap();
+        assert!(!ours.changed_elsewhere().await.unwrap(), "our own write");
+        let theirs = SqliteStore::open(&path).unwrap();
+        theirs
+            .register_sources(&[spec("b", "https://b.example/feed")])
+            .await
+            .unwrap();
+        theirs.close();
+        assert!(ours.changed_elsewhere().await.unwrap(), "their write");
+        assert!(!ours.changed_elsewhere().await.unwrap(), "seen once");
+        ours.close();
     }
 
     /// The proof that read-only means read-only even for root, whom file
