@@ -414,3 +414,18 @@ async fn a_poll_by_another_process_drops_the_daemons_cached_answers() {
     .await;
     s.daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyword_search_folds_case_through_the_index() {
+    let s = standard_daemon("feedmerge.db").await;
+    for q in ["БЮДЖЕТ", "бюджет", "Бюджет на 2025"] {
+        let url = s.daemon.url(&format!("/sections/Политика.atom?q={q}"));
+        let (code, _, body) = get(&url).await;
+        assert_eq!(code, 200, "{q}");
+        let feed = parse_feed(&body);
+        assert_eq!(titles(&feed), ["Госдума приняла бюджет на 2025 год"], "{q}");
+    }
+    let (_, _, body) = get(&s.daemon.url("/sections/Политика.atom?q=нетсловатакого")).await;
+    assert!(titles(&parse_feed(&body)).is_empty());
+    s.daemon.stop().await;
+}

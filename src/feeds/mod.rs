@@ -209,6 +209,7 @@ async fn page(
                 before: position,
                 since: req.since,
                 sources: sources.clone(),
+                q: req.q.clone(),
             })
             .await?;
         let exhausted = rows.len() < batch;

@@ -126,6 +126,10 @@ pub struct StoryQuery {
     pub since: Option<DateTime<Utc>>,
     /// Only stories first delivered by one of these sources (empty: any).
     pub sources: Vec<String>,
+    /// Only stories whose title or summary contains this keyword (compared
+    /// as `model::text::search_fold` folds it). A store may use it to
+    /// narrow its scan only: callers still check each story themselves.
+    pub q: Option<String>,
 }
 
 /// A story's position in every feed's order (newest first): its fixed sort
