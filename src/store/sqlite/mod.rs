@@ -51,6 +51,8 @@ pub struct SqliteStore {
     writer: Option<Writer>,
     checkpointer: Mutex<Option<checkpointer::Checkpointer>>,
     readers: Arc<Mutex<Vec<Connection>>>,
+    /// Read connections opened so far (pooled or in use).
+    readers_opened: Arc<std::sync::atomic::AtomicUsize>,
     read_slots: Arc<Semaphore>,
     /// Read-only: the configured sources, registered on each read
     /// connection into its own temporary copy of `sources` (see
@@ -204,6 +206,7 @@ impl SqliteStore {
             writer: Some(writer),
             checkpointer: Mutex::new(Some(checkpointer)),
             readers: Arc::new(Mutex::new(Vec::new())),
+            readers_opened: Arc::default(),
             read_slots: Arc::new(Semaphore::new(READ_POOL)),
             sources: None,
             queued: Arc::default(),
@@ -261,6 +264,7 @@ impl SqliteStore {
             writer: None,
             checkpointer: Mutex::new(None),
             readers: Arc::new(Mutex::new(vec![conn])),
+            readers_opened: Arc::new(std::sync::atomic::AtomicUsize::new(1)),
             read_slots: Arc::new(Semaphore::new(READ_POOL)),
             sources: Some(sources),
             queued: Arc::default(),
@@ -317,6 +321,7 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
         let pool = Arc::clone(&self.readers);
+        let opened = Arc::clone(&self.readers_opened);
         let path = self.path.clone();
         let sources = self.sources.clone();
         let health = self.health.clone();
@@ -327,17 +332,23 @@ impl SqliteStore {
             .map_err(|_| StoreError::WriterGone)?;
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            let pooled = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let mut pooled = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            if pooled.is_none() && health.as_ref().is_some_and(|h| h.replaced().is_some()) {
+                // Connections already open go on reading the file the store
+                // opened; rather than fail a read because they are all busy
+                // now, wait for one to come back.
+                pooled = wait_for_pooled(&pool, &opened);
+            }
             let conn = match pooled {
                 Some(c) => c,
                 None => {
-                    // Connections already open go on reading the file the
-                    // store opened; a new one would open whatever the path
-                    // names now.
+                    // A new connection would open whatever the path names
+                    // now.
                     if let Some(fault) = health.as_ref().and_then(|h| h.replaced()) {
                         return Err(fault.error(&path));
                     }
                     let conn = open_reader(&path).map_err(|e| name_fault(&path, e))?;
+                    opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     if let Some(sources) = &sources {
                         register_in_memory(&conn, sources)?;
                     }
@@ -415,6 +426,26 @@ impl Drop for SqliteStore {
 }
 
 /// Creates the database's folder if missing.
+/// A pooled read connection once one is returned, when any was ever
+/// opened; gives up after a few seconds (then the read fails naming the
+/// replaced file).
+fn wait_for_pooled(
+    pool: &Mutex<Vec<Connection>>,
+    opened: &std::sync::atomic::AtomicUsize,
+) -> Option<Connection> {
+    if opened.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        return None;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        if let Some(c) = pool.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+            return Some(c);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    None
+}
+
 fn create_parent(path: &Path) -> Result<(), StoreError> {
     let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
         return Ok(());
