@@ -210,6 +210,7 @@ async fn page(
                 since: req.since,
                 sources: sources.clone(),
                 q: req.q.clone(),
+                lang: req.lang.clone(),
             })
             .await?;
         let exhausted = rows.len() < batch;

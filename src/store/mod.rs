@@ -130,6 +130,9 @@ pub struct StoryQuery {
     /// as `model::text::search_fold` folds it). A store may use it to
     /// narrow its scan only: callers still check each story themselves.
     pub q: Option<String>,
+    /// Only stories in this language tag or a subtag of it (`en` matches
+    /// `en-GB`), compared without case; narrows the scan as `q` does.
+    pub lang: Option<String>,
 }
 
 /// A story's position in every feed's order (newest first): its fixed sort

@@ -116,6 +116,19 @@ fn page_sql(q: &StoryQuery) -> (String, Vec<Value>) {
         conds.push(format!("{} >= ?", pos.0));
         params.push(Value::Integer(since.timestamp()));
     }
+    if let Some(lang) = &q.lang {
+        // As `feeds::filter` compares: `_` read as `-`, ASCII case ignored
+        // (LIKE's default), the tag itself or one of its subtags. A tag
+        // holds only letters, digits and `-`: nothing LIKE treats as a
+        // pattern.
+        conds.push(
+            "(lower(replace(s.language, '_', '-')) = ? OR replace(s.language, '_', '-') LIKE ?)"
+                .to_string(),
+        );
+        let want = lang.to_ascii_lowercase();
+        params.push(Value::Text(want.clone()));
+        params.push(Value::Text(format!("{want}-%")));
+    }
     if let Some(phrase) = q.q.as_deref().and_then(search_phrase) {
         conds.push("s.id IN (SELECT rowid FROM story_text WHERE story_text MATCH ?)".to_string());
         params.push(Value::Text(phrase));
@@ -282,6 +295,7 @@ mod tests {
             since: None,
             sources: sources.iter().map(|s| s.to_string()).collect(),
             q: q.map(str::to_string),
+            lang: None,
         }
     }
 
@@ -354,6 +368,23 @@ mod tests {
         assert_eq!(titles("baki idman"), ["Спорт"]);
         assert_eq!(titles("İDMAN"), ["Спорт"]);
         assert!(titles("ничего такого").is_empty());
+        conn.execute_batch(
+            "UPDATE stories SET language = 'az_AZ' WHERE id = 2; UPDATE stories SET language = 'RU' WHERE id = 1;",
+        )
+        .unwrap();
+        let in_lang = |lang: &str| -> Vec<i64> {
+            let mut q = query(&[], &[], None);
+            q.lang = Some(lang.into());
+            story_page(&conn, &q)
+                .unwrap()
+                .into_iter()
+                .map(|(c, _)| c.seq)
+                .collect()
+        };
+        assert_eq!(in_lang("az"), [2]);
+        assert_eq!(in_lang("az-az"), [2]);
+        assert_eq!(in_lang("ru"), [1]);
+        assert!(in_lang("a").is_empty(), "a tag, not a prefix");
         let plan = plan(&conn, &query(&[], &[], Some("бюджет")));
         assert!(plan.contains("story_text"), "{plan}");
         // A purged story leaves the index with it.
