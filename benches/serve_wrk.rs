@@ -292,6 +292,8 @@ fn main() {
         let t = Instant::now();
         fill(&store, sources, stories).await;
         println!("stored {stories} stories from {sources} sources in {:.1}s through the write path", t.elapsed().as_secs_f64());
+        let stats = store.store_stats().await.expect("stats");
+        println!("database {:.1} MiB (keyword index included)", stats.bytes as f64 / 1048576.0);
 
         let dyn_store: Arc<dyn Store> = store.clone();
         let state = AppState::new(Arc::clone(&config), dyn_store);

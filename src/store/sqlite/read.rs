@@ -148,16 +148,23 @@ fn page_sql(q: &StoryQuery) -> (String, Vec<Value>) {
     (sql, params)
 }
 
-/// The FTS5 query for keyword `q`: one quoted phrase, which the trigram
-/// index matches as a substring of the folded text. `None` under three
-/// characters, which trigrams cannot find (the caller's own filter then
-/// does all the work).
+/// The FTS5 query for keyword `q`: every trigram of it, each a quoted
+/// one-token phrase, all required; stories holding them all are a
+/// superset of those containing `q`, which the caller's filter narrows.
+/// `None` under three characters, which trigrams cannot find (the
+/// caller's filter then does all the work).
 fn search_phrase(q: &str) -> Option<String> {
-    let folded = crate::model::text::search_fold(q);
-    if folded.chars().count() < 3 {
+    let folded: Vec<char> = crate::model::text::search_fold(q).chars().collect();
+    if folded.len() < 3 {
         return None;
     }
-    Some(format!("\"{}\"", folded.replace('"', "\"\"")))
+    let mut grams: Vec<String> = folded
+        .windows(3)
+        .map(|w| format!("\"{}\"", w.iter().collect::<String>().replace('"', "\"\"")))
+        .collect();
+    grams.sort();
+    grams.dedup();
+    Some(grams.join(" AND "))
 }
 
 fn placeholders(n: usize) -> String {
