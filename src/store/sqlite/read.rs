@@ -397,6 +397,13 @@ mod tests {
         // A purged story leaves the index with it.
         conn.execute("DELETE FROM stories WHERE id = 1", [])
             .unwrap();
-        assert!(titles("бюджет").is_empty());
+        let indexed: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM story_text WHERE story_text MATCH '\"бюд\"'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexed, 0, "the trigger dropped its row");
     }
 }
