@@ -246,6 +246,20 @@ async fn a_store_of_ten_thousand_stories_round_trips_unchanged() {
         before,
         "and back: the same bytes"
     );
+    // Keyword search works on the copy: its search index is rebuilt.
+    let found = back
+        .stories(&StoryQuery {
+            q: Some("summary 4321".into()),
+            limit: 10,
+            ..StoryQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        found.iter().any(|s| s.title.starts_with("Story 4321 ")),
+        "q= finds a copied story: {:?}",
+        found.iter().map(|s| &s.title).collect::<Vec<_>>()
+    );
     let err = copy::copy(&from, &to_sqlite, |_, _| {}).await.unwrap_err();
     assert!(err.to_string().contains("not empty"), "{err}");
     if let Some((base, schema)) = pg_schema {

@@ -134,6 +134,86 @@ async fn export_all_writes_a_static_site_atomically() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_all_bounds_long_names_and_swaps_the_site_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = FeedServer::start().await;
+    serve_standard_fixtures(&feeds);
+    // A category of 300 Cyrillic characters (600 bytes): longer than any
+    // file name may be.
+    let long = "Длиннаякатегория".repeat(19)[..600].to_string();
+    assert_eq!(long.chars().count(), 300);
+    feeds.set(
+        "long/feed.rss",
+        Doc::feed(
+            "application/rss+xml; charset=utf-8",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>L</title>\
+                 <link>https://long.example/</link><item><title>Длинная история</title>\
+                 <link>https://long.example/1</link><category>{long}</category>\
+                 <pubDate>Fri, 09 Aug 2024 16:24:00 +0300</pubDate></item></channel></rss>"
+            )
+            .into_bytes(),
+        ),
+    );
+    let db = dir.path().join("feedmerge.db");
+    let config = dir.path().join("feedmerge.toml");
+    let extra = format!(
+        "\n[[source]]\nname = \"long\"\nurl = \"{}\"\n",
+        feeds.url("long/feed.rss")
+    );
+    std::fs::write(
+        &config,
+        standard_config(&feeds, "127.0.0.1:0".parse().unwrap(), &db, &extra),
+    )
+    .unwrap();
+    let (ok, _, err) = run_cli(&config, &["poll"]);
+    assert!(ok, "{err}");
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    std::fs::write(site.join("stale.txt"), "from the old site").unwrap();
+    let (ok, out, err) = run_cli(
+        &config,
+        &["export", "--all", "--out", site.to_str().unwrap()],
+    );
+    assert!(ok, "{out}\n{err}");
+    let files = walk(&site);
+    for f in &files {
+        let name = std::path::Path::new(f).file_name().unwrap();
+        assert!(name.len() <= 80, "bounded: {f}");
+    }
+    let long_atom = files
+        .iter()
+        .find(|f| f.contains("Длиннаякатегория") && f.ends_with(".atom"))
+        .unwrap_or_else(|| panic!("the long section exported: {files:?}"));
+    let atom = std::fs::read_to_string(long_atom).unwrap();
+    assert!(atom.contains("Длинная история"));
+    // The index links to the file that exists.
+    let index = std::fs::read_to_string(site.join("index.html")).unwrap();
+    let stem = std::path::Path::new(long_atom)
+        .file_stem()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let encoded: String = url::form_urlencoded::byte_serialize(stem.as_bytes()).collect();
+    assert!(
+        index.contains(&stem) || index.contains(&encoded.replace('+', "%20")),
+        "index links to {stem}"
+    );
+    assert!(
+        !site.join("stale.txt").exists(),
+        "the site was replaced whole"
+    );
+    assert!(
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .all(|e| !e.file_name().to_string_lossy().starts_with(".site")),
+        "no staging folder left beside the site"
+    );
+}
+
 fn walk(dir: &std::path::Path) -> Vec<String> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap().flatten() {

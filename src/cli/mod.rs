@@ -86,7 +86,8 @@ pub enum Command {
         /// Every section and named feed, in all formats plus HTML pages.
         #[arg(long, conflicts_with = "feed", requires = "out")]
         all: bool,
-        /// Folder for `--all` (files are replaced atomically).
+        /// Folder for `--all`, replaced whole in one swap (keep nothing else
+        /// in it).
         #[arg(long, value_name = "DIR", requires = "all")]
         out: Option<PathBuf>,
     },

@@ -52,6 +52,8 @@ pub struct Config {
     /// `/metrics` names sources in labels only while there are at most
     /// this many (`[server] metrics_source_labels`, default 200).
     pub metrics_source_labels: usize,
+    /// What one reader (or a flood of them) may cost the server.
+    pub serving: ServingLimits,
     /// Fetch settings shared by all sources.
     pub fetch: FetchSettings,
     /// Section aliases.
@@ -83,6 +85,35 @@ impl Config {
         match &self.storage_url {
             Some(url) => crate::model::redact::redact(url).into_owned(),
             None => self.storage_path.display().to_string(),
+        }
+    }
+}
+
+/// `[server]` limits on what requests may cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServingLimits {
+    /// Bytes of rendered answers kept, every representation counted
+    /// (`cache_bytes`, default 64 MiB); least recently used go first.
+    pub cache_bytes: usize,
+    /// Connections open at once (`max_connections`); `None` derives it
+    /// from the process's file limit when the server starts.
+    pub max_connections: Option<usize>,
+    /// A request's headers must arrive within this long of the connection
+    /// opening or of the previous answer, which also closes idle
+    /// keep-alive connections (`header_read_timeout`, default 10 s).
+    pub header_read_timeout: Duration,
+    /// Uncached renders at once (`max_renders`); `None` uses the store's
+    /// reader pool size.
+    pub max_renders: Option<usize>,
+}
+
+impl Default for ServingLimits {
+    fn default() -> ServingLimits {
+        ServingLimits {
+            cache_bytes: validate::DEFAULT_CACHE_BYTES,
+            max_connections: None,
+            header_read_timeout: validate::DEFAULT_HEADER_READ_TIMEOUT,
+            max_renders: None,
         }
     }
 }

@@ -32,6 +32,21 @@ pub(crate) struct RawServer {
     pub base_url: Option<String>,
     pub websub_hub: Option<String>,
     pub metrics_source_labels: Option<u64>,
+    /// `"64MiB"`, `"512KiB"` or plain bytes.
+    pub cache_bytes: Option<RawSize>,
+    pub max_connections: Option<u64>,
+    pub header_read_timeout: Option<String>,
+    pub max_renders: Option<u64>,
+}
+
+/// A size written as a number of bytes or as text with a unit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawSize {
+    /// Plain bytes.
+    Bytes(u64),
+    /// `"64MiB"` and the like.
+    Text(String),
 }
 
 /// `[poll]`: defaults for every source.

@@ -32,6 +32,8 @@ const DEFAULT_FEED_LIMIT: u64 = 50;
 pub(super) const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
 pub(super) const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
 const DEFAULT_PER_HOST: u64 = 2;
+pub(super) const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
+pub(super) const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The whole config, or every problem found in it, in file order.
 pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProblem>> {
@@ -79,6 +81,7 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         base_url: server.base_url,
         websub_hub: server.websub_hub,
         metrics_source_labels: server.metrics_source_labels,
+        serving: server.serving,
         fetch: poll.fetch,
         sections,
         sources,

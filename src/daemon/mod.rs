@@ -4,6 +4,7 @@
 //! Owns the wiring and the lifecycle (start, readiness, shutdown); holds no
 //! logic of the stages it starts.
 
+mod elsewhere;
 pub mod notify;
 mod reload;
 mod retention;
@@ -184,6 +185,11 @@ async fn run_daemon(
     };
     let mut running = Running::start(pipeline, &shared).await?;
     // `[storage] keep`: once now, then hourly, with the keep in force.
+    // Another process's writes drop cached answers too.
+    let outside = tokio::spawn(elsewhere::watch(
+        Arc::clone(&shared.store),
+        running.pipeline.changes.clone(),
+    ));
     let purger = tokio::spawn(retention::run(
         shared.live.clone(),
         Arc::clone(&shared.store),
@@ -211,6 +217,7 @@ async fn run_daemon(
     }
     // A purge batch already with the writer still commits; no new one starts.
     purger.abort();
+    outside.abort();
     let served = shut_down(running, &shared, server).await;
     cache_follower.abort();
     for task in across.into_iter().flatten() {

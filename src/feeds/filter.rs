@@ -5,7 +5,7 @@
 use super::FeedRequest;
 use crate::config::FeedConfig;
 use crate::model::Story;
-use crate::model::sections::fold;
+use crate::model::text::search_fold;
 
 /// The Rust-side filters of one request.
 pub(super) struct StoryFilter<'a> {
@@ -18,7 +18,7 @@ pub(super) struct StoryFilter<'a> {
 impl<'a> StoryFilter<'a> {
     pub(super) fn new(req: &FeedRequest, feed: Option<&'a FeedConfig>) -> StoryFilter<'a> {
         StoryFilter {
-            q: req.q.as_deref().map(fold),
+            q: req.q.as_deref().map(search_fold),
             lang: req.lang.as_deref().map(str::to_ascii_lowercase),
             include: feed.map_or(&[], |f| f.include.as_slice()),
             exclude: feed.map_or(&[], |f| f.exclude.as_slice()),
@@ -51,7 +51,7 @@ impl<'a> StoryFilter<'a> {
             .unwrap_or_default();
         let text = format!("{}\n{summary}", story.title);
         if let Some(q) = &self.q
-            && !fold(&text).contains(q.as_str())
+            && !search_fold(&text).contains(q.as_str())
         {
             return false;
         }

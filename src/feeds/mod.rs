@@ -209,6 +209,8 @@ async fn page(
                 before: position,
                 since: req.since,
                 sources: sources.clone(),
+                q: req.q.clone(),
+                lang: req.lang.clone(),
             })
             .await?;
         let exhausted = rows.len() < batch;

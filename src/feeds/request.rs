@@ -28,13 +28,27 @@ pub struct FeedRequest {
 /// The longest keyword accepted; longer ones are not searches.
 const MAX_Q: usize = 200;
 
+/// `source` given at most this many times: more is no reader's feed, and
+/// every distinct list is a distinct cache entry.
+pub const MAX_SOURCES: usize = 32;
+
 impl FeedRequest {
     /// Parses URL query pairs. The error is a short reason for a 400.
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<FeedRequest, String> {
         let mut req = FeedRequest::default();
+        let mut seen: Vec<&str> = Vec::new();
+        let mut source_count = 0usize;
         for (key, value) in pairs {
+            // One value each, except `source`: a second `limit` would make
+            // two spellings of one request (and two cache entries).
+            if key != "source" {
+                if seen.contains(&key) {
+                    return Err(format!("{key} given more than once"));
+                }
+                seen.push(key);
+            }
             match key {
                 "limit" => {
                     req.limit = Some(
@@ -60,6 +74,10 @@ impl FeedRequest {
                 "source" => {
                     if value.is_empty() {
                         return Err("source must name a source".into());
+                    }
+                    source_count += 1;
+                    if source_count > MAX_SOURCES {
+                        return Err(format!("source given more than {MAX_SOURCES} times"));
                     }
                     if !req.sources.iter().any(|s| s == value) {
                         req.sources.push(value.to_string());
@@ -189,10 +207,18 @@ mod tests {
             ("lang=%22%3E", "lang"),
             ("before=abc", "before"),
             ("page=2", "unknown parameter"),
+            ("limit=5&limit=6", "more than once"),
+            ("q=a&q=b", "more than once"),
         ] {
             let err = parse(q).unwrap_err();
             assert!(err.contains(reason), "{q}: {err}");
         }
         assert_eq!(parse("").unwrap(), FeedRequest::default());
+        let many: Vec<String> = (0..=MAX_SOURCES).map(|i| format!("source=s{i}")).collect();
+        assert!(parse(&many.join("&")).unwrap_err().contains("more than 32"));
+        assert_eq!(
+            parse(&many[1..].join("&")).unwrap().sources.len(),
+            MAX_SOURCES
+        );
     }
 }

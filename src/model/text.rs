@@ -201,3 +201,40 @@ mod tests {
         assert!(matches!(chars("plain «»"), std::borrow::Cow::Borrowed(_)));
     }
 }
+
+/// Text as keyword search compares it: case folded and whitespace
+/// collapsed (as section names are), with the dotted and dotless i of
+/// Azerbaijani and Turkish read as plain `i`: `İ` lowercases to `i` plus a
+/// combining dot, which a reader typing `i` never types, and `ı` is often
+/// typed as `i` on keyboards without it. Used on both sides, the stored
+/// text and the query, so they always agree.
+pub fn search_fold(text: &str) -> String {
+    crate::model::sections::fold(text)
+        .chars()
+        .filter(|&c| c != '\u{307}')
+        .map(|c| if c == 'ı' { 'i' } else { c })
+        .collect()
+}
+
+/// What keyword search sees of a story: its title and its summary as text.
+pub fn search_text(title: &str, summary: Option<&str>) -> String {
+    let summary = summary.map(html_to_text).unwrap_or_default();
+    search_fold(&format!("{title}\n{summary}"))
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+
+    #[test]
+    fn search_folds_cyrillic_case_and_azerbaijani_i() {
+        assert_eq!(search_fold("Бюджет"), search_fold("бюджет"));
+        assert_eq!(search_fold("İqtisadiyyat"), "iqtisadiyyat");
+        assert_eq!(search_fold("Bakı"), "baki");
+        assert_eq!(search_fold("IRAN"), "iran");
+        assert!(
+            search_text("Госдума", Some("<p>приняла &laquo;бюджет&raquo;</p>"))
+                .contains("«бюджет»")
+        );
+    }
+}

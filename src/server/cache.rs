@@ -1,9 +1,12 @@
-//! Rendered feeds and pages kept in memory, keyed by request path and
-//! query, and dropped when a poll changes the sections they draw from.
+//! Rendered feeds and pages kept in memory, keyed by the normalized request
+//! (see `pages`), and dropped when a poll changes the sections they draw
+//! from.
 //!
 //! Each entry carries everything a conditional or repeated request needs
 //! (body, ETag, Last-Modified, Cache-Control), so a hit touches neither the
-//! store nor a renderer.
+//! store nor a renderer. Memory is bounded by a byte budget over every
+//! representation held; when it is passed, the least recently used answers
+//! go first.
 
 use crate::model::http_date::http_date;
 use crate::model::sections::fold;
@@ -13,14 +16,21 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-/// Distinct requests kept. Filters make the key space open-ended; when it
-/// fills, everything is dropped at once (cheap, and hot feeds refill in one
-/// render each) rather than tracking recency on every hit.
+/// Keys remembered by [`FeedCache::settle`] and render locks kept before
+/// the maps are swept. Keys are normalized requests of bounded length, so
+/// this bounds their memory too.
 const CAPACITY: usize = 4096;
+
+/// The budget when none is configured.
+pub const DEFAULT_BUDGET: usize = 64 * 1024 * 1024;
+
+/// Eviction frees down to this share of the budget, so a full cache evicts
+/// once per several inserts rather than on every one.
+const EVICT_TO: f64 = 0.875;
 
 /// One rendered response body with its validators.
 #[derive(Debug)]
@@ -80,16 +90,33 @@ fn header(s: String) -> HeaderValue {
     HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
 
+impl Rendered {
+    /// Bytes of every representation held.
+    pub fn size(&self) -> usize {
+        self.body.len() + self.compressed.len()
+    }
+}
+
 struct Entry {
     rendered: Arc<Rendered>,
     /// Folded section keys; empty means "any change drops it".
     keys: Vec<String>,
+    /// The cache's clock at the last hit: an atomic, so a hit needs only
+    /// the read lock.
+    used: AtomicU64,
+    /// What this entry counts against the budget (key included).
+    size: usize,
 }
 
 /// The cache. Share it behind an `Arc`.
-#[derive(Default)]
 pub struct FeedCache {
     entries: RwLock<HashMap<String, Entry>>,
+    /// The byte budget.
+    budget: usize,
+    /// Sum of the entries' sizes.
+    held: AtomicUsize,
+    /// Ticks once per hit or insert: recency order.
+    clock: AtomicU64,
     /// Per key, the last body's ETag and when that body first appeared.
     /// Outlives invalidation: `Last-Modified` must move whenever the body
     /// does (a newly found story with an old date changes the body but not
@@ -104,16 +131,46 @@ pub struct FeedCache {
     generation: AtomicU64,
 }
 
+impl Default for FeedCache {
+    fn default() -> FeedCache {
+        FeedCache::with_budget(DEFAULT_BUDGET)
+    }
+}
+
 impl FeedCache {
-    /// An empty cache.
+    /// An empty cache with the default budget.
     pub fn new() -> FeedCache {
         FeedCache::default()
+    }
+
+    /// An empty cache holding at most `budget` bytes of answers.
+    pub fn with_budget(budget: usize) -> FeedCache {
+        FeedCache {
+            entries: RwLock::default(),
+            budget,
+            held: AtomicUsize::new(0),
+            clock: AtomicU64::new(0),
+            seen: RwLock::default(),
+            rendering: std::sync::Mutex::default(),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    /// The byte budget.
+    pub fn budget(&self) -> usize {
+        self.budget
     }
 
     /// The entry for `key`, if cached.
     pub fn get(&self, key: &str) -> Option<Arc<Rendered>> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        let hit = entries.get(key).map(|e| Arc::clone(&e.rendered));
+        let hit = entries.get(key).map(|e| {
+            e.used.store(
+                self.clock.fetch_add(1, Ordering::Relaxed),
+                Ordering::Relaxed,
+            );
+            Arc::clone(&e.rendered)
+        });
         crate::telemetry::metrics().cache_lookup(hit.is_some());
         hit
     }
@@ -131,7 +188,7 @@ impl FeedCache {
         }
         let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_default();
         let modified = rendered.modified.max(now);
-        if seen.len() >= CAPACITY * 4 {
+        if seen.len() >= CAPACITY {
             seen.clear();
         }
         seen.insert(key.to_string(), (rendered.etag.clone(), modified));
@@ -163,8 +220,10 @@ impl FeedCache {
         self.generation.load(Ordering::SeqCst)
     }
 
-    /// Stores a render unless a change arrived since `generation` was read.
-    /// `section_keys` empty: dropped by any change.
+    /// Stores a render unless a change arrived since `generation` was read
+    /// (or it alone is larger than the budget). `section_keys` empty:
+    /// dropped by any change. Evicts the least recently used answers when
+    /// the budget is passed.
     pub fn insert(
         &self,
         key: String,
@@ -178,16 +237,47 @@ impl FeedCache {
         if self.generation.load(Ordering::SeqCst) != generation {
             return;
         }
-        if entries.len() >= CAPACITY && !entries.contains_key(&key) {
-            entries.clear();
+        let size = key.len() + rendered.size();
+        if size > self.budget {
+            return;
         }
-        entries.insert(
-            key,
-            Entry {
-                rendered,
-                keys: section_keys,
-            },
-        );
+        let entry = Entry {
+            rendered,
+            keys: section_keys,
+            used: AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed)),
+            size,
+        };
+        if let Some(old) = entries.insert(key, entry) {
+            self.held.fetch_sub(old.size, Ordering::Relaxed);
+        }
+        let held = self.held.fetch_add(size, Ordering::Relaxed) + size;
+        if held > self.budget {
+            self.evict(&mut entries);
+        }
+    }
+
+    /// Drops the least recently used entries until what is held fits
+    /// [`EVICT_TO`] of the budget.
+    fn evict(&self, entries: &mut HashMap<String, Entry>) {
+        let mut order: Vec<(u64, &String, usize)> = entries
+            .iter()
+            .map(|(k, e)| (e.used.load(Ordering::Relaxed), k, e.size))
+            .collect();
+        order.sort_unstable_by_key(|(used, _, _)| *used);
+        let target = (self.budget as f64 * EVICT_TO) as usize;
+        let mut held = self.held.load(Ordering::Relaxed);
+        let mut victims = Vec::new();
+        for (_, key, size) in order {
+            if held <= target {
+                break;
+            }
+            held -= size;
+            victims.push(key.clone());
+        }
+        for key in victims {
+            entries.remove(&key);
+        }
+        self.held.store(held, Ordering::Relaxed);
     }
 
     /// Drops what `change` makes stale.
@@ -203,6 +293,8 @@ impl FeedCache {
                 });
             }
         }
+        self.held
+            .store(entries.values().map(|e| e.size).sum(), Ordering::Relaxed);
     }
 
     /// Drops everything (used when notices were missed).
@@ -213,13 +305,9 @@ impl FeedCache {
         });
     }
 
-    /// Bytes of the bodies held, compressed forms included.
+    /// Bytes held against the budget: every representation and its key.
     pub fn bytes(&self) -> usize {
-        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        entries
-            .values()
-            .map(|e| e.rendered.body.len() + e.rendered.compressed.len())
-            .sum()
+        self.held.load(Ordering::Relaxed)
     }
 
     /// Entries held.
@@ -348,5 +436,29 @@ mod tests {
         assert!(cache.get("/sections/a.atom").is_none());
         cache.clear();
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn the_budget_holds_and_the_least_recently_used_go_first() {
+        let body = "x".repeat(2000);
+        let one = rendered(&body).size() + "/k00".len();
+        let cache = FeedCache::with_budget(one * 10);
+        let g = cache.generation();
+        for i in 0..10 {
+            cache.insert(format!("/k{i:02}"), g, rendered(&body), vec![]);
+        }
+        assert_eq!(cache.len(), 10);
+        assert_eq!(cache.bytes(), one * 10);
+        // Touch the oldest: it is now the most recent.
+        assert!(cache.get("/k00").is_some());
+        cache.insert("/k10".into(), g, rendered(&body), vec![]);
+        assert!(cache.bytes() <= cache.budget());
+        assert!(cache.get("/k00").is_some(), "recently used stays");
+        assert!(cache.get("/k01").is_none(), "least recently used goes");
+        assert!(cache.get("/k10").is_some());
+        // Something larger than the whole budget is never held.
+        cache.insert("/big".into(), g, rendered(&"y".repeat(one * 11)), vec![]);
+        assert!(cache.get("/big").is_none());
+        assert!(cache.bytes() <= cache.budget());
     }
 }

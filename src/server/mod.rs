@@ -9,6 +9,8 @@
 pub mod cache;
 mod conditional;
 pub mod encoding;
+pub mod limits;
+mod listen;
 mod metrics;
 mod pages;
 pub mod status;
@@ -35,6 +37,9 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Rendered feeds and pages; the daemon keeps it in step with polls.
     pub cache: Arc<FeedCache>,
+    /// Uncached renders at once, fewer than the store's readers so
+    /// `/healthz` always finds one.
+    pub renders: limits::RenderSlots,
 }
 
 impl AppState {
@@ -46,11 +51,17 @@ impl AppState {
     }
 
     /// State whose config follows `config` as the daemon reloads it.
+    /// The cache budget and the render bound are read now, once.
     pub fn live(config: Live, store: Arc<dyn Store>) -> AppState {
+        let limits = config.get().serving.clone();
+        let renders = limits
+            .max_renders
+            .unwrap_or_else(|| store.read_concurrency().saturating_sub(1));
         AppState {
             config,
             store,
-            cache: Arc::new(FeedCache::new()),
+            cache: Arc::new(FeedCache::with_budget(limits.cache_bytes)),
+            renders: limits::RenderSlots::new(renders),
         }
     }
 }
@@ -65,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/status", get(status))
         .route("/metrics", get(metrics::metrics))
+        .layer(axum::middleware::from_fn(limits::strict_request))
         .layer(axum::middleware::from_fn(metrics::count))
         .layer(axum::middleware::from_fn(hygiene))
         .layer(CompressionLayer::new().gzip(true).br(true))
@@ -101,14 +113,15 @@ async fn hygiene(request: axum::extract::Request, next: axum::middleware::Next) 
 }
 
 /// Serves until `shutdown` completes, then finishes requests in flight.
+/// Connections are bounded in number and in how long their headers may
+/// take (see `listen`).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = listen::ConnLimits::from_config(&state.config.get().serving);
+    listen::serve(listener, router(state), limits, shutdown).await
 }
 
 async fn sources_opml(State(st): State<AppState>) -> Response {

@@ -43,8 +43,50 @@ pub(super) async fn named_feed(
     serve_target(st, file, uri, headers, Target::Named).await
 }
 
-fn cache_key(uri: &Uri) -> &str {
-    uri.path_and_query().map_or("/", |p| p.as_str())
+/// The parsed request a feed URL asks for: which feed, in which format,
+/// with which filters.
+struct Asked {
+    name: String,
+    format: Option<Format>,
+    req: FeedRequest,
+}
+
+impl Asked {
+    /// Parses the file part of the path and the query; `Err` is the
+    /// reason for a 400.
+    fn parse(file: String, uri: &Uri) -> Result<Asked, String> {
+        // A known extension asks for a feed; anything else is the HTML page
+        // of a name that may itself contain dots.
+        let (name, format) = match file.rsplit_once('.') {
+            Some((n, e)) => match Format::from_extension(e) {
+                Some(f) => (n.to_string(), Some(f)),
+                None => (file.clone(), None),
+            },
+            None => (file.clone(), None),
+        };
+        let pairs: Vec<(String, String)> =
+            url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+                .into_owned()
+                .collect();
+        let req = FeedRequest::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        Ok(Asked { name, format, req })
+    }
+
+    /// The cache key: built from the parsed request, never the raw URI, so
+    /// spellings of one request (parameter order, percent-encoding, a
+    /// section's case or alias) share one entry and nothing a client adds
+    /// grows the key space.
+    fn key(&self, config: &Config, kind: &str) -> String {
+        let name = match kind {
+            "sections" => {
+                let canonical = config.sections.canonical(&self.name);
+                crate::model::sections::fold(canonical.as_deref().unwrap_or(&self.name))
+            }
+            _ => self.name.clone(),
+        };
+        let ext = self.format.map_or("html", Format::extension);
+        format!("/{kind}/{name}.{ext}?{}", self.req.to_query())
+    }
 }
 
 async fn serve_target(
@@ -54,34 +96,29 @@ async fn serve_target(
     headers: HeaderMap,
     target: fn(String) -> Target,
 ) -> Response {
-    let key = cache_key(&uri);
-    if let Some(hit) = st.cache.get(key) {
-        return respond(&headers, &hit);
-    }
-    let _rendering = st.cache.render_guard(key).await;
-    // Someone else may have rendered it while we waited.
-    if let Some(hit) = st.cache.get(key) {
-        return respond(&headers, &hit);
-    }
-    let generation = st.cache.generation();
-    // A known extension asks for a feed; anything else is the HTML page of
-    // a name that may itself contain dots.
-    let (name, format) = match file.rsplit_once('.') {
-        Some((n, e)) => match Format::from_extension(e) {
-            Some(f) => (n.to_string(), Some(f)),
-            None => (file.clone(), None),
-        },
-        None => (file.clone(), None),
-    };
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    let req = match FeedRequest::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
-        Ok(r) => r,
+    let asked = match Asked::parse(file, &uri) {
+        Ok(a) => a,
         Err(reason) => return (StatusCode::BAD_REQUEST, format!("{reason}\n")).into_response(),
     };
     let config = st.config.get();
+    let kind = match target(String::new()) {
+        Target::Section(_) => "sections",
+        Target::Named(_) => "feeds",
+    };
+    let key = asked.key(&config, kind);
+    if let Some(hit) = st.cache.get(&key) {
+        return respond(&headers, &hit);
+    }
+    let _rendering = st.cache.render_guard(&key).await;
+    // Someone else may have rendered it while we waited.
+    if let Some(hit) = st.cache.get(&key) {
+        return respond(&headers, &hit);
+    }
+    let Some(_slot) = st.renders.acquire().await else {
+        return super::limits::busy();
+    };
+    let generation = st.cache.generation();
+    let Asked { name, format, req } = asked;
     let sel = match feeds::select(&config, st.store.as_ref(), &target(name), &req).await {
         Ok(s) => s,
         Err(e @ FeedError::NotFound { .. }) => {
@@ -103,11 +140,11 @@ async fn serve_target(
         None => (html::feed_page(&config, &sel), HTML),
     };
     let rendered = Arc::new(st.cache.settle(
-        key,
+        &key,
         Rendered::new(body, content_type, modified, max_age(&config, &sel)),
     ));
     st.cache.insert(
-        key.to_string(),
+        key,
         generation,
         Arc::clone(&rendered),
         sel.section_keys.clone(),
@@ -116,11 +153,19 @@ async fn serve_target(
 }
 
 /// `GET /`: every section and named feed with counts and subscribe links.
-pub(super) async fn index(State(st): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
-    let key = cache_key(&uri);
-    if let Some(hit) = st.cache.get(key) {
+/// Takes no parameters (refused before this, see `limits`): one entry.
+pub(super) async fn index(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    const KEY: &str = "/";
+    if let Some(hit) = st.cache.get(KEY) {
         return respond(&headers, &hit);
     }
+    let _rendering = st.cache.render_guard(KEY).await;
+    if let Some(hit) = st.cache.get(KEY) {
+        return respond(&headers, &hit);
+    }
+    let Some(_slot) = st.renders.acquire().await else {
+        return super::limits::busy();
+    };
     let generation = st.cache.generation();
     let config = st.config.get();
     match html::index::collect(&config, st.store.as_ref()).await {
@@ -128,12 +173,12 @@ pub(super) async fn index(State(st): State<AppState>, uri: Uri, headers: HeaderM
             let modified = listing.updated().unwrap_or(DateTime::UNIX_EPOCH);
             let body = html::index::render(&config, &listing);
             let rendered = Arc::new(st.cache.settle(
-                key,
+                KEY,
                 Rendered::new(body, HTML, modified, shortest_interval(&config, |_| true)),
             ));
             // Keyed on no section: any change may move a count.
             st.cache.insert(
-                key.to_string(),
+                KEY.to_string(),
                 generation,
                 Arc::clone(&rendered),
                 Vec::new(),

@@ -128,6 +128,13 @@ pub struct StoryQuery {
     pub since: Option<DateTime<Utc>>,
     /// Only stories first delivered by one of these sources (empty: any).
     pub sources: Vec<String>,
+    /// Only stories whose title or summary contains this keyword (compared
+    /// as `model::text::search_fold` folds it). A store may use it to
+    /// narrow its scan only: callers still check each story themselves.
+    pub q: Option<String>,
+    /// Only stories in this language tag or a subtag of it (`en` matches
+    /// `en-GB`), compared without case; narrows the scan as `q` does.
+    pub lang: Option<String>,
 }
 
 /// A story's position in every feed's order (newest first): its fixed sort
@@ -306,6 +313,17 @@ pub trait Store: Send + Sync + 'static {
     /// Writes queued for or running on the writer, for `/metrics`.
     fn write_queue_depth(&self) -> usize {
         0
+    }
+    /// Whether another process (a hand-run `poll`, a restore) committed
+    /// to the store since the last call; the first call only takes note.
+    /// A daemon asks every half second and drops its cached answers.
+    async fn changed_elsewhere(&self) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+    /// Reads that can run at once (the reader pool), so the server can
+    /// bound its renders below it.
+    fn read_concurrency(&self) -> usize {
+        1
     }
     /// The store's files and their sizes in bytes (database, write-ahead
     /// log), for `/metrics`; empty where a backend has no files.

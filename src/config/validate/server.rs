@@ -1,8 +1,9 @@
 //! `[server]`: where the HTTP server listens and the URLs it advertises.
 
 use super::tables::Table;
-use crate::config::checks::{Ctx, http_url};
-use crate::config::raw::RawServer;
+use crate::config::ServingLimits;
+use crate::config::checks::{Ctx, duration, http_url, in_range};
+use crate::config::raw::{RawServer, RawSize};
 use std::net::SocketAddr;
 
 /// Listened on when `[server] listen` is unset (or invalid: the problem is
@@ -16,6 +17,7 @@ pub(super) struct ServerSettings {
     pub(super) base_url: Option<String>,
     pub(super) websub_hub: Option<String>,
     pub(super) metrics_source_labels: usize,
+    pub(super) serving: ServingLimits,
 }
 
 /// `/metrics` labels series by source name only up to this many sources;
@@ -56,10 +58,89 @@ pub(super) fn server(cx: &mut Ctx<'_>, table: &Table<RawServer>) -> ServerSettin
             ),
         );
     }
+    let serving = limits(cx, table);
     ServerSettings {
+        serving,
         listen,
         base_url,
         websub_hub: raw.websub_hub.clone(),
         metrics_source_labels: usize::try_from(labels).unwrap_or(usize::MAX),
+    }
+}
+
+/// The serving limits: cache budget, connection cap, header timeout,
+/// concurrent renders.
+fn limits(cx: &mut Ctx<'_>, table: &Table<RawServer>) -> ServingLimits {
+    let Table { keys, raw } = table;
+    let mut limits = ServingLimits::default();
+    if let Some(size) = &raw.cache_bytes {
+        match parse_size(size) {
+            Some(n) => limits.cache_bytes = usize::try_from(n).unwrap_or(usize::MAX),
+            None => cx.bad(
+                keys,
+                "cache_bytes",
+                "must be a size like \"64MiB\", \"512KiB\" or a number of bytes",
+            ),
+        }
+    }
+    if let Some(n) = raw.max_connections {
+        in_range(cx, keys, "max_connections", n, 2..=1_000_000);
+        limits.max_connections = Some(usize::try_from(n).unwrap_or(usize::MAX));
+    }
+    if let Some(n) = raw.max_renders {
+        in_range(cx, keys, "max_renders", n, 1..=1024);
+        limits.max_renders = Some(usize::try_from(n).unwrap_or(usize::MAX));
+    }
+    if let Some(d) = duration(
+        cx,
+        keys,
+        "header_read_timeout",
+        raw.header_read_timeout.as_deref(),
+    ) {
+        limits.header_read_timeout = d;
+    }
+    limits
+}
+
+/// Bytes from a number or `"<number><unit>"` with B, KiB, MiB, GiB (or the
+/// decimal KB, MB, GB). A dozen lines: not worth a crate.
+fn parse_size(raw: &RawSize) -> Option<u64> {
+    let text = match raw {
+        RawSize::Bytes(n) => return Some(*n),
+        RawSize::Text(t) => t.trim(),
+    };
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => return None,
+    };
+    number.checked_mul(scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_with_their_units() {
+        let t = |s: &str| parse_size(&RawSize::Text(s.into()));
+        assert_eq!(t("64MiB"), Some(64 << 20));
+        assert_eq!(t("512 KiB"), Some(512 << 10));
+        assert_eq!(t("2GB"), Some(2_000_000_000));
+        assert_eq!(t("100"), Some(100));
+        assert_eq!(parse_size(&RawSize::Bytes(7)), Some(7));
+        assert_eq!(t("lots"), None);
+        assert_eq!(t("5 furlongs"), None);
+        assert_eq!(t("99999999999999999999GiB"), None);
     }
 }

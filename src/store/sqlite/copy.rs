@@ -25,6 +25,37 @@ fn to_cell(v: Value) -> Cell {
     }
 }
 
+/// Gives copied stories their keyword-index rows (`story_text`, which is
+/// derived, so not copied): without them `q=` would miss every story that
+/// came over.
+fn index_copied_stories(
+    conn: &rusqlite::Connection,
+    t: &TableSpec,
+    rows: &[Vec<Cell>],
+) -> Result<(), StoreError> {
+    let at = |name: &str| t.columns.iter().position(|c| *c == name);
+    let (Some(id), Some(title)) = (at("id"), at("title")) else {
+        return Ok(());
+    };
+    let summary = at("summary");
+    let mut insert =
+        conn.prepare_cached("INSERT OR REPLACE INTO story_text (rowid, text) VALUES (?1, ?2)")?;
+    let text_of = |c: Option<&Cell>| match c {
+        Some(Cell::Text(s)) => Some(s.clone()),
+        _ => None,
+    };
+    for row in rows {
+        let Some(Cell::Int(story)) = row.get(id) else {
+            continue;
+        };
+        let title = text_of(row.get(title)).unwrap_or_default();
+        let summary = summary.and_then(|i| text_of(row.get(i)));
+        let text = crate::model::text::search_text(&title, summary.as_deref());
+        insert.execute(rusqlite::params![story, text])?;
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     /// Up to `limit` rows of `t` after the key `after`, in key order.
     pub async fn export_page(
@@ -59,6 +90,9 @@ impl SqliteStore {
             let mut insert = conn.prepare_cached(&insert_sql(t, false))?;
             for row in &rows {
                 insert.execute(rusqlite::params_from_iter(row.iter().map(to_value)))?;
+            }
+            if t.name == "stories" {
+                index_copied_stories(conn, t, &rows)?;
             }
             Ok(())
         })

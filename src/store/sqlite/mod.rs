@@ -52,6 +52,8 @@ pub struct SqliteStore {
     writer: Option<Writer>,
     checkpointer: Mutex<Option<checkpointer::Checkpointer>>,
     readers: Arc<Mutex<Vec<Connection>>>,
+    /// Read connections opened so far (pooled or in use).
+    readers_opened: Arc<std::sync::atomic::AtomicUsize>,
     read_slots: Arc<Semaphore>,
     /// Read-only: the configured sources, registered on each read
     /// connection into its own temporary copy of `sources` (see
@@ -59,6 +61,10 @@ pub struct SqliteStore {
     sources: Option<Arc<[SourceSpec]>>,
     /// Writes queued or running, for `/metrics`.
     queued: Arc<std::sync::atomic::AtomicUsize>,
+    /// `PRAGMA data_version` of the writer connection when last asked
+    /// (`i64::MIN` before): it moves only when another connection, so
+    /// another process, commits.
+    data_version: Arc<std::sync::atomic::AtomicI64>,
     /// `None` when opened read-only.
     health: Option<Arc<Health>>,
     /// Polls whose record could not be written (storage failed), by
@@ -201,9 +207,11 @@ impl SqliteStore {
             writer: Some(writer),
             checkpointer: Mutex::new(Some(checkpointer)),
             readers: Arc::new(Mutex::new(Vec::new())),
+            readers_opened: Arc::default(),
             read_slots: Arc::new(Semaphore::new(READ_POOL)),
             sources: None,
             queued: Arc::default(),
+            data_version: Arc::new(std::sync::atomic::AtomicI64::new(i64::MIN)),
             health: Some(health),
             unrecorded: Mutex::default(),
             claim: Mutex::new(claim),
@@ -257,9 +265,11 @@ impl SqliteStore {
             writer: None,
             checkpointer: Mutex::new(None),
             readers: Arc::new(Mutex::new(vec![conn])),
+            readers_opened: Arc::new(std::sync::atomic::AtomicUsize::new(1)),
             read_slots: Arc::new(Semaphore::new(READ_POOL)),
             sources: Some(sources),
             queued: Arc::default(),
+            data_version: Arc::new(std::sync::atomic::AtomicI64::new(i64::MIN)),
             health: None,
             unrecorded: Mutex::default(),
             claim: Mutex::new(None),
@@ -312,6 +322,7 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
         let pool = Arc::clone(&self.readers);
+        let opened = Arc::clone(&self.readers_opened);
         let path = self.path.clone();
         let sources = self.sources.clone();
         let health = self.health.clone();
@@ -322,17 +333,23 @@ impl SqliteStore {
             .map_err(|_| StoreError::WriterGone)?;
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            let pooled = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let mut pooled = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            if pooled.is_none() && health.as_ref().is_some_and(|h| h.replaced().is_some()) {
+                // Connections already open go on reading the file the store
+                // opened; rather than fail a read because they are all busy
+                // now, wait for one to come back.
+                pooled = wait_for_pooled(&pool, &opened);
+            }
             let conn = match pooled {
                 Some(c) => c,
                 None => {
-                    // Connections already open go on reading the file the
-                    // store opened; a new one would open whatever the path
-                    // names now.
+                    // A new connection would open whatever the path names
+                    // now.
                     if let Some(fault) = health.as_ref().and_then(|h| h.replaced()) {
                         return Err(fault.error(&path));
                     }
                     let conn = open_reader(&path).map_err(|e| name_fault(&path, e))?;
+                    opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     if let Some(sources) = &sources {
                         register_in_memory(&conn, sources)?;
                     }
@@ -410,6 +427,26 @@ impl Drop for SqliteStore {
 }
 
 /// Creates the database's folder if missing.
+/// A pooled read connection once one is returned, when any was ever
+/// opened; gives up after a few seconds (then the read fails naming the
+/// replaced file).
+fn wait_for_pooled(
+    pool: &Mutex<Vec<Connection>>,
+    opened: &std::sync::atomic::AtomicUsize,
+) -> Option<Connection> {
+    if opened.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        return None;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        if let Some(c) = pool.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+            return Some(c);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    None
+}
+
 fn create_parent(path: &Path) -> Result<(), StoreError> {
     let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
         return Ok(());
@@ -619,6 +656,23 @@ impl Store for SqliteStore {
         self.queued.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    fn read_concurrency(&self) -> usize {
+        READ_POOL
+    }
+
+    async fn changed_elsewhere(&self) -> Result<bool, StoreError> {
+        use std::sync::atomic::Ordering;
+        let seen = Arc::clone(&self.data_version);
+        // On the writer's connection: our own commits never move its
+        // data_version, so any move is someone else's write.
+        self.write(move |conn| {
+            let now: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+            let before = seen.swap(now, Ordering::SeqCst);
+            Ok(before != i64::MIN && before != now)
+        })
+        .await
+    }
+
     fn file_sizes(&self) -> (u64, u64) {
         let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
         let mut wal = self.path.clone().into_os_string();
@@ -674,6 +728,27 @@ mod tests {
             url: url.into(),
             title: None,
         }
+    }
+
+    #[tokio::test]
+    async fn only_another_connections_commits_count_as_changes_elsewhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let ours = SqliteStore::open(&path).unwrap();
+        assert!(!ours.changed_elsewhere().await.unwrap(), "first call notes");
+        ours.register_sources(&[spec("a", "https://a.example/feed")])
+            .await
+            .unwrap();
+        assert!(!ours.changed_elsewhere().await.unwrap(), "our own write");
+        let theirs = SqliteStore::open(&path).unwrap();
+        theirs
+            .register_sources(&[spec("b", "https://b.example/feed")])
+            .await
+            .unwrap();
+        theirs.close();
+        assert!(ours.changed_elsewhere().await.unwrap(), "their write");
+        assert!(!ours.changed_elsewhere().await.unwrap(), "seen once");
+        ours.close();
     }
 
     /// The proof that read-only means read-only even for root, whom file

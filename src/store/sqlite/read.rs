@@ -40,15 +40,29 @@ pub(super) fn story_page(
     conn: &Connection,
     q: &StoryQuery,
 ) -> Result<Vec<(Cursor, Story)>, StoreError> {
+    let (sql, params) = page_sql(q);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(params), |r| {
+        let story = story_from_row(r)?;
+        let cursor = Cursor {
+            published: r.get(15)?,
+            seq: r.get(16)?,
+        };
+        Ok((cursor, story))
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The statement of [`story_page`] and its parameters.
+fn page_sql(q: &StoryQuery) -> (String, Vec<Value>) {
     let mut params: Vec<Value> = Vec::new();
+    let stories_first = "stories s JOIN sources src ON src.id = s.source_id".to_string();
     let (from, pos, mut conds) = match q.section_keys.len() {
-        0 => (
-            "stories s JOIN sources src ON src.id = s.source_id".to_string(),
-            ("s.published", "s.id"),
-            Vec::new(),
-        ),
-        // The hot path: the section index is already in feed order.
-        1 => {
+        0 => (stories_first, ("s.published", "s.id"), Vec::new()),
+        // The hot path: the section index is already in feed order. Not
+        // with a source filter: a few sources' stories, found through
+        // `stories_by_source`, are fewer than a section's.
+        1 if q.sources.is_empty() => {
             params.push(Value::Text(q.section_keys[0].clone()));
             (
                 "story_sections ss JOIN stories s ON s.id = ss.story_id
@@ -58,10 +72,24 @@ pub(super) fn story_page(
                 vec!["ss.section_key = ?".to_string()],
             )
         }
+        // With a source filter, each of the source's stories is checked
+        // for the sections (correlated, through `story_sections_by_story`)
+        // rather than every story of the sections listed first.
+        n if !q.sources.is_empty() => {
+            params.extend(q.section_keys.iter().cloned().map(Value::Text));
+            (
+                stories_first,
+                ("s.published", "s.id"),
+                vec![format!(
+                    "EXISTS (SELECT 1 FROM story_sections x WHERE x.story_id = s.id AND x.section_key IN ({}))",
+                    placeholders(n)
+                )],
+            )
+        }
         n => {
             params.extend(q.section_keys.iter().cloned().map(Value::Text));
             (
-                "stories s JOIN sources src ON src.id = s.source_id".to_string(),
+                stories_first,
                 ("s.published", "s.id"),
                 vec![format!(
                     "s.id IN (SELECT story_id FROM story_sections WHERE section_key IN ({}))",
@@ -70,6 +98,15 @@ pub(super) fn story_page(
             )
         }
     };
+    if !q.sources.is_empty() {
+        // On the index's leading column, so SQLite walks each source's
+        // stories in feed order.
+        conds.push(format!(
+            "s.source_id IN (SELECT id FROM sources WHERE name IN ({}))",
+            placeholders(q.sources.len())
+        ));
+        params.extend(q.sources.iter().cloned().map(Value::Text));
+    }
     if let Some(c) = q.before {
         conds.push(format!("({}, {}) < (?, ?)", pos.0, pos.1));
         params.push(Value::Integer(c.published));
@@ -79,9 +116,22 @@ pub(super) fn story_page(
         conds.push(format!("{} >= ?", pos.0));
         params.push(Value::Integer(since.timestamp()));
     }
-    if !q.sources.is_empty() {
-        conds.push(format!("src.name IN ({})", placeholders(q.sources.len())));
-        params.extend(q.sources.iter().cloned().map(Value::Text));
+    if let Some(lang) = &q.lang {
+        // As `feeds::filter` compares: `_` read as `-`, ASCII case ignored
+        // (LIKE's default), the tag itself or one of its subtags. A tag
+        // holds only letters, digits and `-`: nothing LIKE treats as a
+        // pattern.
+        conds.push(
+            "(lower(replace(s.language, '_', '-')) = ? OR replace(s.language, '_', '-') LIKE ?)"
+                .to_string(),
+        );
+        let want = lang.to_ascii_lowercase();
+        params.push(Value::Text(want.clone()));
+        params.push(Value::Text(format!("{want}-%")));
+    }
+    if let Some(phrase) = q.q.as_deref().and_then(search_phrase) {
+        conds.push("s.id IN (SELECT rowid FROM story_text WHERE story_text MATCH ?)".to_string());
+        params.push(Value::Text(phrase));
     }
     let filter = if conds.is_empty() {
         String::new()
@@ -95,16 +145,26 @@ pub(super) fn story_page(
         p = pos.0,
         i = pos.1
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(params), |r| {
-        let story = story_from_row(r)?;
-        let cursor = Cursor {
-            published: r.get(15)?,
-            seq: r.get(16)?,
-        };
-        Ok((cursor, story))
-    })?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    (sql, params)
+}
+
+/// The FTS5 query for keyword `q`: every trigram of it, each a quoted
+/// one-token phrase, all required; stories holding them all are a
+/// superset of those containing `q`, which the caller's filter narrows.
+/// `None` under three characters, which trigrams cannot find (the
+/// caller's filter then does all the work).
+fn search_phrase(q: &str) -> Option<String> {
+    let folded: Vec<char> = crate::model::text::search_fold(q).chars().collect();
+    if folded.len() < 3 {
+        return None;
+    }
+    let mut grams: Vec<String> = folded
+        .windows(3)
+        .map(|w| format!("\"{}\"", w.iter().collect::<String>().replace('"', "\"\"")))
+        .collect();
+    grams.sort();
+    grams.dedup();
+    Some(grams.join(" AND "))
 }
 
 fn placeholders(n: usize) -> String {
@@ -231,4 +291,122 @@ pub(super) fn article_pages(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(sections: &[&str], sources: &[&str], q: Option<&str>) -> StoryQuery {
+        StoryQuery {
+            section_keys: sections.iter().map(|s| s.to_string()).collect(),
+            limit: 50,
+            before: None,
+            since: None,
+            sources: sources.iter().map(|s| s.to_string()).collect(),
+            q: q.map(str::to_string),
+            lang: None,
+        }
+    }
+
+    fn plan(conn: &Connection, q: &StoryQuery) -> String {
+        let (sql, params) = page_sql(q);
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let steps: Vec<String> = stmt
+            .query_map(params_from_iter(params), |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        steps.join("\n")
+    }
+
+    fn migrated() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("db")).unwrap();
+        let tx = conn.transaction().unwrap();
+        super::super::schema::migrate(&tx).unwrap();
+        tx.commit().unwrap();
+        (dir, conn)
+    }
+
+    #[test]
+    fn the_source_filter_walks_the_source_index() {
+        let (_dir, conn) = migrated();
+        for q in [
+            query(&[], &["f77"], None),
+            query(&["политика"], &["f77"], None),
+            query(&["a", "b"], &["f77", "f78"], None),
+        ] {
+            let plan = plan(&conn, &q);
+            assert!(plan.contains("stories_by_source"), "{q:?}:\n{plan}");
+            assert!(!plan.contains("SCAN s"), "no scan of every story:\n{plan}");
+        }
+        // A section alone still walks its own index in feed order.
+        let plan = plan(&conn, &query(&["политика"], &[], None));
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+
+    #[test]
+    fn keywords_are_found_through_the_text_index() {
+        let (_dir, conn) = migrated();
+        conn.execute_batch(
+            "INSERT INTO sources (id, name, url) VALUES (1, 'a', 'https://e.org/a');
+             INSERT INTO stories (id, story_key, uid, source_id, title, summary, published, updated, first_seen)
+                 VALUES (1, 'k1', 'u1', 1, 'Бюджет на 2025 год', NULL, 2, 2, 2),
+                        (2, 'k2', 'u2', 1, 'Спорт', '<p>Bakı İdman</p>', 1, 1, 1);",
+        )
+        .unwrap();
+        for (id, title, summary) in [
+            (1, "Бюджет на 2025 год", None),
+            (2, "Спорт", Some("<p>Bakı İdman</p>")),
+        ] {
+            conn.execute(
+                "INSERT INTO story_text (rowid, text) VALUES (?1, ?2)",
+                rusqlite::params![id, crate::model::text::search_text(title, summary)],
+            )
+            .unwrap();
+        }
+        let titles = |q: &str| -> Vec<String> {
+            story_page(&conn, &query(&[], &[], Some(q)))
+                .unwrap()
+                .into_iter()
+                .map(|(_, s)| s.title)
+                .collect()
+        };
+        assert_eq!(titles("бюджет"), ["Бюджет на 2025 год"]);
+        assert_eq!(titles("БЮДЖЕТ НА"), ["Бюджет на 2025 год"]);
+        assert_eq!(titles("baki idman"), ["Спорт"]);
+        assert_eq!(titles("İDMAN"), ["Спорт"]);
+        assert!(titles("ничего такого").is_empty());
+        conn.execute_batch(
+            "UPDATE stories SET language = 'az_AZ' WHERE id = 2; UPDATE stories SET language = 'RU' WHERE id = 1;",
+        )
+        .unwrap();
+        let in_lang = |lang: &str| -> Vec<i64> {
+            let mut q = query(&[], &[], None);
+            q.lang = Some(lang.into());
+            story_page(&conn, &q)
+                .unwrap()
+                .into_iter()
+                .map(|(c, _)| c.seq)
+                .collect()
+        };
+        assert_eq!(in_lang("az"), [2]);
+        assert_eq!(in_lang("az-az"), [2]);
+        assert_eq!(in_lang("ru"), [1]);
+        assert!(in_lang("a").is_empty(), "a tag, not a prefix");
+        let plan = plan(&conn, &query(&[], &[], Some("бюджет")));
+        assert!(plan.contains("story_text"), "{plan}");
+        // A purged story leaves the index with it.
+        conn.execute("DELETE FROM stories WHERE id = 1", [])
+            .unwrap();
+        let indexed: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM story_text WHERE story_text MATCH '\"бюд\"'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexed, 0, "the trigger dropped its row");
+    }
 }

@@ -107,7 +107,73 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (source_id, link)
     ) WITHOUT ROWID;
     ",
+    // 6: keyword search and the source filter through indexes. `story_text`
+    // holds each story's title and summary as `search_fold` folds them
+    // (Rust: SQLite's own folding knows no Azerbaijani i), in trigrams, so
+    // `q` keeps its substring meaning. `detail = 'none'` keeps only which
+    // stories hold a trigram, not where (a fraction of the size): a match
+    // is a story holding all of the keyword's trigrams, which the caller's
+    // own check then narrows to the substring. The write path keeps it in step and
+    // a trigger drops a purged story's row. Filled for existing stories
+    // right after this step (`backfill_search`). `stories_by_source` serves
+    // `source=` in feed order.
+    "
+    CREATE VIRTUAL TABLE story_text USING fts5(
+        text, content = '', contentless_delete = 1, detail = 'none',
+        tokenize = 'trigram case_sensitive 1'
+    );
+    CREATE TRIGGER story_text_on_delete AFTER DELETE ON stories BEGIN
+        DELETE FROM story_text WHERE rowid = old.id;
+    END;
+    CREATE INDEX stories_by_source ON stories(source_id, published DESC, id DESC);
+    ",
 ];
+
+/// The version whose step creates `story_text`, which Rust then fills.
+const SEARCH_VERSION: usize = 6;
+
+/// Stories indexed per statement batch while backfilling.
+const BACKFILL_BATCH: i64 = 2_000;
+
+/// Fills `story_text` for stories stored before it existed, saying how far
+/// it got every second when that takes longer than one.
+fn backfill_search(conn: &Connection) -> Result<(), StoreError> {
+    let total: i64 = conn.query_row("SELECT COUNT(*) FROM stories", [], |r| r.get(0))?;
+    let started = std::time::Instant::now();
+    let mut last_report = started;
+    let mut done = 0i64;
+    let mut after = i64::MIN;
+    let mut insert = conn.prepare_cached("INSERT INTO story_text (rowid, text) VALUES (?1, ?2)")?;
+    let mut read = conn.prepare_cached(
+        "SELECT id, title, summary FROM stories WHERE id > ?1 ORDER BY id LIMIT ?2",
+    )?;
+    loop {
+        let rows: Vec<(i64, String, Option<String>)> = read
+            .query_map(rusqlite::params![after, BACKFILL_BATCH], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        let Some(last) = rows.last() else { break };
+        after = last.0;
+        for (id, title, summary) in &rows {
+            let text = crate::model::text::search_text(title, summary.as_deref());
+            insert.execute(rusqlite::params![id, text])?;
+        }
+        done += rows.len() as i64;
+        if last_report.elapsed() >= std::time::Duration::from_secs(1) {
+            last_report = std::time::Instant::now();
+            tracing::info!(done, total, "indexing stories for keyword search");
+        }
+    }
+    if started.elapsed() >= std::time::Duration::from_secs(1) {
+        tracing::info!(
+            stories = done,
+            seconds = started.elapsed().as_secs(),
+            "stories indexed for keyword search"
+        );
+    }
+    Ok(())
+}
 
 /// Databases up to this size that were created without incremental vacuum
 /// are converted on open (one `VACUUM`: well under a second or two);
@@ -135,6 +201,9 @@ pub fn migrate(conn: &Connection) -> Result<(), StoreError> {
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         conn.execute_batch(sql)?;
+        if i + 1 == SEARCH_VERSION {
+            backfill_search(conn)?;
+        }
         conn.pragma_update(None, "user_version", (i + 1) as i64)?;
     }
     Ok(())
@@ -262,5 +331,36 @@ mod tests {
             )
             .unwrap();
         assert_eq!(by_story, 1);
+    }
+
+    #[test]
+    fn a_version_5_database_gets_its_stories_indexed_for_search() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open(&dir.path().join("v5.db"));
+        for sql in &MIGRATIONS[..5] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(
+            "PRAGMA user_version = 5;
+             INSERT INTO sources (id, name, url) VALUES (1, 'a', 'https://e.org/a');
+             INSERT INTO stories (id, story_key, uid, source_id, title, summary, published, updated, first_seen)
+                 VALUES (7, 'k7', 'u', 1, 'Бюджет принят', '<p>В третьем чтении</p>', 1, 1, 1),
+                        (8, 'k8', 'v', 1, 'Спорт', NULL, 1, 1, 1);",
+        )
+        .unwrap();
+        let tx = conn.transaction().unwrap();
+        migrate(&tx).unwrap();
+        tx.commit().unwrap();
+        let found = |phrase: &str| -> Vec<i64> {
+            conn.prepare("SELECT rowid FROM story_text WHERE story_text MATCH ?1")
+                .unwrap()
+                .query_map([phrase], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(found("\"бюд\" AND \"жет\""), [7]);
+        assert_eq!(found("\"рет\" AND \"ьем\""), [7]);
+        assert_eq!(found("\"спо\""), [8]);
     }
 }

@@ -197,6 +197,7 @@ fn update_story(
         now,
         row.enclosures
     ])?;
+    index_text(tx, story_id, item)?;
     tx.prepare_cached("UPDATE items SET content_hash = ?3 WHERE source_id = ?1 AND item_key = ?2")?
         .execute(params![source_id, item.key, item.content_hash])?;
     if !item.sections.is_empty() {
@@ -255,7 +256,9 @@ fn insert_item(
         ])?;
     let is_new = changed == 1;
     let (story_id, published): (i64, i64) = if is_new {
-        (tx.last_insert_rowid(), published)
+        let id = tx.last_insert_rowid();
+        index_text(tx, id, item)?;
+        (id, published)
     } else {
         // The same story from another source (or another identity in
         // this one): it adds its sections, and its full text when the
@@ -406,4 +409,13 @@ pub(super) fn claim_due(
         });
     }
     Ok(out)
+}
+
+/// Keeps the story's row in the keyword index (`story_text`) in step with
+/// its title and summary.
+fn index_text(tx: &Connection, story_id: i64, item: &Item) -> Result<(), StoreError> {
+    let text = crate::model::text::search_text(&item.title, item.summary.as_deref());
+    tx.prepare_cached("INSERT OR REPLACE INTO story_text (rowid, text) VALUES (?1, ?2)")?
+        .execute(params![story_id, text])?;
+    Ok(())
 }
