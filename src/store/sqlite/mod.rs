@@ -575,6 +575,15 @@ impl Store for SqliteStore {
         Ok(list)
     }
 
+    async fn daily_stories(
+        &self,
+        now: DateTime<Utc>,
+        days: u32,
+    ) -> Result<std::collections::HashMap<String, Vec<u32>>, StoreError> {
+        self.read(move |conn| read::daily_stories(conn, now, days))
+            .await
+    }
+
     async fn article_pages(
         &self,
         source: &str,
