@@ -431,3 +431,86 @@ async fn the_daemon_purges_on_its_timer_with_the_keep_a_reload_put_in_force() {
         .expect("no panic")
         .expect("no error");
 }
+
+/// `feedmerge poll` with `[storage] keep` purges after its poll, as the
+/// daemon's task does: a story already past `keep` is stored, then purged
+/// and tombstoned in the same run (and the log says so); one within `keep`
+/// stays; a later poll of a feed that still lists the old story with a
+/// new body leaves it out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_shot_poll_applies_keep_after_polling() {
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = FeedServer::start().await;
+    let db = dir.path().join("poll.db");
+    let ancient = Utc.with_ymd_and_hms(2001, 9, 1, 8, 0, 0).unwrap();
+    let recent = Utc::now() - Span::days(1);
+    feeds.set(
+        "wire.rss",
+        Doc::feed(
+            "application/rss+xml",
+            rss(&[
+                ("old", "Ancient story", ancient),
+                ("new", "Recent story", recent),
+            ])
+            .into_bytes(),
+        ),
+    );
+    let unused: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let config = dir.path().join("feedmerge.toml");
+    std::fs::write(
+        &config,
+        daemon_config(&feeds, &db, unused, "keep = \"180d\""),
+    )
+    .unwrap();
+    let cli = |args: &'static [&'static str]| {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || {
+            // INFO, to see the purge's line (run_cli keeps only warnings).
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedmerge"))
+                .arg("--config")
+                .arg(&config)
+                .args(args)
+                .env("RUST_LOG", "info")
+                .env("NO_COLOR", "1")
+                .output()
+                .expect("run feedmerge");
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        })
+    };
+    let (ok, out, err) = cli(&["poll"]).await.unwrap();
+    assert!(ok, "{out}{err}");
+    assert!(
+        err.contains("purged stories older than keep") && err.contains("stories=1"),
+        "the purge is logged: {err}"
+    );
+    let (ok, out, err) = cli(&["status"]).await.unwrap();
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("store: 1 stories") && out.contains(", 1 tombstones"),
+        "{out}"
+    );
+
+    // Listed again, edited (a new body, so a 200 and a new content hash).
+    feeds.set(
+        "wire.rss",
+        Doc::feed(
+            "application/rss+xml",
+            rss(&[
+                ("old", "Ancient story, edited", ancient),
+                ("new", "Recent story", recent),
+            ])
+            .into_bytes(),
+        ),
+    );
+    let (ok, out, err) = cli(&["poll"]).await.unwrap();
+    assert!(ok, "{out}{err}");
+    let (_, out, _) = cli(&["export", "--section", "Politics", "--format", "rss"])
+        .await
+        .unwrap();
+    assert!(out.contains("Recent story"), "{out}");
+    assert!(!out.contains("Ancient story"), "stays out: {out}");
+}

@@ -7,6 +7,7 @@
 pub mod notify;
 mod reload;
 mod retention;
+pub use retention::{purge_once, warn_if_no_shrink};
 pub mod watchdog;
 
 use crate::config::{Config, Live};
