@@ -255,8 +255,10 @@ async fn many_stories_go_in_batches_and_their_space_goes_back() {
     let path = dir.path().join("r.db");
     let store = store(dir.path()).await;
     let now = day0();
-    // 1,200 old stories (three batches) and 10 fresh ones, ~2.3 KB each.
-    for chunk in 0..12u32 {
+    // Two and a half batches of old stories (three transactions) and 10
+    // fresh ones, ~2.3 KB each.
+    let old = (retention::BATCH * 5 / 2) as u32;
+    for chunk in 0..old / 100 {
         let items = (0..100)
             .map(|i| {
                 let n = chunk * 100 + i;
@@ -265,17 +267,19 @@ async fn many_stories_go_in_batches_and_their_space_goes_back() {
             .collect();
         poll(&store, "a", now - days(1), items).await;
     }
-    let fresh = (5000..5010).map(|n| item("a", n, now - days(1))).collect();
+    let fresh = (old + 1000..old + 1010)
+        .map(|n| item("a", n, now - days(1)))
+        .collect();
     poll(&store, "a", now - days(1), fresh).await;
     let full = store.store_stats().await.unwrap();
-    assert_eq!(full.stories, 1210);
+    assert_eq!(full.stories, u64::from(old) + 10);
     assert!(full.shrinks, "a new database can shrink");
 
     let report = retention::purge(&store, KEEP, now).await.unwrap();
-    assert_eq!((report.stories, report.batches), (1200, 3));
+    assert_eq!((report.stories, report.batches), (old as usize, 3));
     assert!(report.pages_reclaimed > 100, "{report:?}");
     let stats = store.store_stats().await.unwrap();
-    assert_eq!((stats.stories, stats.tombstones), (10, 1200));
+    assert_eq!((stats.stories, stats.tombstones), (10, u64::from(old)));
     assert_eq!(section(&store, dir.path()).await.len(), 10);
     store.close();
     // Closed, the log is folded back: the file itself is smaller, with an

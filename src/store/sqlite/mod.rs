@@ -174,7 +174,7 @@ impl SqliteStore {
         // checkpoints on the writer: the checkpointer thread does them
         // alongside (see `checkpointer`), and the WAL file is cut back to
         // 64 MiB whenever it restarts.
-        conn.pragma_update(None, "cache_size", -4096)
+        conn.pragma_update(None, "cache_size", -i64::from(purge::WRITER_CACHE_KIB))
             .map_err(fault)?;
         // Statement journals (a statement that fails half-way is undone on
         // its own) stay in memory rather than in temp files.
