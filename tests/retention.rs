@@ -255,8 +255,10 @@ async fn many_stories_go_in_batches_and_their_space_goes_back() {
     let path = dir.path().join("r.db");
     let store = store(dir.path()).await;
     let now = day0();
-    // 1,200 old stories (three batches) and 10 fresh ones, ~2.3 KB each.
-    for chunk in 0..12u32 {
+    // Two and a half batches of old stories (three transactions) and 10
+    // fresh ones, ~2.3 KB each.
+    let old = (retention::BATCH * 5 / 2) as u32;
+    for chunk in 0..old / 100 {
         let items = (0..100)
             .map(|i| {
                 let n = chunk * 100 + i;
@@ -265,17 +267,19 @@ async fn many_stories_go_in_batches_and_their_space_goes_back() {
             .collect();
         poll(&store, "a", now - days(1), items).await;
     }
-    let fresh = (5000..5010).map(|n| item("a", n, now - days(1))).collect();
+    let fresh = (old + 1000..old + 1010)
+        .map(|n| item("a", n, now - days(1)))
+        .collect();
     poll(&store, "a", now - days(1), fresh).await;
     let full = store.store_stats().await.unwrap();
-    assert_eq!(full.stories, 1210);
+    assert_eq!(full.stories, u64::from(old) + 10);
     assert!(full.shrinks, "a new database can shrink");
 
     let report = retention::purge(&store, KEEP, now).await.unwrap();
-    assert_eq!((report.stories, report.batches), (1200, 3));
+    assert_eq!((report.stories, report.batches), (old as usize, 3));
     assert!(report.pages_reclaimed > 100, "{report:?}");
     let stats = store.store_stats().await.unwrap();
-    assert_eq!((stats.stories, stats.tombstones), (10, 1200));
+    assert_eq!((stats.stories, stats.tombstones), (10, u64::from(old)));
     assert_eq!(section(&store, dir.path()).await.len(), 10);
     store.close();
     // Closed, the log is folded back: the file itself is smaller, with an
@@ -430,4 +434,87 @@ async fn the_daemon_purges_on_its_timer_with_the_keep_a_reload_put_in_force() {
         .expect("daemon stops")
         .expect("no panic")
         .expect("no error");
+}
+
+/// `feedmerge poll` with `[storage] keep` purges after its poll, as the
+/// daemon's task does: a story already past `keep` is stored, then purged
+/// and tombstoned in the same run (and the log says so); one within `keep`
+/// stays; a later poll of a feed that still lists the old story with a
+/// new body leaves it out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_shot_poll_applies_keep_after_polling() {
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = FeedServer::start().await;
+    let db = dir.path().join("poll.db");
+    let ancient = Utc.with_ymd_and_hms(2001, 9, 1, 8, 0, 0).unwrap();
+    let recent = Utc::now() - Span::days(1);
+    feeds.set(
+        "wire.rss",
+        Doc::feed(
+            "application/rss+xml",
+            rss(&[
+                ("old", "Ancient story", ancient),
+                ("new", "Recent story", recent),
+            ])
+            .into_bytes(),
+        ),
+    );
+    let unused: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let config = dir.path().join("feedmerge.toml");
+    std::fs::write(
+        &config,
+        daemon_config(&feeds, &db, unused, "keep = \"180d\""),
+    )
+    .unwrap();
+    let cli = |args: &'static [&'static str]| {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || {
+            // INFO, to see the purge's line (run_cli keeps only warnings).
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedmerge"))
+                .arg("--config")
+                .arg(&config)
+                .args(args)
+                .env("RUST_LOG", "info")
+                .env("NO_COLOR", "1")
+                .output()
+                .expect("run feedmerge");
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        })
+    };
+    let (ok, out, err) = cli(&["poll"]).await.unwrap();
+    assert!(ok, "{out}{err}");
+    assert!(
+        err.contains("purged stories older than keep") && err.contains("stories=1"),
+        "the purge is logged: {err}"
+    );
+    let (ok, out, err) = cli(&["status"]).await.unwrap();
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("store: 1 stories") && out.contains(", 1 tombstones"),
+        "{out}"
+    );
+
+    // Listed again, edited (a new body, so a 200 and a new content hash).
+    feeds.set(
+        "wire.rss",
+        Doc::feed(
+            "application/rss+xml",
+            rss(&[
+                ("old", "Ancient story, edited", ancient),
+                ("new", "Recent story", recent),
+            ])
+            .into_bytes(),
+        ),
+    );
+    let (ok, out, err) = cli(&["poll"]).await.unwrap();
+    assert!(ok, "{out}{err}");
+    let (_, out, _) = cli(&["export", "--section", "Politics", "--format", "rss"])
+        .await
+        .unwrap();
+    assert!(out.contains("Recent story"), "{out}");
+    assert!(!out.contains("Ancient story"), "stays out: {out}");
 }

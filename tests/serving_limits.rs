@@ -309,6 +309,13 @@ mod slow_store {
         async fn reclaim_space(&self, p: u32, k: f64) -> Result<Reclaimed, StoreError> {
             self.inner.reclaim_space(p, k).await
         }
+        async fn daily_stories(
+            &self,
+            n: chrono::DateTime<chrono::Utc>,
+            d: u32,
+        ) -> Result<HashMap<String, Vec<u32>>, StoreError> {
+            self.inner.daily_stories(n, d).await
+        }
         async fn claim_due(
             &self,
             w: &str,

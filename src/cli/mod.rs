@@ -346,6 +346,13 @@ async fn poll(config: Config) -> ExitCode {
         .filter(|(_, r)| matches!(r.outcome, PollOutcome::Failed(_)))
         .count();
     progress.finish(reports.iter().map(|(_, r)| r));
+    // `[storage] keep` applies to a store kept by `poll` from cron as to
+    // the daemon's: after the poll, so stories it just stored and that are
+    // already past `keep` leave tombstones at once.
+    if let Some(keep) = config.storage_keep {
+        daemon::warn_if_no_shrink(store.as_ref()).await;
+        let _ = daemon::purge_once(store.as_ref(), &pipeline.changes, keep).await;
+    }
     drop(pipeline);
     let _ = tokio::task::spawn_blocking(move || store.close()).await;
     // Partial failure is normal for a poller; only all-failed is an error.

@@ -9,6 +9,7 @@ pub mod notify;
 mod reload;
 mod retention;
 pub mod storage;
+pub use retention::{purge_once, warn_if_no_shrink};
 pub mod watchdog;
 
 use crate::config::{Config, Live};

@@ -45,14 +45,18 @@ pub(super) async fn run_every(
                     told_no_shrink = true;
                     warn_if_no_shrink(store.as_ref()).await;
                 }
-                purge_once(store.as_ref(), &changes, keep).await;
+                let _ = purge_once(store.as_ref(), &changes, keep).await;
             }
         }
         tokio::time::sleep(check).await;
     }
 }
 
-async fn purge_once(store: &dyn Store, changes: &Changes, keep: Duration) {
+/// One purge with `keep` at the wall clock's now, logged as the task logs
+/// it, with a change notice when stories left their sections. Also what
+/// `feedmerge poll` runs after its poll; returns whether the purge ran to
+/// the end (a failure is logged at WARN: what was purged stays purged).
+pub async fn purge_once(store: &dyn Store, changes: &Changes, keep: Duration) -> bool {
     match retention::purge(store, keep, chrono::Utc::now()).await {
         Ok(report) => {
             if report.stories > 0 {
@@ -69,16 +73,20 @@ async fn purge_once(store: &dyn Store, changes: &Changes, keep: Duration) {
                     "purged stories older than keep"
                 );
             }
+            true
         }
         // The next run tries again; what was purged so far stays purged.
-        Err(e) => tracing::warn!(error = %e, "purge failed; retrying at the next run"),
+        Err(e) => {
+            tracing::warn!(error = %e, "purge failed; retrying at the next run");
+            false
+        }
     }
 }
 
 /// Once per start with `keep` set: a database created before incremental
 /// vacuum (and too large to convert on open) reuses the space purges free
 /// but never shrinks.
-async fn warn_if_no_shrink(store: &dyn Store) {
+pub async fn warn_if_no_shrink(store: &dyn Store) {
     if let Ok(stats) = store.store_stats().await
         && !stats.shrinks
     {

@@ -14,13 +14,14 @@ mod listen;
 mod metrics;
 mod pages;
 pub mod status;
+pub mod status_page;
 
 use crate::config::{Config, Live};
 use crate::server::cache::FeedCache;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::future::Future;
@@ -40,6 +41,8 @@ pub struct AppState {
     /// Uncached renders at once, fewer than the store's readers so
     /// `/healthz` always finds one.
     pub renders: limits::RenderSlots,
+    /// The status page's per-day counts, shared by its views.
+    pub charts: Arc<status_page::Charts>,
 }
 
 impl AppState {
@@ -62,6 +65,7 @@ impl AppState {
             store,
             cache: Arc::new(FeedCache::with_budget(limits.cache_bytes)),
             renders: limits::RenderSlots::new(renders),
+            charts: Arc::default(),
         }
     }
 }
@@ -75,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sources.opml", get(sources_opml))
         .route("/healthz", get(healthz))
         .route("/status", get(status))
+        .route("/status.html", get(status_html))
         .route("/metrics", get(metrics::metrics))
         .layer(axum::middleware::from_fn(limits::strict_request))
         .layer(axum::middleware::from_fn(metrics::count))
@@ -147,7 +152,25 @@ async fn healthz(State(st): State<AppState>) -> Response {
     }
 }
 
-async fn status(State(st): State<AppState>) -> Response {
+/// `/status`: JSON, or the page when the `Accept` header prefers HTML.
+/// Either way the answer varies by `Accept`, which caches must know.
+async fn status(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let mut response = if status_page::wants_html(&headers) {
+        status_page_response(st).await
+    } else {
+        status_json(st).await
+    };
+    response
+        .headers_mut()
+        .append(header::VARY, axum::http::HeaderValue::from_static("accept"));
+    response
+}
+
+async fn status_html(State(st): State<AppState>) -> Response {
+    status_page_response(st).await
+}
+
+async fn status_json(st: AppState) -> Response {
     let (list, stats) = tokio::join!(st.store.source_status(), st.store.store_stats());
     match list {
         Ok(list) => {
@@ -162,4 +185,37 @@ async fn status(State(st): State<AppState>) -> Response {
         }
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("storage: {e}\n")).into_response(),
     }
+}
+
+/// The status page, rendered per view from the sources' health (one read)
+/// and the shared chart counts.
+async fn status_page_response(st: AppState) -> Response {
+    let now = chrono::Utc::now();
+    let (list, stats, counts) = tokio::join!(
+        st.store.source_status(),
+        st.store.store_stats(),
+        st.charts
+            .counts(st.store.as_ref(), st.cache.generation(), now)
+    );
+    let list = match list {
+        Ok(list) => list,
+        Err(e) => {
+            return (StatusCode::SERVICE_UNAVAILABLE, format!("storage: {e}\n")).into_response();
+        }
+    };
+    let page = status_page::Page {
+        base: st.config.get().public_base(),
+        sources: &list,
+        counts: counts.as_deref().map_err(|e| e.to_string()),
+        store: stats.as_ref().map_err(|e| e.to_string()),
+        now,
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        status_page::render(&page),
+    )
+        .into_response()
 }

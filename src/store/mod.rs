@@ -295,6 +295,16 @@ pub trait Store: Send + Sync + 'static {
     async fn stored_section(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Health of every registered source.
     async fn source_status(&self) -> Result<Vec<SourceStatus>, StoreError>;
+    /// Stories each source brought per UTC day over the `days` days that
+    /// end with the day of `now`: by source name, oldest day first, `days`
+    /// counts each (a story counts on the day of its sort date, once for
+    /// every source that listed it). Sources with no story in the span are
+    /// absent. One grouped read, for the charts of the status page.
+    async fn daily_stories(
+        &self,
+        now: DateTime<Utc>,
+        days: u32,
+    ) -> Result<std::collections::HashMap<String, Vec<u32>>, StoreError>;
     /// What is remembered about these article links of `source`: failed
     /// attempts, and what a successful read gave. Links never tried are
     /// absent.

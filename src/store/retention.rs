@@ -15,10 +15,14 @@ use super::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::time::{Duration, Instant};
 
-/// Stories deleted per transaction: long enough to amortize a commit,
-/// short enough (tens of milliseconds) that a poll queued behind it barely
-/// notices.
-pub const BATCH: usize = 500;
+/// Stories deleted per transaction. A purge's cost is mostly index pages
+/// of scattered keys (story keys, tombstone keys) dirtied and written to
+/// the log at each commit; a batch touches most leaves of those indexes,
+/// so fewer, larger batches write each leaf fewer times (retention
+/// benchmark: 2,000 instead of 500 with the purge's larger page cache,
+/// purge time -45%), while one batch still holds the writer for a few
+/// hundred milliseconds at most on a loaded 2-core machine.
+pub const BATCH: usize = 2_000;
 
 /// Tombstones forgotten per transaction (each a couple of small rows).
 pub const TOMBSTONE_BATCH: usize = 2_000;

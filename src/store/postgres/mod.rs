@@ -252,6 +252,42 @@ impl Store for PgStore {
             .map(drop)
     }
 
+    async fn daily_stories(
+        &self,
+        now: DateTime<Utc>,
+        days: u32,
+    ) -> Result<std::collections::HashMap<String, Vec<u32>>, StoreError> {
+        let mut out = std::collections::HashMap::new();
+        if days == 0 {
+            return Ok(out);
+        }
+        // The same buckets as SQLite's: UTC days ending with today's.
+        let end = (now.timestamp().div_euclid(86_400) + 1).saturating_mul(86_400);
+        let start = end.saturating_sub(i64::from(days) * 86_400);
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT src.name, g.day, g.n FROM
+                    (SELECT i.source_id AS source_id, (s.published - $1) / 86400 AS day,
+                            COUNT(*) AS n
+                     FROM stories s JOIN items i ON i.story_id = s.id
+                     WHERE s.published >= $1 AND s.published < $2
+                     GROUP BY i.source_id, day) g
+                 JOIN sources src ON src.id = g.source_id",
+                &[&start, &end],
+            )
+            .await
+            .map_err(pg_error)?;
+        for row in rows {
+            let (name, day, n): (String, i64, i64) = (row.get(0), row.get(1), row.get(2));
+            let counts = out.entry(name).or_insert_with(|| vec![0u32; days as usize]);
+            if let Some(slot) = usize::try_from(day).ok().and_then(|d| counts.get_mut(d)) {
+                *slot = u32::try_from(n).unwrap_or(u32::MAX);
+            }
+        }
+        Ok(out)
+    }
+
     async fn store_stats(&self) -> Result<StoreStats, StoreError> {
         purge::store_stats(&self.client().await?).await
     }

@@ -181,7 +181,7 @@ impl SqliteStore {
         // checkpoints on the writer: the checkpointer thread does them
         // alongside (see `checkpointer`), and the WAL file is cut back to
         // 64 MiB whenever it restarts.
-        conn.pragma_update(None, "cache_size", -4096)
+        conn.pragma_update(None, "cache_size", -i64::from(purge::WRITER_CACHE_KIB))
             .map_err(fault)?;
         // Statement journals (a statement that fails half-way is undone on
         // its own) stay in memory rather than in temp files.
@@ -626,6 +626,15 @@ impl Store for SqliteStore {
         let mut list = self.read(read::source_status).await?;
         self.overlay_unrecorded(&mut list);
         Ok(list)
+    }
+
+    async fn daily_stories(
+        &self,
+        now: DateTime<Utc>,
+        days: u32,
+    ) -> Result<std::collections::HashMap<String, Vec<u32>>, StoreError> {
+        self.read(move |conn| read::daily_stories(conn, now, days))
+            .await
     }
 
     async fn article_pages(
