@@ -10,6 +10,7 @@ pub mod import_opml;
 pub mod inspect;
 pub mod logging;
 mod poll_progress;
+pub mod similar;
 
 use crate::config::{self, Config};
 use crate::daemon;
@@ -101,6 +102,18 @@ pub enum Command {
         #[arg(long, value_name = "ZONE")]
         timezone: Option<String>,
     },
+    /// Decide labelled report pairs as the daemon would: reads JSON lines
+    /// `{"id", "a": {"source", "title", "lead", "published"}, "b": {…}}`
+    /// and prints `{"id", "same", "rule", "score"}` per line, in order;
+    /// needs no config.
+    Similar {
+        /// The JSON-lines file (`-` for standard input).
+        #[arg(long, value_name = "FILE")]
+        pairs: PathBuf,
+        /// Reports further apart than this are never one event.
+        #[arg(long, default_value = "48h", value_parser = humantime::parse_duration)]
+        window: std::time::Duration,
+    },
 }
 
 /// Runs the parsed command line.
@@ -112,6 +125,9 @@ pub async fn main(cli: Cli) -> ExitCode {
     } = &cli.command
     {
         return inspect(target, base.as_deref(), timezone.as_deref()).await;
+    }
+    if let Command::Similar { pairs, window } = &cli.command {
+        return similar(pairs, *window);
     }
     let path = config::resolve_path(cli.config);
     if let Command::ImportOpml { file } = &cli.command {
@@ -168,7 +184,9 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Status => status(config).await,
         Command::Backup { path, force } => backup(config, path, force).await,
         Command::ImportOpml { .. } => ExitCode::SUCCESS,
-        Command::Inspect { .. } => unreachable!("handled before the config is loaded"),
+        Command::Inspect { .. } | Command::Similar { .. } => {
+            unreachable!("handled before the config is loaded")
+        }
     }
 }
 
@@ -186,6 +204,34 @@ async fn inspect(target: &str, base: Option<&str>, timezone: Option<&str>) -> Ex
         },
         Err(e) => {
             eprintln!("feedmerge: inspect: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn similar(pairs: &std::path::Path, window: std::time::Duration) -> ExitCode {
+    let stdout = std::io::stdout().lock();
+    let result = if pairs.as_os_str() == "-" {
+        similar::run(std::io::stdin().lock(), stdout, window)
+    } else {
+        match std::fs::File::open(pairs) {
+            Ok(f) => similar::run(std::io::BufReader::new(f), stdout, window),
+            Err(e) => {
+                eprintln!("feedmerge: similar: cannot read {}: {e}", pairs.display());
+                return ExitCode::from(2);
+            }
+        }
+    };
+    match result {
+        Ok(errors) if errors.is_empty() => ExitCode::SUCCESS,
+        Ok(errors) => {
+            for e in &errors {
+                eprintln!("feedmerge: similar: {}: {e}", pairs.display());
+            }
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("feedmerge: similar: {}: {e}", pairs.display());
             ExitCode::FAILURE
         }
     }
