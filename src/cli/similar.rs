@@ -144,10 +144,21 @@ mod tests {
         let out = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), 2);
-        assert!(lines[0].starts_with(r#"{"id":1,"same":false,"rule":"date-conflict""#), "{}", lines[0]);
-        assert!(lines[1].starts_with(r#"{"id":"p4","same":false,"rule":"same-source""#), "{}", lines[1]);
+        assert!(
+            lines[0].starts_with(r#"{"id":1,"same":false,"rule":"date-conflict""#),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].starts_with(r#"{"id":"p4","same":false,"rule":"same-source""#),
+            "{}",
+            lines[1]
+        );
         let named: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert!(named[0].starts_with("line 3: "), "{named:?}");
-        assert!(named[1].starts_with("line 4: a.published \"yesterday\""), "{named:?}");
+        assert!(
+            named[1].starts_with("line 4: a.published \"yesterday\""),
+            "{named:?}"
+        );
     }
 }

@@ -13,6 +13,7 @@
 //! report (a denial, a verdict) veto a merge when they disagree, and count
 //! as evidence when they agree.
 
+mod gazetteer;
 mod lexicon;
 mod signature;
 mod text;
@@ -175,11 +176,11 @@ fn dates_conflict(a: &Signature, b: &Signature) -> bool {
     !a.dates.is_empty() && !b.dates.is_empty() && only(a, b) && only(b, a)
 }
 
-/// The titles give numbers the other lacks; or one quantity (same word
-/// beside it) has two values; or both give amounts and share none.
+/// The titles give numbers the other lacks; or one quantity (the same
+/// word beside it) has two values; or both give numbers and share none.
 fn numbers_conflict(a: &Signature, b: &Signature) -> bool {
     let title_only =
-        |x: &Signature, y: &Signature| x.title_numbers.iter().any(|n| !has(&y.numbers_all(), *n));
+        |x: &Signature, y: &Signature| x.title_numbers.iter().any(|n| !has(&y.numbers, *n));
     if !a.title_numbers.is_empty()
         && !b.title_numbers.is_empty()
         && title_only(a, b)
@@ -187,49 +188,44 @@ fn numbers_conflict(a: &Signature, b: &Signature) -> bool {
     {
         return true;
     }
-    let (all_a, all_b) = (a.numbers_all(), b.numbers_all());
-    for qa in &a.quantities {
-        if has(&all_b, qa.value) {
-            continue;
-        }
-        let clash = b.quantities.iter().any(|qb| {
-            qb.time == qa.time
-                && !has(&all_a, qb.value)
-                && qa
-                    .context
-                    .iter()
-                    .zip(&qb.context)
-                    .any(|(x, y)| x.is_some() && x == y)
-        });
-        if clash {
-            return true;
-        }
-    }
-    !a.numbers.is_empty() && !b.numbers.is_empty() && shared(&a.numbers, &b.numbers) == 0
+    let clash = a.quantities.iter().any(|qa| {
+        !has(&b.numbers, qa.value)
+            && b.quantities.iter().any(|qb| {
+                !has(&a.numbers, qb.value)
+                    && qa
+                        .context
+                        .iter()
+                        .zip(&qb.context)
+                        .any(|(x, y)| x.is_some() && x == y)
+            })
+    });
+    clash || (!a.numbers.is_empty() && !b.numbers.is_empty() && shared(&a.numbers, &b.numbers) == 0)
 }
 
-impl Signature {
-    /// Every value, amounts and clock times, sorted.
-    fn numbers_all(&self) -> Vec<Key> {
-        let mut v: Vec<Key> = self.quantities.iter().map(|q| q.value).collect();
-        v.sort_unstable();
-        v.dedup();
-        v
-    }
-}
-
-/// Each title names someone the other report never mentions; or, over the
-/// whole text, the names each has alone outweigh the names they share.
+/// Each report names a known place or party the other never mentions; or
+/// each title names someone the other report never mentions; or, over
+/// the whole text, the names each has alone outnumber those they share.
 fn entities_conflict(a: &Signature, b: &Signature) -> bool {
-    let alone = |names: &[Key], other: &Signature| {
-        names.iter().filter(|e| !has(&other.keys, **e)).count()
+    let unknown_to =
+        |x: &Signature, y: &Signature| x.groups.iter().any(|g| !y.mentioned_groups.contains(g));
+    if unknown_to(a, b) && unknown_to(b, a) {
+        return true;
+    }
+    let alone = |names: &[String], other: &Signature| {
+        names
+            .iter()
+            .filter(|e| {
+                !other.mentions(e)
+                    && !gazetteer::group(e).is_some_and(|g| other.mentioned_groups.contains(&g))
+            })
+            .count()
     };
     if alone(&a.title_entities, b) > 0 && alone(&b.title_entities, a) > 0 {
         return true;
     }
     let (only_a, only_b) = (alone(&a.entities, b), alone(&b.entities, a));
-    let both = shared(&a.entities, &b.entities);
-    only_a > 0 && only_b > 0 && only_a.min(only_b) * 2 > both
+    let both = a.entities.iter().filter(|e| b.entities.contains(e)).count();
+    only_a > 0 && only_b > 0 && only_a.min(only_b) > both
 }
 
 /// A denial or a verdict on one side only, or a start against an end.
@@ -240,6 +236,7 @@ fn markers_conflict(a: u8, b: u8) -> bool {
     let only = |x: u8, m: Marker, n: Marker| x & m.bit() != 0 && x & n.bit() == 0;
     one_sided(Marker::Denial)
         || one_sided(Marker::Verdict)
+        || one_sided(Marker::FollowUp)
         || (only(a, Marker::Start, Marker::End) && only(b, Marker::End, Marker::Start))
         || (only(a, Marker::End, Marker::Start) && only(b, Marker::Start, Marker::End))
 }
@@ -266,7 +263,7 @@ impl Similarity {
             title_cover: ratio(covered as f64, titles as f64),
             dice: ratio(2.0 * common, na + nb),
             overlap: ratio(common, na.min(nb)),
-            evidence: shared(&a.entities, &b.entities)
+            evidence: a.entities.iter().filter(|e| b.entities.contains(e)).count()
                 + shared(&a.numbers, &b.numbers)
                 + a.dates.iter().filter(|d| b.dates.contains(d)).count(),
         }

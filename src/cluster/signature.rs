@@ -3,12 +3,13 @@
 //! Computed once per report, so the daemon's window index and
 //! `feedmerge similar` share it.
 
+use super::Report;
+use super::gazetteer::{self, Group};
 use super::lexicon::{self, is_outlet, is_stopword};
 use super::text::{Token, tokenize};
-use super::Report;
 use chrono::{DateTime, Utc};
 use rust_stemmers::{Algorithm, Stemmer};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::LazyLock;
 
@@ -23,10 +24,10 @@ pub type Key = u64;
 pub struct Quantity {
     /// The normalised value, hashed.
     pub value: Key,
-    /// The nearest content word before and after, as keys.
+    /// The nearest content word before and after in the same sentence, as
+    /// keys; `None` where that word stands beside several values of the
+    /// report («… 1,7 маната, евро — 1,85 маната»), so it names no one.
     pub context: [Option<Key>; 2],
-    /// A clock time rather than an amount.
-    pub time: bool,
 }
 
 /// A report prepared for comparison.
@@ -42,15 +43,23 @@ pub struct Signature {
     pub title_keys: Vec<Key>,
     /// Content keys of title and lead, sorted.
     pub keys: Vec<Key>,
-    /// Entity keys of the title, sorted.
-    pub title_entities: Vec<Key>,
-    /// Entity keys of title and lead, sorted.
-    pub entities: Vec<Key>,
+    /// Name keys (a shorter stem prefix) of every content word, sorted:
+    /// where a name of the other report is looked for.
+    pub names: Vec<String>,
+    /// Name keys of the title's named entities, sorted.
+    pub title_entities: Vec<String>,
+    /// Name keys of the named entities of title and lead, sorted.
+    pub entities: Vec<String>,
+    /// Known places and parties named in title and lead, sorted.
+    pub groups: Vec<Group>,
+    /// Known places and parties any word of the report refers to
+    /// («азербайджанский» too), sorted.
+    pub mentioned_groups: Vec<Group>,
     /// Numbers of the title (values), sorted.
     pub title_numbers: Vec<Key>,
     /// Numbers of title and lead with their context.
     pub quantities: Vec<Quantity>,
-    /// Number values of title and lead (no clock times), sorted.
+    /// Every value of title and lead (amounts, times, scores), sorted.
     pub numbers: Vec<Key>,
     /// Dates (day, month) of title and lead, sorted.
     pub dates: Vec<(u8, u8)>,
@@ -61,14 +70,14 @@ pub struct Signature {
 static RUSSIAN: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::Russian));
 static ENGLISH: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::English));
 
-/// Keys are stems cut to this many letters: the Snowball stemmer leaves
-/// proper names inconsistent («казахстана» → «казахста», «казахстане» →
-/// «казахстан»), the first six letters agree.
+/// Similarity keys are stems cut to this many letters: the Snowball
+/// stemmer leaves proper names inconsistent («казахстана» → «казахста»,
+/// «казахстане» → «казахстан»), the first six letters agree.
 const KEY_LETTERS: usize = 6;
 
-/// Azerbaijani and the other Turkic languages have no Snowball stemmer;
-/// their suffixes stack, so a short prefix is the light stemming used.
-const TURKIC_LETTERS: usize = 5;
+/// Names are compared on fewer letters still, so that «Габалинском» finds
+/// «Габалы» and «Шамахинском» finds «Шамахы».
+const NAME_LETTERS: usize = 5;
 
 impl Signature {
     /// Prepares `report`.
@@ -80,39 +89,51 @@ impl Signature {
             .map(str::to_ascii_lowercase)
             .filter(|l| !l.is_empty())
             .unwrap_or_else(|| guess_lang(&report.title, &report.lead));
-        let title = Part::read(&report.title, &lang);
-        let lead = Part::read(&report.lead, &lang);
-        let mut entities: BTreeSet<Key> = title.entities.union(&lead.entities).copied().collect();
+        let title = Part::read(&report.title, &lang, false);
+        let lead = Part::read(&report.lead, &lang, true);
+        let mut entities: BTreeSet<String> =
+            title.entities.union(&lead.entities).cloned().collect();
         // A name that opens a sentence is still a name when the report
-        // names it elsewhere too.
+        // names it elsewhere too, or when it is a known one.
+        let confirmed = |k: &String| {
+            title.named.contains(k) || lead.named.contains(k) || gazetteer::group(k).is_some()
+        };
         for k in title.initial_caps.iter().chain(&lead.initial_caps) {
-            if title.named.contains(k) || lead.named.contains(k) {
-                entities.insert(*k);
+            if confirmed(k) {
+                entities.insert(k.clone());
             }
         }
-        let title_entities: Vec<Key> = title
+        let title_entities: BTreeSet<String> = title
             .entities
             .iter()
-            .chain(title.initial_caps.iter().filter(|k| entities.contains(k)))
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
+            .chain(title.initial_caps.iter().filter(|k| confirmed(k)))
+            .cloned()
+            .collect();
+        let groups: BTreeSet<Group> = entities
+            .iter()
+            .filter_map(|k| gazetteer::group(k))
             .collect();
         let mut quantities = title.quantities.clone();
         quantities.extend(lead.quantities.iter().cloned());
-        let numbers: BTreeSet<Key> = quantities
-            .iter()
-            .filter(|q| !q.time)
-            .map(|q| q.value)
-            .collect();
-        let folded = format!("{} {}", fold_text(&report.title), fold_text(&report.lead));
+        forget_shared_context(&mut quantities);
+        let numbers: BTreeSet<Key> = quantities.iter().map(|q| q.value).collect();
+        let folded = format!("{} {}", fold_text(&report.title), fold_text(&lead.text));
         Signature {
             source: fold_source(&report.source),
             published: report.published,
             title_keys: title.keys.iter().copied().collect(),
             keys: title.keys.union(&lead.keys).copied().collect(),
-            title_entities,
+            mentioned_groups: title
+                .names
+                .union(&lead.names)
+                .filter_map(|k| gazetteer::group(k))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            names: title.names.union(&lead.names).cloned().collect(),
+            title_entities: title_entities.into_iter().collect(),
             entities: entities.into_iter().collect(),
+            groups: groups.into_iter().collect(),
             title_numbers: title
                 .quantities
                 .iter()
@@ -122,13 +143,42 @@ impl Signature {
                 .collect(),
             quantities,
             numbers: numbers.into_iter().collect(),
-            dates: title
-                .dates
-                .union(&lead.dates)
-                .copied()
-                .collect::<Vec<_>>(),
+            dates: title.dates.union(&lead.dates).copied().collect(),
             markers: lexicon::markers(&folded),
             lang,
+        }
+    }
+
+    /// Whether this report mentions the name `key` (as a word, or as a
+    /// longer word it begins, for names shorter than a key: «Гах» →
+    /// «Гахском»).
+    pub fn mentions(&self, key: &str) -> bool {
+        if self.names.binary_search_by(|n| n.as_str().cmp(key)).is_ok() {
+            return true;
+        }
+        if key.chars().count() < NAME_LETTERS && key.chars().count() >= 3 {
+            return self.names.iter().any(|n| n.starts_with(key));
+        }
+        false
+    }
+}
+
+/// A context word beside two different values of one report names
+/// neither of them: drop it.
+fn forget_shared_context(quantities: &mut [Quantity]) {
+    for side in 0..2 {
+        let mut values: HashMap<Key, BTreeSet<Key>> = HashMap::new();
+        for q in quantities.iter() {
+            if let Some(c) = q.context[side] {
+                values.entry(c).or_default().insert(q.value);
+            }
+        }
+        for q in quantities.iter_mut() {
+            if let Some(c) = q.context[side]
+                && values.get(&c).is_some_and(|v| v.len() > 1)
+            {
+                q.context[side] = None;
+            }
         }
     }
 }
@@ -136,26 +186,38 @@ impl Signature {
 /// One field (title or lead) read into sets.
 #[derive(Default)]
 struct Part {
+    /// The text after the dateline.
+    text: String,
     keys: BTreeSet<Key>,
-    entities: BTreeSet<Key>,
+    names: BTreeSet<String>,
+    entities: BTreeSet<String>,
     /// Capitalised words that open a sentence: names or not, undecided.
-    initial_caps: BTreeSet<Key>,
-    /// Keys of capitalised words anywhere (to decide the initial ones).
-    named: BTreeSet<Key>,
+    initial_caps: BTreeSet<String>,
+    /// Name keys of capitalised words anywhere (to decide the initial ones).
+    named: BTreeSet<String>,
     quantities: Vec<Quantity>,
     dates: BTreeSet<(u8, u8)>,
 }
 
 impl Part {
-    fn read(text: &str, lang: &str) -> Part {
-        let tokens = tokenize(text);
-        let mut part = Part::default();
-        // Keys of content words by token position, for number context.
-        let word_keys: Vec<Option<Key>> = tokens
+    fn read(text: &str, lang: &str, lead: bool) -> Part {
+        let mut tokens = tokenize(text);
+        if lead {
+            let skip = dateline(&tokens);
+            tokens.drain(..skip);
+        }
+        let mut part = Part {
+            text: text.to_string(),
+            ..Part::default()
+        };
+        // Similarity and name keys of content words by token position.
+        let words: Vec<Option<(Key, String)>> = tokens
             .iter()
             .map(|t| match t {
                 Token::Word { text, .. } if !is_stopword(text) && !is_outlet(text) => {
-                    Some(key(text, lang))
+                    let stem = stem(text, lang);
+                    let key = hash(&stem.chars().take(KEY_LETTERS).collect::<String>());
+                    Some((key, stem.chars().take(NAME_LETTERS).collect()))
                 }
                 _ => None,
             })
@@ -168,41 +230,86 @@ impl Part {
                     upper,
                     initial,
                 } => {
-                    let Some(k) = word_keys[i] else { continue };
-                    part.keys.insert(k);
-                    if *upper || (*capital && !*initial) {
-                        part.entities.insert(k);
-                        part.named.insert(k);
+                    let Some((k, name)) = &words[i] else { continue };
+                    part.keys.insert(*k);
+                    part.names.insert(name.clone());
+                    if (*upper || (*capital && !*initial)) && text.chars().count() > 1 {
+                        part.entities.insert(name.clone());
+                        part.named.insert(name.clone());
                     } else if *capital && text.chars().count() > 2 {
-                        part.initial_caps.insert(k);
+                        part.initial_caps.insert(name.clone());
                     }
                 }
                 Token::Number(n) | Token::Time(n) => part.quantities.push(Quantity {
                     value: hash(n),
                     context: [
-                        nearest(&word_keys, &tokens, i, false),
-                        nearest(&word_keys, &tokens, i, true),
+                        nearest(&words, &tokens, i, false),
+                        nearest(&words, &tokens, i, true),
                     ],
-                    time: matches!(token, Token::Time(_)),
                 }),
                 Token::Date(d, m) => {
                     part.dates.insert((*d, *m));
                 }
+                Token::Break => {}
             }
         }
         part
     }
 }
 
-/// The key of the nearest content word before (or after) token `i`,
-/// looking past at most one stopword and never past another number.
-fn nearest(keys: &[Option<Key>], tokens: &[Token], i: usize, after: bool) -> Option<Key> {
+/// How many tokens open a lead as its dateline: «Баку, 22 ноября,
+/// АЗЕРТАДЖ.», «АСТАНА. КАЗИНФОРМ —», «Баку /Trend/ -». Each outlet writes
+/// its own city, date and name, which would read as names and dates that
+/// two reprints disagree on. A dateline is at most three capitalised
+/// words and a date, then the outlet's name (or a sentence end after the
+/// date).
+fn dateline(tokens: &[Token]) -> usize {
+    let mut caps = 0;
+    let mut dated = false;
+    for (i, t) in tokens.iter().enumerate().take(12) {
+        match t {
+            Token::Word { text, .. } if is_outlet(text) => {
+                let mut end = i + 1;
+                while let Some(next) = tokens.get(end) {
+                    match next {
+                        Token::Break => end += 1,
+                        Token::Word { text, .. } if is_outlet(text) || is_stopword(text) => {
+                            end += 1
+                        }
+                        _ => break,
+                    }
+                }
+                return end;
+            }
+            Token::Word { capital: true, .. } if caps < 3 && !dated => caps += 1,
+            Token::Date(..) => dated = true,
+            Token::Break if dated && caps > 0 => return i + 1,
+            Token::Break => {}
+            _ => return 0,
+        }
+    }
+    0
+}
+
+/// The key of the nearest content word before (or after) token `i` in
+/// its sentence, looking past at most one stopword and never past another
+/// number.
+fn nearest(
+    words: &[Option<(Key, String)>],
+    tokens: &[Token],
+    i: usize,
+    after: bool,
+) -> Option<Key> {
     for step in 1..=2 {
-        let j = if after { i.checked_add(step)? } else { i.checked_sub(step)? };
+        let j = if after {
+            i.checked_add(step)?
+        } else {
+            i.checked_sub(step)?
+        };
         match tokens.get(j)? {
             Token::Word { .. } => {
-                if let Some(k) = keys[j] {
-                    return Some(k);
+                if let Some((k, _)) = &words[j] {
+                    return Some(*k);
                 }
             }
             _ => return None,
@@ -211,14 +318,20 @@ fn nearest(keys: &[Option<Key>], tokens: &[Token], i: usize, after: bool) -> Opt
     None
 }
 
-/// The key of a folded word in `lang`.
-fn key(word: &str, lang: &str) -> Key {
-    let stem = match lang {
+/// The stem of a folded word in `lang`. Azerbaijani and the other Turkic
+/// languages have no Snowball stemmer; their suffixes stack, so the word
+/// itself is kept and the key's prefix does the light stemming.
+fn stem(word: &str, lang: &str) -> String {
+    match lang {
         "ru" | "uk" | "be" => RUSSIAN.stem(word).into_owned(),
         "en" => ENGLISH.stem(word).into_owned(),
-        _ => word.chars().take(TURKIC_LETTERS).collect(),
-    };
-    hash(&stem.chars().take(KEY_LETTERS).collect::<String>())
+        _ => word.to_string(),
+    }
+}
+
+/// The name key of a folded word, as the gazetteer is indexed.
+pub fn name_key(word: &str, lang: &str) -> String {
+    stem(word, lang).chars().take(NAME_LETTERS).collect()
 }
 
 fn hash(text: &str) -> Key {
@@ -249,7 +362,11 @@ pub fn fold_source(source: &str) -> String {
 /// and Kazakh by their own letters, else Cyrillic → ru, Latin → en.
 fn guess_lang(title: &str, lead: &str) -> String {
     let (mut cyr, mut lat, mut az, mut kk) = (0usize, 0usize, 0usize, 0usize);
-    for c in title.chars().chain(lead.chars()).flat_map(char::to_lowercase) {
+    for c in title
+        .chars()
+        .chain(lead.chars())
+        .flat_map(char::to_lowercase)
+    {
         match c {
             'ə' | 'ğ' | 'ı' | 'ş' => {
                 az += 1;

@@ -27,6 +27,8 @@ pub enum Token {
     Time(String),
     /// A day of a month, from «22 ноября» or «22.11».
     Date(u8, u8),
+    /// The end of a sentence: the words on either side are not neighbours.
+    Break,
 }
 
 /// Splits `text` into tokens.
@@ -54,16 +56,20 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             if matches!(c, '.' | '!' | '?' | '…' | '\n' | ':') {
                 initial = true;
             }
+            if matches!(c, '.' | '!' | '?' | '…' | '\n' | ';') && out.last() != Some(&Token::Break)
+            {
+                out.push(Token::Break);
+            }
             i += 1;
         }
     }
     fold_dates(out)
 }
 
-/// An apostrophe or hyphen between two letters keeps one word
-/// («Нур-Султан», «Qarabağ'ın»).
+/// An apostrophe between two letters keeps one word («Qarabağ'ın»); a
+/// hyphen does not: «Бишкек-Ош» names two places.
 fn is_joiner(chars: &[char], i: usize) -> bool {
-    matches!(chars[i], '-' | '\'' | '’')
+    matches!(chars[i], '\'' | '’')
         && i > 0
         && chars[i - 1].is_alphabetic()
         && chars.get(i + 1).is_some_and(|c| c.is_alphabetic())
@@ -82,7 +88,7 @@ fn push_word(out: &mut Vec<Token>, raw: &str, initial: bool) {
     });
 }
 
-/// Lowercase with «ё» → «е» and the hyphen and apostrophe dropped.
+/// Lowercase with «ё» → «е» and the apostrophe dropped.
 pub fn fold(raw: &str) -> String {
     raw.chars()
         .flat_map(char::to_lowercase)
@@ -183,7 +189,7 @@ mod tests {
     fn numbers(text: &str) -> Vec<Token> {
         tokenize(text)
             .into_iter()
-            .filter(|t| !matches!(t, Token::Word { .. }))
+            .filter(|t| !matches!(t, Token::Word { .. } | Token::Break))
             .collect()
     }
 
@@ -207,6 +213,7 @@ mod tests {
         let t = tokenize("Президент принял министра Венгрии. Встреча");
         let flags: Vec<(bool, bool)> = t
             .iter()
+            .filter(|t| **t != Token::Break)
             .map(|t| match t {
                 Token::Word {
                     capital, initial, ..
@@ -216,7 +223,13 @@ mod tests {
             .collect();
         assert_eq!(
             flags,
-            vec![(true, true), (false, false), (false, false), (true, false), (true, true)]
+            vec![
+                (true, true),
+                (false, false),
+                (false, false),
+                (true, false),
+                (true, true)
+            ]
         );
     }
 }
