@@ -103,7 +103,11 @@ static INDEX: LazyLock<HashMap<String, Group>> = LazyLock::new(|| {
     for (g, line) in GROUPS.iter().enumerate() {
         let g = Group::try_from(g).unwrap_or(Group::MAX);
         for word in line.split(' ') {
+            // The stem of the dictionary form and its first letters: the
+            // stemmer cuts «астана» and «астане» differently.
             map.entry(super::signature::name_key(word, "ru"))
+                .or_insert(g);
+            map.entry(word.chars().take(super::signature::NAME_LETTERS).collect())
                 .or_insert(g);
         }
     }
@@ -112,5 +116,8 @@ static INDEX: LazyLock<HashMap<String, Group>> = LazyLock::new(|| {
 
 /// The group a name key belongs to, if it is a known name.
 pub fn group(name_key: &str) -> Option<Group> {
+    if name_key.chars().count() < 2 {
+        return None;
+    }
     INDEX.get(name_key).copied()
 }

@@ -109,6 +109,9 @@ pub const DEFAULT_WINDOW: Duration = Duration::from_secs(48 * 3600);
 const REPRINT_DICE: f64 = 0.75;
 /// Score from which a pair with shared evidence is a rewrite.
 const REWRITE_SCORE: f64 = 0.45;
+/// Score from which a pair that shares a name and an exact figure is a
+/// rewrite.
+const CORROBORATED_SCORE: f64 = 0.2;
 /// Added to [`REWRITE_SCORE`] when the two are more than a day apart.
 const LATE_PENALTY: f64 = 0.1;
 
@@ -147,7 +150,19 @@ pub fn decide_signatures(a: &Signature, b: &Signature, window: Duration) -> Deci
     }
     let late = apart.is_some_and(|d| d > Duration::from_secs(24 * 3600));
     let needed = REWRITE_SCORE + if late { LATE_PENALTY } else { 0.0 };
-    if s.score() >= needed && s.evidence > 0 {
+    if s.score() >= needed && s.evidence() > 0 {
+        return verdict(Rule::Rewrite);
+    }
+    // Few words in common, but the same name with the same exact figure
+    // («Загатала тряхнуло: магнитуда 3,2» / «В Загатальском районе
+    // произошло землетрясение … магнитудой 3,2»), or a name, a day and a
+    // figure, and nothing that disagrees.
+    let corroborated = s.names > 0
+        && ((s.exact_numbers > 0 && s.score() >= CORROBORATED_SCORE)
+            || (s.evidence() >= 3
+                && s.dates + s.numbers > 0
+                && s.score() >= CORROBORATED_SCORE + 0.1));
+    if corroborated && !late {
         return verdict(Rule::Rewrite);
     }
     verdict(Rule::TooDifferent)
@@ -188,16 +203,21 @@ fn numbers_conflict(a: &Signature, b: &Signature) -> bool {
     {
         return true;
     }
+    // A word both put beside values: the values beside it must meet.
+    fn beside(s: &Signature, side: usize, c: Key) -> impl Iterator<Item = Key> + '_ {
+        s.quantities
+            .iter()
+            .filter(move |q| q.context[side] == Some(c))
+            .map(|q| q.value)
+    }
     let clash = a.quantities.iter().any(|qa| {
-        !has(&b.numbers, qa.value)
-            && b.quantities.iter().any(|qb| {
-                !has(&a.numbers, qb.value)
-                    && qa
-                        .context
-                        .iter()
-                        .zip(&qb.context)
-                        .any(|(x, y)| x.is_some() && x == y)
-            })
+        (0..2).any(|side| {
+            let Some(c) = qa.context[side] else {
+                return false;
+            };
+            let theirs: Vec<Key> = beside(b, side, c).collect();
+            !theirs.is_empty() && !beside(a, side, c).any(|v| theirs.contains(&v))
+        })
     });
     clash || (!a.numbers.is_empty() && !b.numbers.is_empty() && shared(&a.numbers, &b.numbers) == 0)
 }
@@ -225,7 +245,8 @@ fn entities_conflict(a: &Signature, b: &Signature) -> bool {
     }
     let (only_a, only_b) = (alone(&a.entities, b), alone(&b.entities, a));
     let both = a.entities.iter().filter(|e| b.entities.contains(e)).count();
-    only_a > 0 && only_b > 0 && only_a.min(only_b) > both
+    let fewer = only_a.min(only_b);
+    fewer >= 2 && fewer > both
 }
 
 /// A denial or a verdict on one side only, or a start against an end.
@@ -249,8 +270,15 @@ struct Similarity {
     dice: f64,
     /// Overlap coefficient over title+lead keys.
     overlap: f64,
-    /// Shared entities, numbers and dates.
-    evidence: usize,
+    /// Shared named entities.
+    names: usize,
+    /// Shared numbers.
+    numbers: usize,
+    /// Shared numbers that are exact figures (a decimal, a time or score,
+    /// three digits or more, not a year).
+    exact_numbers: usize,
+    /// Shared dates.
+    dates: usize,
 }
 
 impl Similarity {
@@ -263,10 +291,15 @@ impl Similarity {
             title_cover: ratio(covered as f64, titles as f64),
             dice: ratio(2.0 * common, na + nb),
             overlap: ratio(common, na.min(nb)),
-            evidence: a.entities.iter().filter(|e| b.entities.contains(e)).count()
-                + shared(&a.numbers, &b.numbers)
-                + a.dates.iter().filter(|d| b.dates.contains(d)).count(),
+            names: a.entities.iter().filter(|e| b.entities.contains(e)).count(),
+            numbers: shared(&a.numbers, &b.numbers),
+            exact_numbers: shared(&a.exact_numbers, &b.exact_numbers),
+            dates: a.dates.iter().filter(|d| b.dates.contains(d)).count(),
         }
+    }
+
+    fn evidence(&self) -> usize {
+        self.names + self.numbers + self.dates
     }
 
     fn score(&self) -> f64 {

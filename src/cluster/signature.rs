@@ -28,6 +28,9 @@ pub struct Quantity {
     /// keys; `None` where that word stands beside several values of the
     /// report («… 1,7 маната, евро — 1,85 маната»), so it names no one.
     pub context: [Option<Key>; 2],
+    /// An exact figure: a decimal, a time or score, three digits or more,
+    /// not a year. Two reports sharing one are likely about one thing.
+    pub exact: bool,
 }
 
 /// A report prepared for comparison.
@@ -61,6 +64,9 @@ pub struct Signature {
     pub quantities: Vec<Quantity>,
     /// Every value of title and lead (amounts, times, scores), sorted.
     pub numbers: Vec<Key>,
+    /// The values that are exact figures (a decimal, a time or score,
+    /// three digits or more, not a year), sorted.
+    pub exact_numbers: Vec<Key>,
     /// Dates (day, month) of title and lead, sorted.
     pub dates: Vec<(u8, u8)>,
     /// [`lexicon::Marker`] bits of title and lead.
@@ -77,7 +83,7 @@ const KEY_LETTERS: usize = 6;
 
 /// Names are compared on fewer letters still, so that «Габалинском» finds
 /// «Габалы» and «Шамахинском» finds «Шамахы».
-const NAME_LETTERS: usize = 5;
+pub(super) const NAME_LETTERS: usize = 5;
 
 impl Signature {
     /// Prepares `report`.
@@ -117,6 +123,11 @@ impl Signature {
         quantities.extend(lead.quantities.iter().cloned());
         forget_shared_context(&mut quantities);
         let numbers: BTreeSet<Key> = quantities.iter().map(|q| q.value).collect();
+        let exact_numbers: BTreeSet<Key> = quantities
+            .iter()
+            .filter(|q| q.exact)
+            .map(|q| q.value)
+            .collect();
         let folded = format!("{} {}", fold_text(&report.title), fold_text(&lead.text));
         Signature {
             source: fold_source(&report.source),
@@ -143,6 +154,7 @@ impl Signature {
                 .collect(),
             quantities,
             numbers: numbers.into_iter().collect(),
+            exact_numbers: exact_numbers.into_iter().collect(),
             dates: title.dates.union(&lead.dates).copied().collect(),
             markers: lexicon::markers(&folded),
             lang,
@@ -205,6 +217,12 @@ impl Part {
         if lead {
             let skip = dateline(&tokens);
             tokens.drain(..skip);
+            // What follows a dateline opens the sentence.
+            if skip > 0
+                && let Some(Token::Word { initial, .. }) = tokens.first_mut()
+            {
+                *initial = true;
+            }
         }
         let mut part = Part {
             text: text.to_string(),
@@ -217,7 +235,7 @@ impl Part {
                 Token::Word { text, .. } if !is_stopword(text) && !is_outlet(text) => {
                     let stem = stem(text, lang);
                     let key = hash(&stem.chars().take(KEY_LETTERS).collect::<String>());
-                    Some((key, stem.chars().take(NAME_LETTERS).collect()))
+                    Some((key, name_of(text, &stem)))
                 }
                 _ => None,
             })
@@ -246,15 +264,26 @@ impl Part {
                         nearest(&words, &tokens, i, false),
                         nearest(&words, &tokens, i, true),
                     ],
+                    exact: is_exact(n),
                 }),
                 Token::Date(d, m) => {
                     part.dates.insert((*d, *m));
                 }
-                Token::Break => {}
+                Token::Break | Token::Comma => {}
             }
         }
         part
     }
+}
+
+/// A decimal, a time or score, or three digits or more that are not a
+/// year.
+fn is_exact(n: &str) -> bool {
+    if n.contains(['.', ':']) {
+        return true;
+    }
+    let year = n.len() == 4 && (n.starts_with("19") || n.starts_with("20"));
+    n.len() >= 3 && !year
 }
 
 /// How many tokens open a lead as its dateline: «Баку, 22 ноября,
@@ -272,7 +301,7 @@ fn dateline(tokens: &[Token]) -> usize {
                 let mut end = i + 1;
                 while let Some(next) = tokens.get(end) {
                     match next {
-                        Token::Break => end += 1,
+                        Token::Break | Token::Comma => end += 1,
                         Token::Word { text, .. } if is_outlet(text) || is_stopword(text) => {
                             end += 1
                         }
@@ -284,7 +313,7 @@ fn dateline(tokens: &[Token]) -> usize {
             Token::Word { capital: true, .. } if caps < 3 && !dated => caps += 1,
             Token::Date(..) => dated = true,
             Token::Break if dated && caps > 0 => return i + 1,
-            Token::Break => {}
+            Token::Break | Token::Comma => {}
             _ => return 0,
         }
     }
@@ -307,15 +336,27 @@ fn nearest(
             i.checked_sub(step)?
         };
         match tokens.get(j)? {
-            Token::Word { .. } => {
+            Token::Word { text, .. } => {
                 if let Some((k, _)) = &words[j] {
-                    return Some(*k);
+                    // A verb beside a number names no quantity: «погибли
+                    // 1 человек, 8 пострадали» puts it beside both.
+                    return (!looks_like_verb(text)).then_some(*k);
                 }
             }
             _ => return None,
         }
     }
     None
+}
+
+/// A Russian verb in the past tense or the third person («погибли»,
+/// «составил», «составляет», «стоят»).
+fn looks_like_verb(word: &str) -> bool {
+    const ENDINGS: &[&str] = &[
+        "л", "ла", "ло", "ли", "лся", "лась", "лось", "лись", "ет", "ют", "ется", "ются", "ит",
+        "ят",
+    ];
+    word.chars().count() > 4 && ENDINGS.iter().any(|e| word.ends_with(e))
 }
 
 /// The stem of a folded word in `lang`. Azerbaijani and the other Turkic
@@ -331,7 +372,14 @@ fn stem(word: &str, lang: &str) -> String {
 
 /// The name key of a folded word, as the gazetteer is indexed.
 pub fn name_key(word: &str, lang: &str) -> String {
-    stem(word, lang).chars().take(NAME_LETTERS).collect()
+    name_of(word, &stem(word, lang))
+}
+
+/// A name's key from its stem, or from the word itself when the stemmer
+/// cut a short name to almost nothing («алят» → «ал»).
+fn name_of(word: &str, stem: &str) -> String {
+    let base = if stem.chars().count() < 3 { word } else { stem };
+    base.chars().take(NAME_LETTERS).collect()
 }
 
 fn hash(text: &str) -> Key {

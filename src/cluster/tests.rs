@@ -114,3 +114,58 @@ fn reports_outside_the_window_never_merge() {
     b.published = Some("2026-11-23T10:00:00Z".parse().unwrap());
     assert_eq!(rule(&a, &b), Rule::OutsideWindow);
 }
+
+/// Prints the signatures of one gold pair: `GOLD_PAIR=dev-0122 cargo test
+/// --lib cluster::tests::debug_pair -- --nocapture`.
+#[test]
+fn debug_pair() {
+    let Ok(id) = std::env::var("GOLD_PAIR") else {
+        return;
+    };
+    let set = id.split('-').next().unwrap_or("dev");
+    let path = format!(
+        "{}/tests/fixtures/clustering/{set}.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if v["id"] != id.as_str() {
+            continue;
+        }
+        let side = |s: &serde_json::Value| Report {
+            source: s["source"].as_str().unwrap_or("").into(),
+            title: s["title"].as_str().unwrap_or("").into(),
+            lead: s["lead"].as_str().unwrap_or("").into(),
+            published: None,
+            lang: None,
+        };
+        let (a, b) = (
+            Signature::new(&side(&v["a"])),
+            Signature::new(&side(&v["b"])),
+        );
+        println!("{line}\nA: {a:#?}\nB: {b:#?}");
+        println!(
+            "dates {} numbers {} entities {} markers {}",
+            dates_conflict(&a, &b),
+            numbers_conflict(&a, &b),
+            entities_conflict(&a, &b),
+            markers_conflict(a.markers, b.markers)
+        );
+    }
+}
+
+#[test]
+fn the_gazetteer_knows_names_in_any_case() {
+    for word in [
+        "грузии",
+        "токаев",
+        "баку",
+        "азербайджана",
+        "астане",
+        "шамахинском",
+    ] {
+        let k = signature::name_key(word, "ru");
+        assert!(gazetteer::group(&k).is_some(), "{word} → {k}");
+    }
+}

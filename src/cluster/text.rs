@@ -29,6 +29,8 @@ pub enum Token {
     Date(u8, u8),
     /// The end of a sentence: the words on either side are not neighbours.
     Break,
+    /// A comma or bracket: the end of a phrase, for number context.
+    Comma,
 }
 
 /// Splits `text` into tokens.
@@ -59,6 +61,8 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             if matches!(c, '.' | '!' | '?' | '…' | '\n' | ';') && out.last() != Some(&Token::Break)
             {
                 out.push(Token::Break);
+            } else if matches!(c, ',' | '(' | ')') {
+                out.push(Token::Comma);
             }
             i += 1;
         }
@@ -189,7 +193,7 @@ mod tests {
     fn numbers(text: &str) -> Vec<Token> {
         tokenize(text)
             .into_iter()
-            .filter(|t| !matches!(t, Token::Word { .. } | Token::Break))
+            .filter(|t| !matches!(t, Token::Word { .. } | Token::Break | Token::Comma))
             .collect()
     }
 
@@ -213,7 +217,7 @@ mod tests {
         let t = tokenize("Президент принял министра Венгрии. Встреча");
         let flags: Vec<(bool, bool)> = t
             .iter()
-            .filter(|t| **t != Token::Break)
+            .filter(|t| !matches!(t, Token::Break | Token::Comma))
             .map(|t| match t {
                 Token::Word {
                     capital, initial, ..
