@@ -246,7 +246,7 @@ fn entities_conflict(a: &Signature, b: &Signature) -> bool {
     let (only_a, only_b) = (alone(&a.entities, b), alone(&b.entities, a));
     let both = a.entities.iter().filter(|e| b.entities.contains(e)).count();
     let fewer = only_a.min(only_b);
-    fewer >= 2 && fewer > both
+    fewer >= 2 && fewer >= both
 }
 
 /// A denial or a verdict on one side only, or a start against an end.
