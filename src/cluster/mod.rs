@@ -17,8 +17,10 @@ mod gazetteer;
 mod lexicon;
 mod signature;
 mod text;
+mod window;
 
 pub use signature::{Key, Signature, fold_source};
+pub use window::{MAX_MEMBERS, Placement, Window, rule_of};
 
 use chrono::{DateTime, Utc};
 use lexicon::Marker;

@@ -115,9 +115,10 @@ fn number(chars: &[char], mut i: usize) -> (Token, usize) {
     let start = i;
     i = digits(i);
     let mut int: String = chars[start..i].iter().collect();
-    // «1 500 000»: groups of exactly three digits after a (no-break) space.
-    while i + 3 < chars.len() + 1
-        && int.len() <= 3
+    // «1 500 000»: groups of exactly three digits after a (no-break) space,
+    // behind a first group of at most three.
+    let grouped = int.len() <= 3;
+    while grouped
         && matches!(chars.get(i), Some(' ' | '\u{a0}' | '\u{202f}'))
         && digits(i + 1) == i + 4
         && !chars.get(i + 4).is_some_and(|c| c.is_alphanumeric())
@@ -209,7 +210,50 @@ mod tests {
                 Token::Number("1.7".into()),
             ]
         );
+        assert_eq!(
+            numbers("1 500 000 манатов"),
+            vec![Token::Number("1500000".into())]
+        );
+        assert_eq!(
+            numbers("в 2026 100 раз"),
+            vec![Token::Number("2026".into()), Token::Number("100".into())]
+        );
         assert_eq!(numbers("22.11.2026"), vec![Token::Date(22, 11)]);
+    }
+
+    #[test]
+    fn odd_input_never_panics() {
+        for text in [
+            "",
+            " ",
+            "1",
+            "1,",
+            "1.",
+            "1:",
+            ",1",
+            "99.99.9999",
+            "31.12.",
+            "1 00",
+            "1 0000",
+            "0,000",
+            "00:00:00",
+            "12.13.2026",
+            "\u{0301}А",
+            "ё",
+            "ＡＢＣ １２３",
+            "a'",
+            "'a",
+            "-",
+            "А-",
+            "-Б",
+            "…",
+            "\n\n",
+            "9999999999999999999999999 999",
+        ] {
+            let _ = tokenize(text);
+        }
+        let long = "Курс 1,7 маната на 22 ноября. ".repeat(2_000);
+        assert!(tokenize(&long).len() > 2_000);
     }
 
     #[test]
