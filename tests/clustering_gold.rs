@@ -162,7 +162,7 @@ fn the_decision_meets_the_goals_on_the_dev_set() {
 
 /// Hand-written pairs in free phrasing, outside the generator's
 /// templates: a check that the decision is not tuned to them. Too few
-/// merges (13) for the precision goal to mean much, so only the traps
+/// merges (20) for the precision goal to mean much, so only the traps
 /// are held to it; the figures are printed.
 #[test]
 fn handwritten_figures() {
