@@ -19,7 +19,10 @@ struct Pair {
 /// One report of a pair.
 #[derive(Debug, Deserialize)]
 struct Side {
+    /// Missing: an unknown outlet, never taken for the other's.
+    #[serde(default)]
     source: String,
+    #[serde(default)]
     title: String,
     #[serde(default)]
     lead: String,

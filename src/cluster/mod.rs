@@ -131,7 +131,8 @@ pub fn decide_signatures(a: &Signature, b: &Signature, window: Duration) -> Deci
         rule,
         score,
     };
-    if a.source == b.source {
+    // An unknown outlet is not taken for the other's.
+    if a.source == b.source && !a.source.is_empty() {
         return verdict(Rule::SameSource);
     }
     if a.lang != b.lang {
