@@ -26,7 +26,8 @@ struct Side {
     title: String,
     #[serde(default)]
     lead: String,
-    /// RFC 3339; missing or null: no window check.
+    /// RFC 3339 (RFC 2822 and ISO without an offset, as UTC, accepted
+    /// too); missing or null: no window check.
     #[serde(default)]
     published: Option<String>,
     #[serde(default)]
@@ -44,7 +45,8 @@ pub enum LineError {
         /// serde_json's reason.
         source: serde_json::Error,
     },
-    /// A `published` value is not an RFC 3339 time.
+    /// A `published` value is not an RFC 3339 time (nor RFC 2822, nor ISO
+    /// without an offset).
     #[error("line {line}: {side}.published {value:?} is not an RFC 3339 time")]
     Published {
         /// 1-based line number.
@@ -109,15 +111,11 @@ fn parse(line: &str, n: usize) -> Result<(serde_json::Value, Report, Report), Li
 fn report(side: Side, line: usize, name: &'static str) -> Result<Report, LineError> {
     let published = match side.published {
         None => None,
-        Some(p) => Some(
-            DateTime::parse_from_rfc3339(p.trim())
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| LineError::Published {
-                    line,
-                    side: name,
-                    value: p,
-                })?,
-        ),
+        Some(p) => Some(parse_time(&p).ok_or(LineError::Published {
+            line,
+            side: name,
+            value: p,
+        })?),
     };
     Ok(Report {
         source: side.source,
@@ -126,6 +124,31 @@ fn report(side: Side, line: usize, name: &'static str) -> Result<Report, LineErr
         published,
         lang: side.lang,
     })
+}
+
+/// RFC 3339; also, leniently, RFC 2822 and an ISO time without an
+/// offset (read as UTC), since gold sets are written by hand.
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(t) =
+        DateTime::parse_from_rfc3339(text).or_else(|_| DateTime::parse_from_rfc2822(text))
+    {
+        return Some(t.with_timezone(&Utc));
+    }
+    [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(text, f).ok())
+    .or_else(|| {
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    })
+    .map(|t| t.and_utc())
 }
 
 #[cfg(test)]
@@ -139,7 +162,7 @@ mod tests {
             "\n\nnot json\n",
             r#"{"id":"p3","a":{"source":"x","title":"t","published":"yesterday"},"b":{"source":"y","title":"t"}}"#,
             "\n",
-            r#"{"id":"p4","a":{"source":"x","title":"t","published":"2026-11-22T10:00:00+04:00"},"b":{"source":"x","title":"t","published":null}}"#,
+            r#"{"id":"p4","a":{"source":"x","title":"t","published":"2026-11-22T10:00:00+04:00"},"b":{"source":"x","title":"t","published":"2026-11-22 08:00"}}"#,
             "\n"
         );
         let mut out = Vec::new();
