@@ -3,11 +3,13 @@
 //! on one core.
 //!
 //! The window is filled with 20,000 reports made from the gold set's
-//! copy (`tests/fixtures/clustering/*.jsonl`), each given its own outlet
-//! and a few words and figures of its own from a 5,000-word vocabulary
-//! (an LCG, no `rand`), so most open clusters of their own and the
-//! posting lists look like a busy day's. Then 2,000 more are placed,
-//! timed one by one: signature + candidates + decisions. The baseline,
+//! copy (`tests/fixtures/clustering/*.jsonl`), each given one of 500
+//! outlets and a few words and figures of its own from a 5,000-word
+//! vocabulary (an LCG, no `rand`); seven in ten also name someone of
+//! their own in the headline, so they open clusters of their own, the
+//! rest are reprints that join one. Then 2,000 more are placed,
+//! timed one by one (CPU time of the thread, the cost on one core, and
+//! wall time): signature + candidates + decisions. The baseline,
 //! measured in the same run, is the brute force the index avoids: one
 //! new story decided against every first report in the window.
 //!
@@ -78,9 +80,24 @@ fn report(
 ) -> Report {
     let (t, l) = &gold[rng.below(gold.len())];
     let own = |rng: &mut Lcg| vocab[rng.below(vocab.len())].clone();
-    let title = format!("{t} {} {}", own(rng), own(rng));
+    // Seven in ten reports name someone of their own in the headline: a
+    // distinct event; the rest are reprints of the gold set's copy.
+    let name = if rng.below(10) < 7 {
+        let word = own(rng);
+        let mut chars = word.chars();
+        let first: String = chars
+            .next()
+            .map(|c| c.to_uppercase().collect())
+            .unwrap_or_default();
+        format!(" {first}{}", chars.as_str())
+    } else {
+        String::new()
+    };
+    let title = format!("{t}{name} {} {}", own(rng), own(rng));
     let lead = format!(
-        "{l} {} {} {} {},{}.",
+        "{l} {} {} {} {} {} {},{}.",
+        own(rng),
+        own(rng),
         own(rng),
         own(rng),
         own(rng),
@@ -94,6 +111,24 @@ fn report(
         published: Some(at),
         lang: Some("ru".into()),
     }
+}
+
+/// CPU time of this thread, in milliseconds: the cost on one core,
+/// whatever else the machine runs.
+fn thread_cpu_ms() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec for the call to fill.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 * 1000.0 + ts.tv_nsec as f64 / 1e6
+}
+
+fn percentiles(mut v: Vec<f64>) -> (f64, f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    (mean, v[v.len() / 2], v[v.len() * 99 / 100], v[v.len() - 1])
 }
 
 fn main() {
@@ -122,24 +157,23 @@ fn main() {
         window.len()
     );
 
-    let mut times = Vec::with_capacity(PLACED);
+    let mut wall = Vec::with_capacity(PLACED);
+    let mut cpu = Vec::with_capacity(PLACED);
     let mut joined = 0;
     let now = start + step * IN_WINDOW as i32;
     for i in 0..PLACED {
         let r = report(&mut rng, &gold, &vocab, IN_WINDOW + i, now);
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), thread_cpu_ms());
         let sig = Signature::new(&r);
         let p = window.place((IN_WINDOW + i) as i64, sig, now);
-        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        cpu.push(thread_cpu_ms() - c);
+        wall.push(t.elapsed().as_secs_f64() * 1000.0);
         joined += usize::from(p.joined.is_some());
     }
-    times.sort_by(f64::total_cmp);
-    let mean = times.iter().sum::<f64>() / times.len() as f64;
-    let p99 = times[times.len() * 99 / 100];
+    let (mean, p50, p99, max) = percentiles(cpu);
+    let (wmean, wp50, wp99, wmax) = percentiles(wall);
     println!(
-        "indexed: {PLACED} new stories, mean {mean:.3} ms, p50 {:.3} ms, p99 {p99:.3} ms, max {:.3} ms per story ({joined} joined a cluster)",
-        times[times.len() / 2],
-        times[times.len() - 1]
+        "indexed: {PLACED} new stories ({joined} joined a cluster); CPU per story: mean {mean:.3} ms, p50 {p50:.3}, p99 {p99:.3}, max {max:.3}; wall: mean {wmean:.3} ms, p50 {wp50:.3}, p99 {wp99:.3}, max {wmax:.3}"
     );
 
     let t = Instant::now();
@@ -159,7 +193,7 @@ fn main() {
         brute / mean
     );
     println!(
-        "goal ≤ 5 ms per story with {IN_WINDOW} in the window: {} (mean {mean:.3} ms, p99 {p99:.3} ms)",
+        "goal ≤ 5 ms per story on one core with {IN_WINDOW} in the window: {} (CPU mean {mean:.3} ms, p99 {p99:.3} ms)",
         if mean <= 5.0 && p99 <= 5.0 {
             "PASS"
         } else {
