@@ -12,6 +12,8 @@
 
 pub mod model;
 
+pub mod cluster;
+
 pub mod cli;
 pub mod config;
 pub mod daemon;

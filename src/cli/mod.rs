@@ -29,6 +29,7 @@ pub mod inspect_source;
 pub mod logging;
 pub mod migrate_store;
 mod poll_progress;
+pub mod similar;
 
 use crate::config::{self, Config};
 use crate::daemon;
@@ -144,6 +145,18 @@ pub enum Command {
         #[arg(long, requires = "source")]
         article: bool,
     },
+    /// Decide labelled report pairs as the daemon would: reads JSON lines
+    /// `{"id", "a": {"source", "title", "lead", "published"}, "b": {…}}`
+    /// and prints `{"id", "same", "rule", "score"}` per line, in order;
+    /// needs no config.
+    Similar {
+        /// The JSON-lines file (`-` for standard input).
+        #[arg(long, value_name = "FILE")]
+        pairs: PathBuf,
+        /// Reports further apart than this are never one event.
+        #[arg(long, default_value = "48h", value_parser = humantime::parse_duration)]
+        window: std::time::Duration,
+    },
 }
 
 /// Runs the parsed command line.
@@ -161,6 +174,9 @@ pub async fn main(cli: Cli) -> ExitCode {
     }
     if let Command::MigrateStore { from, to } = &cli.command {
         return migrate_store::migrate_store(from, to).await;
+    }
+    if let Command::Similar { pairs, window } = &cli.command {
+        return similar(pairs, *window);
     }
     let path = config::resolve_path(cli.config);
     if let Command::ImportOpml { file } = &cli.command {
@@ -217,7 +233,9 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Status => status(config).await,
         Command::Backup { path, force } => backup(config, path, force).await,
         Command::ImportOpml { .. } => ExitCode::SUCCESS,
-        Command::MigrateStore { .. } => unreachable!("handled before the config is loaded"),
+        Command::MigrateStore { .. } | Command::Similar { .. } => {
+            unreachable!("handled before the config is loaded")
+        }
         Command::Inspect {
             target,
             source,
@@ -274,6 +292,34 @@ async fn inspect(target: &str, base: Option<&str>, timezone: Option<&str>) -> Ex
         },
         Err(e) => {
             eprintln!("feedmerge: inspect: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn similar(pairs: &std::path::Path, window: std::time::Duration) -> ExitCode {
+    let stdout = std::io::stdout().lock();
+    let result = if pairs.as_os_str() == "-" {
+        similar::run(std::io::stdin().lock(), stdout, window)
+    } else {
+        match std::fs::File::open(pairs) {
+            Ok(f) => similar::run(std::io::BufReader::new(f), stdout, window),
+            Err(e) => {
+                eprintln!("feedmerge: similar: cannot read {}: {e}", pairs.display());
+                return ExitCode::from(2);
+            }
+        }
+    };
+    match result {
+        Ok(errors) if errors.is_empty() => ExitCode::SUCCESS,
+        Ok(errors) => {
+            for e in &errors {
+                eprintln!("feedmerge: similar: {}: {e}", pairs.display());
+            }
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("feedmerge: similar: {}: {e}", pairs.display());
             ExitCode::FAILURE
         }
     }

@@ -1,0 +1,283 @@
+//! Tokens of a report: words with their case and position, numbers with
+//! their neighbours, dates. Hand-written rather than UAX #29 because the
+//! decision needs what a word splitter throws away: «4,1» as one number,
+//! «1 500» as one amount, «22 ноября» as a date, and whether a capital
+//! letter starts a sentence or marks a name.
+
+use super::lexicon;
+
+/// One token, in text order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Token {
+    /// A run of letters, lowercased with «ё» folded to «е».
+    Word {
+        /// The folded text.
+        text: String,
+        /// The first letter was a capital.
+        capital: bool,
+        /// Every letter was a capital and there were at least two.
+        upper: bool,
+        /// First word of the text or of a sentence.
+        initial: bool,
+    },
+    /// A number, normalised: no thousands separators, «,» → «.», no
+    /// trailing zeros after the point («1,7000» = «1.7»).
+    Number(String),
+    /// A clock time «10:35».
+    Time(String),
+    /// A day of a month, from «22 ноября» or «22.11».
+    Date(u8, u8),
+    /// The end of a sentence: the words on either side are not neighbours.
+    Break,
+    /// A comma or bracket: the end of a phrase, for number context.
+    Comma,
+}
+
+/// Splits `text` into tokens.
+pub fn tokenize(text: &str) -> Vec<Token> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut initial = true;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_alphabetic() {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphabetic() || is_joiner(&chars, i)) {
+                i += 1;
+            }
+            let raw: String = chars[start..i].iter().collect();
+            push_word(&mut out, &raw, initial);
+            initial = false;
+        } else if c.is_ascii_digit() {
+            let (token, next) = number(&chars, i);
+            i = next;
+            out.push(token);
+            initial = false;
+        } else {
+            if matches!(c, '.' | '!' | '?' | '…' | '\n' | ':') {
+                initial = true;
+            }
+            if matches!(c, '.' | '!' | '?' | '…' | '\n' | ';') && out.last() != Some(&Token::Break)
+            {
+                out.push(Token::Break);
+            } else if matches!(c, ',' | '(' | ')') {
+                out.push(Token::Comma);
+            }
+            i += 1;
+        }
+    }
+    fold_dates(out)
+}
+
+/// An apostrophe between two letters keeps one word («Qarabağ'ın»); a
+/// hyphen does not: «Бишкек-Ош» names two places.
+fn is_joiner(chars: &[char], i: usize) -> bool {
+    matches!(chars[i], '\'' | '’')
+        && i > 0
+        && chars[i - 1].is_alphabetic()
+        && chars.get(i + 1).is_some_and(|c| c.is_alphabetic())
+}
+
+fn push_word(out: &mut Vec<Token>, raw: &str, initial: bool) {
+    let capital = raw.chars().next().is_some_and(char::is_uppercase);
+    let letters = raw.chars().filter(|c| c.is_alphabetic()).count();
+    let upper = letters >= 2 && raw.chars().all(|c| !c.is_lowercase());
+    let text = fold(raw);
+    out.push(Token::Word {
+        text,
+        capital,
+        upper,
+        initial,
+    });
+}
+
+/// Lowercase with «ё» → «е» and the apostrophe dropped.
+pub fn fold(raw: &str) -> String {
+    raw.chars()
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphabetic())
+        .map(|c| if c == 'ё' { 'е' } else { c })
+        .collect()
+}
+
+/// Reads a number starting at `i`: digits, a decimal part after «,» or
+/// «.», groups of three after a space (thousands), «:» and two digits (a
+/// clock time), or «dd.mm» (a date). Returns the token and where it ends.
+fn number(chars: &[char], mut i: usize) -> (Token, usize) {
+    let digits = |i: usize| {
+        let mut j = i;
+        while j < chars.len() && chars[j].is_ascii_digit() {
+            j += 1;
+        }
+        j
+    };
+    let start = i;
+    i = digits(i);
+    let mut int: String = chars[start..i].iter().collect();
+    // «1 500 000»: groups of exactly three digits after a (no-break) space,
+    // behind a first group of at most three.
+    let grouped = int.len() <= 3;
+    while grouped
+        && matches!(chars.get(i), Some(' ' | '\u{a0}' | '\u{202f}'))
+        && digits(i + 1) == i + 4
+        && !chars.get(i + 4).is_some_and(|c| c.is_alphanumeric())
+    {
+        int.extend(&chars[i + 1..i + 4]);
+        i += 4;
+    }
+    let mut frac = String::new();
+    if let (Some(sep), Some(d)) = (chars.get(i), chars.get(i + 1))
+        && d.is_ascii_digit()
+    {
+        match sep {
+            ':' => {
+                let end = digits(i + 1);
+                let minutes: String = chars[i + 1..end].iter().collect();
+                return (Token::Time(format!("{int}:{minutes}")), end);
+            }
+            ',' | '.' => {
+                let end = digits(i + 1);
+                frac = chars[i + 1..end].iter().collect();
+                // «22.11» or «22.11.2026»: a date, when it reads as one.
+                if *sep == '.' && frac.len() == 2 && int.len() <= 2 {
+                    let (day, month) = (int.parse::<u8>().ok(), frac.parse::<u8>().ok());
+                    if let (Some(d), Some(m)) = (day, month)
+                        && (1..=31).contains(&d)
+                        && (1..=12).contains(&m)
+                        && chars.get(end) == Some(&'.')
+                        && chars.get(end + 1).is_some_and(|c| c.is_ascii_digit())
+                    {
+                        let year_end = digits(end + 1);
+                        return (Token::Date(d, m), year_end);
+                    }
+                }
+                i = end;
+            }
+            _ => {}
+        }
+    }
+    let int = int.trim_start_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    let frac = frac.trim_end_matches('0');
+    let value = if frac.is_empty() {
+        int.to_string()
+    } else {
+        format!("{int}.{frac}")
+    };
+    (Token::Number(value), i)
+}
+
+/// «22 ноября» → one date token (the number and the month word merge).
+fn fold_dates(tokens: Vec<Token>) -> Vec<Token> {
+    let mut out: Vec<Token> = Vec::with_capacity(tokens.len());
+    for token in tokens {
+        if let Token::Word { text, .. } = &token
+            && let Some(month) = lexicon::month(text)
+            && let Some(Token::Number(n)) = out.last()
+            && let Ok(day) = n.parse::<u8>()
+            && (1..=31).contains(&day)
+        {
+            out.pop();
+            out.push(Token::Date(day, month));
+            continue;
+        }
+        out.push(token);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbers(text: &str) -> Vec<Token> {
+        tokenize(text)
+            .into_iter()
+            .filter(|t| !matches!(t, Token::Word { .. } | Token::Break | Token::Comma))
+            .collect()
+    }
+
+    #[test]
+    fn numbers_dates_and_times_read_as_one_token() {
+        assert_eq!(
+            numbers("магнитудой 4,1 в 10:35, 22 ноября, 1 500 манатов, 1,7000"),
+            vec![
+                Token::Number("4.1".into()),
+                Token::Time("10:35".into()),
+                Token::Date(22, 11),
+                Token::Number("1500".into()),
+                Token::Number("1.7".into()),
+            ]
+        );
+        assert_eq!(
+            numbers("1 500 000 манатов"),
+            vec![Token::Number("1500000".into())]
+        );
+        assert_eq!(
+            numbers("в 2026 100 раз"),
+            vec![Token::Number("2026".into()), Token::Number("100".into())]
+        );
+        assert_eq!(numbers("22.11.2026"), vec![Token::Date(22, 11)]);
+    }
+
+    #[test]
+    fn odd_input_never_panics() {
+        for text in [
+            "",
+            " ",
+            "1",
+            "1,",
+            "1.",
+            "1:",
+            ",1",
+            "99.99.9999",
+            "31.12.",
+            "1 00",
+            "1 0000",
+            "0,000",
+            "00:00:00",
+            "12.13.2026",
+            "\u{0301}А",
+            "ё",
+            "ＡＢＣ １２３",
+            "a'",
+            "'a",
+            "-",
+            "А-",
+            "-Б",
+            "…",
+            "\n\n",
+            "9999999999999999999999999 999",
+        ] {
+            let _ = tokenize(text);
+        }
+        let long = "Курс 1,7 маната на 22 ноября. ".repeat(2_000);
+        assert!(tokenize(&long).len() > 2_000);
+    }
+
+    #[test]
+    fn capitals_are_told_apart_from_sentence_starts() {
+        let t = tokenize("Президент принял министра Венгрии. Встреча");
+        let flags: Vec<(bool, bool)> = t
+            .iter()
+            .filter(|t| !matches!(t, Token::Break | Token::Comma))
+            .map(|t| match t {
+                Token::Word {
+                    capital, initial, ..
+                } => (*capital, *initial),
+                _ => (false, false),
+            })
+            .collect();
+        assert_eq!(
+            flags,
+            vec![
+                (true, true),
+                (false, false),
+                (false, false),
+                (true, false),
+                (true, true)
+            ]
+        );
+    }
+}
