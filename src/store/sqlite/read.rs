@@ -148,23 +148,21 @@ fn page_sql(q: &StoryQuery) -> (String, Vec<Value>) {
     (sql, params)
 }
 
-/// The FTS5 query for keyword `q`: every trigram of it, each a quoted
-/// one-token phrase, all required; stories holding them all are a
-/// superset of those containing `q`, which the caller's filter narrows.
-/// `None` under three characters, which trigrams cannot find (the
-/// caller's filter then does all the work).
+/// The FTS5 query for keyword `q`: each of its words as a prefix (`"бюдж"*`),
+/// all required; stories holding them all are a superset of those whose
+/// title or summary holds `q` from the start of a word, which the caller's
+/// filter narrows to `q` itself. `None` when `q` has no letters or digits
+/// (the caller's filter then does all the work).
 fn search_phrase(q: &str) -> Option<String> {
-    let folded: Vec<char> = crate::model::text::search_fold(q).chars().collect();
-    if folded.len() < 3 {
-        return None;
-    }
-    let mut grams: Vec<String> = folded
-        .windows(3)
-        .map(|w| format!("\"{}\"", w.iter().collect::<String>().replace('"', "\"\"")))
+    let folded = crate::model::text::search_fold(q);
+    let mut words: Vec<String> = folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
         .collect();
-    grams.sort();
-    grams.dedup();
-    Some(grams.join(" AND "))
+    words.sort();
+    words.dedup();
+    (!words.is_empty()).then(|| words.join(" AND "))
 }
 
 fn placeholders(n: usize) -> String {
@@ -447,7 +445,7 @@ mod tests {
             .unwrap();
         let indexed: i64 = conn
             .query_row(
-                "SELECT COUNT(*) FROM story_text WHERE story_text MATCH '\"бюд\"'",
+                "SELECT COUNT(*) FROM story_text WHERE story_text MATCH '\"бюд\"*'",
                 [],
                 |r| r.get(0),
             )
