@@ -14,6 +14,7 @@
 //! Everything PostgreSQL-specific lives here: SQL, migrations (`schema`).
 
 mod claims;
+mod cluster;
 mod copy;
 mod notify;
 mod purge;
@@ -250,6 +251,21 @@ impl Store for PgStore {
             .await
             .map_err(pg_error)
             .map(drop)
+    }
+
+    async fn cluster_window(
+        &self,
+        since: DateTime<Utc>,
+        unclustered_only: bool,
+    ) -> Result<Vec<crate::store::cluster::WindowStory>, StoreError> {
+        self.window(since, unclustered_only).await
+    }
+
+    async fn record_cluster_members(
+        &self,
+        members: &[crate::store::cluster::ClusterMember],
+    ) -> Result<(), StoreError> {
+        self.record_members(members).await
     }
 
     async fn daily_stories(

@@ -1,0 +1,79 @@
+//! `cluster_members` on PostgreSQL, as `sqlite::cluster` does it.
+
+use super::super::StoreError;
+use super::super::cluster::{ClusterMember, WindowStory};
+use super::{PgStore, pg_error};
+use chrono::{DateTime, Utc};
+
+impl PgStore {
+    /// Stories published at or after `since`, oldest first, with membership.
+    pub(super) async fn window(
+        &self,
+        since: DateTime<Utc>,
+        unclustered_only: bool,
+    ) -> Result<Vec<WindowStory>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT s.id, src.name, s.title, COALESCE(s.summary, s.content, ''), s.published,
+                        s.language, m.cluster_id, m.rule, m.score
+                 FROM stories s
+                 JOIN sources src ON src.id = s.source_id
+                 LEFT JOIN cluster_members m ON m.story_id = s.id
+                 WHERE s.published >= $1 AND (NOT $2 OR m.story_id IS NULL)
+                 ORDER BY s.published, s.id",
+            )
+            .await
+            .map_err(pg_error)?;
+        let rows = client
+            .query(&stmt, &[&since.timestamp(), &unclustered_only])
+            .await
+            .map_err(pg_error)?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let id: i64 = r.get(0);
+                let cluster_id: Option<i64> = r.get(6);
+                WindowStory {
+                    id,
+                    source: r.get(1),
+                    title: r.get(2),
+                    lead: r.get(3),
+                    published: DateTime::<Utc>::from_timestamp(r.get(4), 0).unwrap_or_default(),
+                    lang: r.get(5),
+                    member: cluster_id.map(|cluster_id| ClusterMember {
+                        story_id: id,
+                        cluster_id,
+                        rule: r.get(7),
+                        score: r.get(8),
+                    }),
+                }
+            })
+            .collect())
+    }
+
+    /// Replaces the rows of `members` in one transaction; a story purged
+    /// meanwhile is skipped.
+    pub(super) async fn record_members(&self, members: &[ClusterMember]) -> Result<(), StoreError> {
+        if members.is_empty() {
+            return Ok(());
+        }
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_error)?;
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO cluster_members (story_id, cluster_id, rule, score)
+                 SELECT id, $2, $3, $4 FROM stories WHERE id = $1
+                 ON CONFLICT (story_id) DO UPDATE
+                 SET cluster_id = EXCLUDED.cluster_id, rule = EXCLUDED.rule, score = EXCLUDED.score",
+            )
+            .await
+            .map_err(pg_error)?;
+        for m in members {
+            tx.execute(&stmt, &[&m.story_id, &m.cluster_id, &m.rule, &m.score])
+                .await
+                .map_err(pg_error)?;
+        }
+        tx.commit().await.map_err(pg_error)
+    }
+}
