@@ -268,6 +268,13 @@ mod slow_store {
         ) -> Result<(), StoreError> {
             self.inner.record_cluster_members(m).await
         }
+        async fn cluster_views(
+            &self,
+            ids: &[i64],
+            keys: &[String],
+        ) -> Result<HashMap<i64, cluster::ClusterView>, StoreError> {
+            self.inner.cluster_views(ids, keys).await
+        }
         async fn stories(&self, q: &StoryQuery) -> Result<Vec<Story>, StoreError> {
             tokio::time::sleep(self.delay).await;
             self.inner.stories(q).await

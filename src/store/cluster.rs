@@ -41,3 +41,14 @@ pub struct WindowStory {
     /// Its row in `cluster_members`, if clustered already.
     pub member: Option<ClusterMember>,
 }
+
+/// How a feed shows a story that clustering touched.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClusterView {
+    /// Another report is the cluster's first and is in the same sections:
+    /// the feed shows that one instead.
+    Hidden,
+    /// The story is the first report of a cluster with these other reports,
+    /// oldest first.
+    First(Vec<crate::model::Related>),
+}

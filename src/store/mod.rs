@@ -298,6 +298,14 @@ pub trait Store: Send + Sync + 'static {
         &self,
         members: &[cluster::ClusterMember],
     ) -> Result<(), StoreError>;
+    /// How feeds drawing from `section_keys` (empty: any) show the stories
+    /// of row ids `ids` (`Cursor::seq`): stories in no cluster, or alone in
+    /// theirs, are left out of the answer.
+    async fn cluster_views(
+        &self,
+        ids: &[i64],
+        section_keys: &[String],
+    ) -> Result<std::collections::HashMap<i64, cluster::ClusterView>, StoreError>;
     /// Stories matching `query`, newest first.
     async fn stories(&self, query: &StoryQuery) -> Result<Vec<Story>, StoreError>;
     /// Like [`Store::stories`], each with its paging position.

@@ -1,9 +1,11 @@
 //! `cluster_members` on PostgreSQL, as `sqlite::cluster` does it.
 
 use super::super::StoreError;
-use super::super::cluster::{ClusterMember, WindowStory};
+use super::super::cluster::{ClusterMember, ClusterView, WindowStory};
 use super::{PgStore, pg_error};
+use crate::model::Related;
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 
 impl PgStore {
     /// Stories published at or after `since`, oldest first, with membership.
@@ -75,5 +77,76 @@ impl PgStore {
                 .map_err(pg_error)?;
         }
         tx.commit().await.map_err(pg_error)
+    }
+}
+
+impl PgStore {
+    /// The views of `ids` for feeds drawing from `keys`, as SQLite's.
+    pub(super) async fn views(
+        &self,
+        ids: &[i64],
+        keys: &[String],
+    ) -> Result<HashMap<i64, ClusterView>, StoreError> {
+        let client = self.client().await?;
+        let membership = client
+            .prepare_cached(
+                "SELECT m.story_id, m.cluster_id,
+                        (cardinality($2::text[]) = 0 OR EXISTS (
+                            SELECT 1 FROM story_sections x
+                            WHERE x.story_id = m.cluster_id AND x.section_key = ANY($2)))
+                 FROM cluster_members m JOIN stories f ON f.id = m.cluster_id
+                 WHERE m.story_id = ANY($1)",
+            )
+            .await
+            .map_err(pg_error)?;
+        let others = client
+            .prepare_cached(
+                "SELECT m.cluster_id, s.link, s.title, COALESCE(src.config_title, src.title, src.name), s.published
+                 FROM cluster_members m
+                 JOIN stories s ON s.id = m.story_id
+                 JOIN sources src ON src.id = s.source_id
+                 WHERE m.cluster_id = ANY($1) AND m.story_id != m.cluster_id
+                 ORDER BY s.published, s.id",
+            )
+            .await
+            .map_err(pg_error)?;
+        let ids = ids.to_vec();
+        let keys = keys.to_vec();
+        let rows = client
+            .query(&membership, &[&ids, &keys])
+            .await
+            .map_err(pg_error)?;
+        let mut out = HashMap::new();
+        let mut firsts = Vec::new();
+        for r in rows {
+            let (id, cluster, shown): (i64, i64, bool) = (r.get(0), r.get(1), r.get(2));
+            if id == cluster {
+                firsts.push(id);
+            } else if shown {
+                out.insert(id, ClusterView::Hidden);
+            }
+        }
+        if firsts.is_empty() {
+            return Ok(out);
+        }
+        let rows = client
+            .query(&others, &[&firsts])
+            .await
+            .map_err(pg_error)?;
+        for r in rows {
+            let related = Related {
+                link: r.get(1),
+                title: r.get(2),
+                source: r.get(3),
+                published: DateTime::<Utc>::from_timestamp(r.get(4), 0).unwrap_or_default(),
+            };
+            if let ClusterView::First(list) = out
+                .entry(r.get::<_, i64>(0))
+                .or_insert_with(|| ClusterView::First(Vec::new()))
+            {
+                list.push(related);
+            }
+        }
+        Ok(out)
     }
 }

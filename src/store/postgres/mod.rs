@@ -261,6 +261,15 @@ impl Store for PgStore {
         self.window(since, unclustered_only).await
     }
 
+    async fn cluster_views(
+        &self,
+        ids: &[i64],
+        section_keys: &[String],
+    ) -> Result<std::collections::HashMap<i64, crate::store::cluster::ClusterView>, StoreError>
+    {
+        self.views(ids, section_keys).await
+    }
+
     async fn record_cluster_members(
         &self,
         members: &[crate::store::cluster::ClusterMember],

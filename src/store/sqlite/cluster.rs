@@ -2,9 +2,11 @@
 //! reader, memberships written on the writer.
 
 use super::super::StoreError;
-use super::super::cluster::{ClusterMember, WindowStory};
+use super::super::cluster::{ClusterMember, ClusterView, WindowStory};
+use crate::model::Related;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
 
 /// Stories published at or after `since`, oldest first, with membership.
 pub(super) fn window(
@@ -56,4 +58,66 @@ pub(super) fn record(conn: &Connection, members: &[ClusterMember]) -> Result<(),
         stmt.execute(params![m.story_id, m.cluster_id, m.rule, m.score])?;
     }
     Ok(())
+}
+
+/// The views of `ids` for feeds drawing from `keys` (see
+/// `Store::cluster_views`). A member is hidden only when its first report
+/// still exists and is in one of the feed's sections, so clustering never
+/// takes an event out of a feed that does not show its first report.
+pub(super) fn views(
+    conn: &Connection,
+    ids: &[i64],
+    keys: &[String],
+) -> Result<HashMap<i64, ClusterView>, StoreError> {
+    let mut membership = conn.prepare_cached(
+        "SELECT m.cluster_id FROM cluster_members m
+         JOIN stories f ON f.id = m.cluster_id WHERE m.story_id = ?1",
+    )?;
+    let mut in_sections = conn.prepare_cached(
+        "SELECT 1 FROM story_sections WHERE story_id = ?1 AND section_key = ?2",
+    )?;
+    let mut others = conn.prepare_cached(
+        "SELECT s.link, s.title, COALESCE(src.config_title, src.title, src.name), s.published
+         FROM cluster_members m
+         JOIN stories s ON s.id = m.story_id
+         JOIN sources src ON src.id = s.source_id
+         WHERE m.cluster_id = ?1 AND m.story_id != ?1
+         ORDER BY s.published, s.id",
+    )?;
+    let mut out = HashMap::new();
+    for &id in ids {
+        let Some(cluster) = membership
+            .query_row([id], |r| r.get::<_, i64>(0))
+            .optional()?
+        else {
+            continue;
+        };
+        if cluster != id {
+            let shown = keys.is_empty()
+                || keys.iter().try_fold(false, |found, k| {
+                    if found {
+                        return Ok::<_, rusqlite::Error>(true);
+                    }
+                    in_sections.exists(params![cluster, k])
+                })?;
+            if shown {
+                out.insert(id, ClusterView::Hidden);
+            }
+            continue;
+        }
+        let related: Vec<Related> = others
+            .query_map([id], |r| {
+                Ok(Related {
+                    link: r.get(0)?,
+                    title: r.get(1)?,
+                    source: r.get(2)?,
+                    published: DateTime::<Utc>::from_timestamp(r.get(3)?, 0).unwrap_or_default(),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        if !related.is_empty() {
+            out.insert(id, ClusterView::First(related));
+        }
+    }
+    Ok(out)
 }

@@ -639,6 +639,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn cluster_views(
+        &self,
+        ids: &[i64],
+        section_keys: &[String],
+    ) -> Result<std::collections::HashMap<i64, crate::store::cluster::ClusterView>, StoreError>
+    {
+        let ids = ids.to_vec();
+        let keys = section_keys.to_vec();
+        self.read(move |conn| cluster::views(conn, &ids, &keys)).await
+    }
+
     async fn record_cluster_members(
         &self,
         members: &[crate::store::cluster::ClusterMember],
