@@ -129,10 +129,7 @@ impl PgStore {
         if firsts.is_empty() {
             return Ok(out);
         }
-        let rows = client
-            .query(&others, &[&firsts])
-            .await
-            .map_err(pg_error)?;
+        let rows = client.query(&others, &[&firsts]).await.map_err(pg_error)?;
         for r in rows {
             let related = Related {
                 link: r.get(1),

@@ -73,9 +73,8 @@ pub(super) fn views(
         "SELECT m.cluster_id FROM cluster_members m
          JOIN stories f ON f.id = m.cluster_id WHERE m.story_id = ?1",
     )?;
-    let mut in_sections = conn.prepare_cached(
-        "SELECT 1 FROM story_sections WHERE story_id = ?1 AND section_key = ?2",
-    )?;
+    let mut in_sections = conn
+        .prepare_cached("SELECT 1 FROM story_sections WHERE story_id = ?1 AND section_key = ?2")?;
     let mut others = conn.prepare_cached(
         "SELECT s.link, s.title, COALESCE(src.config_title, src.title, src.name), s.published
          FROM cluster_members m

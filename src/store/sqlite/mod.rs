@@ -647,7 +647,8 @@ impl Store for SqliteStore {
     {
         let ids = ids.to_vec();
         let keys = section_keys.to_vec();
-        self.read(move |conn| cluster::views(conn, &ids, &keys)).await
+        self.read(move |conn| cluster::views(conn, &ids, &keys))
+            .await
     }
 
     async fn record_cluster_members(
@@ -658,7 +659,8 @@ impl Store for SqliteStore {
             return Ok(());
         }
         let members = members.to_vec();
-        self.write(move |conn| cluster::record(conn, &members)).await
+        self.write(move |conn| cluster::record(conn, &members))
+            .await
     }
 
     async fn daily_stories(
