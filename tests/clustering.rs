@@ -158,4 +158,35 @@ async fn one_event_from_several_outlets_is_one_entry_and_survives_a_restart() {
         "https://azertac.example/9"
     );
     daemon.stop().await;
+
+    // `explain` by link: the cluster's three members with their rules, and
+    // for the trap pair the decision that kept it apart.
+    let explain = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedmerge"))
+            .arg("--config")
+            .arg(dir.path().join("feedmerge.toml"))
+            .arg("explain")
+            .args(args)
+            .output()
+            .expect("run feedmerge explain");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("explain prints JSON")
+    };
+    let v = explain(&["https://azertac.example/9"]);
+    let members = v["members"].as_array().expect("members");
+    assert_eq!(members.len(), 3, "{v}");
+    assert_eq!(members[2]["source"], "azertac");
+    assert!(
+        ["reprint", "rewrite"].contains(&members[2]["rule"].as_str().unwrap()),
+        "{v}"
+    );
+    assert!(members[2]["score"].as_f64().unwrap() > 0.0);
+    let v = explain(&[apa, "https://report.example/s"]);
+    assert_eq!(v["pair"]["same_cluster"], false, "{v}");
+    assert_eq!(v["pair"]["decision"]["same"], false, "{v}");
+    assert_eq!(v["pair"]["decision"]["rule"], "entity-conflict", "{v}");
 }

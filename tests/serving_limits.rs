@@ -275,6 +275,12 @@ mod slow_store {
         ) -> Result<HashMap<i64, cluster::ClusterView>, StoreError> {
             self.inner.cluster_views(ids, keys).await
         }
+        async fn cluster_of(
+            &self,
+            key: &str,
+        ) -> Result<Option<(cluster::WindowStory, Vec<cluster::WindowStory>)>, StoreError> {
+            self.inner.cluster_of(key).await
+        }
         async fn stories(&self, q: &StoryQuery) -> Result<Vec<Story>, StoreError> {
             tokio::time::sleep(self.delay).await;
             self.inner.stories(q).await

@@ -9,7 +9,7 @@
 //! once it is committed. A failed membership write drops the in-memory
 //! window, so the next run rebuilds it from what the store holds.
 
-use crate::cluster::{Report, Signature, Window};
+use crate::cluster::{Signature, Window};
 use crate::config::ClusteringSettings;
 use crate::store::cluster::{ClusterMember, FIRST, WindowStory};
 use crate::store::{Store, StoreError};
@@ -111,13 +111,7 @@ async fn restore(
 }
 
 fn signature(story: &WindowStory) -> Signature {
-    Signature::new(&Report {
-        source: story.source.clone(),
-        title: story.title.clone(),
-        lead: crate::model::text::html_to_text(&story.lead),
-        published: Some(story.published),
-        lang: story.lang.clone(),
-    })
+    Signature::new(&story.report())
 }
 
 fn horizon(now: DateTime<Utc>, span: std::time::Duration) -> DateTime<Utc> {

@@ -52,3 +52,16 @@ pub enum ClusterView {
     /// oldest first.
     First(Vec<crate::model::Related>),
 }
+
+impl WindowStory {
+    /// The story as the decision reads it: its lead as plain text.
+    pub fn report(&self) -> crate::cluster::Report {
+        crate::cluster::Report {
+            source: self.source.clone(),
+            title: self.title.clone(),
+            lead: crate::model::text::html_to_text(&self.lead),
+            published: Some(self.published),
+            lang: self.lang.clone(),
+        }
+    }
+}

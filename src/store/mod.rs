@@ -306,6 +306,13 @@ pub trait Store: Send + Sync + 'static {
         ids: &[i64],
         section_keys: &[String],
     ) -> Result<std::collections::HashMap<i64, cluster::ClusterView>, StoreError>;
+    /// The story whose entry id or link is `key` (the oldest, when several
+    /// share a link) and the members of its cluster (itself included, oldest
+    /// first); `None` when no story has that id or link.
+    async fn cluster_of(
+        &self,
+        key: &str,
+    ) -> Result<Option<(cluster::WindowStory, Vec<cluster::WindowStory>)>, StoreError>;
     /// Stories matching `query`, newest first.
     async fn stories(&self, query: &StoryQuery) -> Result<Vec<Story>, StoreError>;
     /// Like [`Store::stories`], each with its paging position.

@@ -7,6 +7,25 @@ use crate::model::Related;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
+fn window_story(r: &tokio_postgres::Row) -> WindowStory {
+    let id: i64 = r.get(0);
+    let cluster_id: Option<i64> = r.get(6);
+    WindowStory {
+        id,
+        source: r.get(1),
+        title: r.get(2),
+        lead: r.get(3),
+        published: DateTime::<Utc>::from_timestamp(r.get(4), 0).unwrap_or_default(),
+        lang: r.get(5),
+        member: cluster_id.map(|cluster_id| ClusterMember {
+            story_id: id,
+            cluster_id,
+            rule: r.get(7),
+            score: r.get(8),
+        }),
+    }
+}
+
 impl PgStore {
     /// Stories published at or after `since`, oldest first, with membership.
     pub(super) async fn window(
@@ -31,27 +50,43 @@ impl PgStore {
             .query(&stmt, &[&since.timestamp(), &unclustered_only])
             .await
             .map_err(pg_error)?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let id: i64 = r.get(0);
-                let cluster_id: Option<i64> = r.get(6);
-                WindowStory {
-                    id,
-                    source: r.get(1),
-                    title: r.get(2),
-                    lead: r.get(3),
-                    published: DateTime::<Utc>::from_timestamp(r.get(4), 0).unwrap_or_default(),
-                    lang: r.get(5),
-                    member: cluster_id.map(|cluster_id| ClusterMember {
-                        story_id: id,
-                        cluster_id,
-                        rule: r.get(7),
-                        score: r.get(8),
-                    }),
-                }
-            })
-            .collect())
+        Ok(rows.iter().map(window_story).collect())
+    }
+
+    /// The story with entry id or link `key`, and its cluster's members.
+    pub(super) async fn cluster_of_key(
+        &self,
+        key: &str,
+    ) -> Result<Option<(WindowStory, Vec<WindowStory>)>, StoreError> {
+        let client = self.client().await?;
+        let from = "FROM stories s JOIN sources src ON src.id = s.source_id
+                    LEFT JOIN cluster_members m ON m.story_id = s.id";
+        let cols = "s.id, src.name, s.title, COALESCE(s.summary, s.content, ''), s.published,
+                    s.language, m.cluster_id, m.rule, m.score";
+        let row = client
+            .query_opt(
+                &format!(
+                    "SELECT {cols} {from} WHERE s.uid = $1 OR s.link = $1
+                     ORDER BY s.published, s.id LIMIT 1"
+                ),
+                &[&key],
+            )
+            .await
+            .map_err(pg_error)?;
+        let Some(story) = row.as_ref().map(window_story) else {
+            return Ok(None);
+        };
+        let Some(cluster) = story.member.as_ref().map(|m| m.cluster_id) else {
+            return Ok(Some((story.clone(), vec![story])));
+        };
+        let rows = client
+            .query(
+                &format!("SELECT {cols} {from} WHERE m.cluster_id = $1 ORDER BY s.published, s.id"),
+                &[&cluster],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(Some((story, rows.iter().map(window_story).collect())))
     }
 
     /// Replaces the rows of `members` in one transaction; a story purged

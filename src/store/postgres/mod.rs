@@ -270,6 +270,19 @@ impl Store for PgStore {
         self.views(ids, section_keys).await
     }
 
+    async fn cluster_of(
+        &self,
+        key: &str,
+    ) -> Result<
+        Option<(
+            crate::store::cluster::WindowStory,
+            Vec<crate::store::cluster::WindowStory>,
+        )>,
+        StoreError,
+    > {
+        self.cluster_of_key(key).await
+    }
+
     async fn record_cluster_members(
         &self,
         members: &[crate::store::cluster::ClusterMember],

@@ -23,28 +23,63 @@ pub(super) fn window(
          WHERE s.published >= ?1 AND (?2 = 0 OR m.story_id IS NULL)
          ORDER BY s.published, s.id",
     )?;
-    let rows = stmt.query_map(params![since, unclustered_only as i64], |r| {
-        let id: i64 = r.get(0)?;
-        let cluster_id: Option<i64> = r.get(6)?;
-        Ok(WindowStory {
-            id,
-            source: r.get(1)?,
-            title: r.get(2)?,
-            lead: r.get(3)?,
-            published: DateTime::<Utc>::from_timestamp(r.get(4)?, 0).unwrap_or_default(),
-            lang: r.get(5)?,
-            member: match cluster_id {
-                Some(cluster_id) => Some(ClusterMember {
-                    story_id: id,
-                    cluster_id,
-                    rule: r.get(7)?,
-                    score: r.get(8)?,
-                }),
-                None => None,
-            },
-        })
-    })?;
+    let rows = stmt.query_map(params![since, unclustered_only as i64], window_story)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The columns `SELECT`ed by [`window`] and [`cluster_of`], in that order.
+const WINDOW_COLUMNS: &str = "s.id, src.name, s.title, COALESCE(s.summary, s.content, ''),
+     s.published, s.language, m.cluster_id, m.rule, m.score";
+
+fn window_story(r: &rusqlite::Row<'_>) -> rusqlite::Result<WindowStory> {
+    let id: i64 = r.get(0)?;
+    let cluster_id: Option<i64> = r.get(6)?;
+    Ok(WindowStory {
+        id,
+        source: r.get(1)?,
+        title: r.get(2)?,
+        lead: r.get(3)?,
+        published: DateTime::<Utc>::from_timestamp(r.get(4)?, 0).unwrap_or_default(),
+        lang: r.get(5)?,
+        member: match cluster_id {
+            Some(cluster_id) => Some(ClusterMember {
+                story_id: id,
+                cluster_id,
+                rule: r.get(7)?,
+                score: r.get(8)?,
+            }),
+            None => None,
+        },
+    })
+}
+
+/// The story with entry id or link `key`, and its cluster's members.
+pub(super) fn cluster_of(
+    conn: &Connection,
+    key: &str,
+) -> Result<Option<(WindowStory, Vec<WindowStory>)>, StoreError> {
+    let from = "FROM stories s JOIN sources src ON src.id = s.source_id
+                LEFT JOIN cluster_members m ON m.story_id = s.id";
+    let story = conn
+        .prepare_cached(&format!(
+            "SELECT {WINDOW_COLUMNS} {from} WHERE s.uid = ?1 OR s.link = ?1
+             ORDER BY s.published, s.id LIMIT 1"
+        ))?
+        .query_row([key], window_story)
+        .optional()?;
+    let Some(story) = story else {
+        return Ok(None);
+    };
+    let Some(cluster) = story.member.as_ref().map(|m| m.cluster_id) else {
+        return Ok(Some((story.clone(), vec![story])));
+    };
+    let members = conn
+        .prepare_cached(&format!(
+            "SELECT {WINDOW_COLUMNS} {from} WHERE m.cluster_id = ?1 ORDER BY s.published, s.id"
+        ))?
+        .query_map([cluster], window_story)?
+        .collect::<Result<_, _>>()?;
+    Ok(Some((story, members)))
 }
 
 /// Replaces the rows of `members`; a story purged meanwhile is skipped

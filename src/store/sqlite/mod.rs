@@ -651,6 +651,20 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn cluster_of(
+        &self,
+        key: &str,
+    ) -> Result<
+        Option<(
+            crate::store::cluster::WindowStory,
+            Vec<crate::store::cluster::WindowStory>,
+        )>,
+        StoreError,
+    > {
+        let key = key.to_string();
+        self.read(move |conn| cluster::cluster_of(conn, &key)).await
+    }
+
     async fn record_cluster_members(
         &self,
         members: &[crate::store::cluster::ClusterMember],
