@@ -155,3 +155,71 @@ pub(super) fn views(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        super::super::schema::migrate(&conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO sources (id, name, url, title) VALUES (1, 'apa', 'https://apa.example/feed', 'APA'),
+                                                     (2, 'trend', 'https://trend.example/feed', NULL);
+             INSERT INTO stories (id, story_key, uid, source_id, title, link, published, updated, first_seen)
+             VALUES (10, 'k10', 'urn:10', 1, 'A', 'https://apa.example/1', 100, 100, 100),
+                    (11, 'k11', 'urn:11', 2, 'B', 'https://trend.example/2', 200, 200, 200);
+             INSERT INTO story_sections VALUES ('политика', 100, 10, 'Политика'), ('политика', 200, 11, 'Политика');",
+        )
+        .unwrap();
+        let m = |story_id, rule: &str| ClusterMember {
+            story_id,
+            cluster_id: 10,
+            rule: rule.into(),
+            score: 0.9,
+        };
+        // 12 is no story: skipped, not an error.
+        record(&conn, &[m(10, "first"), m(11, "reprint"), m(12, "reprint")]).unwrap();
+        conn
+    }
+
+    #[test]
+    fn a_member_is_hidden_where_its_first_report_shows_and_the_first_lists_it() {
+        let conn = db();
+        let v = views(&conn, &[10, 11], &["политика".into()]).unwrap();
+        assert_eq!(v.get(&11), Some(&ClusterView::Hidden));
+        let Some(ClusterView::First(related)) = v.get(&10) else {
+            panic!("{v:?}")
+        };
+        assert_eq!(related.len(), 1);
+        assert_eq!(related[0].source, "trend");
+        assert_eq!(related[0].link.as_deref(), Some("https://trend.example/2"));
+        // A feed of another section does not show the first report: the
+        // member stays.
+        let v = views(&conn, &[11], &["экономика".into()]).unwrap();
+        assert!(v.is_empty(), "{v:?}");
+        let (story, members) = cluster_of(&conn, "https://trend.example/2")
+            .unwrap()
+            .unwrap();
+        assert_eq!(story.id, 11);
+        assert_eq!(members.iter().map(|m| m.id).collect::<Vec<_>>(), [10, 11]);
+    }
+
+    #[test]
+    fn purging_a_first_report_frees_its_members() {
+        let conn = db();
+        conn.execute_batch(
+            "PRAGMA defer_foreign_keys = ON; BEGIN;
+             DELETE FROM story_sections WHERE story_id = 10; DELETE FROM stories WHERE id = 10;
+             COMMIT;",
+        )
+        .unwrap();
+        let rows: i64 = conn
+            .query_row("SELECT COUNT(*) FROM cluster_members", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 1, "the purged story's row went with it");
+        // Its member shows again as an entry of its own.
+        assert!(views(&conn, &[11], &[]).unwrap().is_empty());
+    }
+}
