@@ -124,6 +124,18 @@ async fn one_event_from_several_outlets_is_one_entry_and_survives_a_restart() {
         atom.contains(&format!("<link href=\"{other}\" rel=\"related\"/>")),
         "{atom}"
     );
+    // So does the HTML page, under the first report's summary.
+    let (_, _, page) = get(&daemon.url("/feeds/politika")).await;
+    assert!(
+        page.contains(&format!(
+            "<div class=\"related\"><p>Также сообщают:</p><ul><li><a href=\"{other}\">"
+        )),
+        "{page}"
+    );
+    assert!(
+        !page.contains(&format!("<h2><a href=\"{other}\">")),
+        "{page}"
+    );
     daemon.stop().await;
 
     // After the restart a third outlet's reprint joins the same cluster (a

@@ -7,13 +7,32 @@ use crate::model::{Related, Story};
 /// them as links) and, after its content, «Также сообщают:» with a link per
 /// report. `updated` moves to the latest report's date only with `bump`.
 pub(super) fn show(story: &mut Story, related: Vec<Related>, bump: bool) {
+    if bump && let Some(latest) = related.iter().map(|r| r.published).max() {
+        story.updated = story.updated.max(latest);
+    }
+    story.related = related;
+    let block = related_block(story);
+    let body = story.content.take().or_else(|| story.summary.clone());
+    story.content = Some(match body {
+        Some(body) => format!("{body}{block}"),
+        None => block,
+    });
+}
+
+/// «Также сообщают:» (or «Also reported by:») with a link per other
+/// report of `story.related`; empty when it has none. The HTML pages, which
+/// show a story's summary rather than its content, add it themselves.
+pub fn related_block(story: &Story) -> String {
+    if story.related.is_empty() {
+        return String::new();
+    }
     let russian = is_russian(story);
     let mut block = String::from(if russian {
         "<p>Также сообщают:</p><ul>"
     } else {
         "<p>Also reported by:</p><ul>"
     });
-    for r in &related {
+    for r in &story.related {
         let label = format!("{}: {}", r.source, r.title);
         block.push_str("<li>");
         match &r.link {
@@ -29,15 +48,7 @@ pub(super) fn show(story: &mut Story, related: Vec<Related>, bump: bool) {
         block.push_str("</li>");
     }
     block.push_str("</ul>");
-    let body = story.content.take().or_else(|| story.summary.clone());
-    story.content = Some(match body {
-        Some(body) => format!("{body}{block}"),
-        None => block,
-    });
-    if bump && let Some(latest) = related.iter().map(|r| r.published).max() {
-        story.updated = story.updated.max(latest);
-    }
-    story.related = related;
+    block
 }
 
 /// Whether the list's heading is written in Russian: the story's language

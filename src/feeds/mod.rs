@@ -8,6 +8,8 @@
 
 mod clusters;
 mod filter;
+
+pub use clusters::related_block;
 mod request;
 
 pub use request::{FeedRequest, cursor_text};
