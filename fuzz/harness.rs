@@ -213,6 +213,7 @@ pub fn run_one(body: &[u8], content_type: Option<&str>) {
             updated: it.updated.or(it.published).unwrap_or(now),
             enclosures: it.enclosures,
             source: source.clone(),
+            related: Vec::new(),
         })
         .collect();
     let doc = FeedDoc {

@@ -70,6 +70,12 @@ const CASES: &[(&str, &str, usize, &str)] = &[
     ("unknown-worker-key.toml", "worker", 3, "leese"),
     ("bad-lease.toml", "worker.lease", 2, "ninety"),
     (
+        "bad-clustering-window.toml",
+        "clustering.window",
+        3,
+        "two days",
+    ),
+    (
         "lease-shorter-than-timeout.toml",
         "worker.lease",
         2,

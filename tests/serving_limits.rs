@@ -255,6 +255,32 @@ mod slow_store {
         async fn record_poll(&self, s: &str, r: PollRecord) -> Result<WriteSummary, StoreError> {
             self.inner.record_poll(s, r).await
         }
+        async fn cluster_window(
+            &self,
+            since: chrono::DateTime<chrono::Utc>,
+            unclustered_only: bool,
+        ) -> Result<Vec<cluster::WindowStory>, StoreError> {
+            self.inner.cluster_window(since, unclustered_only).await
+        }
+        async fn record_cluster_members(
+            &self,
+            m: &[cluster::ClusterMember],
+        ) -> Result<(), StoreError> {
+            self.inner.record_cluster_members(m).await
+        }
+        async fn cluster_views(
+            &self,
+            ids: &[i64],
+            keys: &[String],
+        ) -> Result<HashMap<i64, cluster::ClusterView>, StoreError> {
+            self.inner.cluster_views(ids, keys).await
+        }
+        async fn cluster_of(
+            &self,
+            key: &str,
+        ) -> Result<Option<(cluster::WindowStory, Vec<cluster::WindowStory>)>, StoreError> {
+            self.inner.cluster_of(key).await
+        }
         async fn stories(&self, q: &StoryQuery) -> Result<Vec<Story>, StoreError> {
             tokio::time::sleep(self.delay).await;
             self.inner.stories(q).await

@@ -556,3 +556,67 @@ async fn a_worker_that_lost_its_lease_writes_nothing() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn cluster_membership_is_recorded_shown_and_explained() {
+    use feedmerge::store::cluster::{ClusterMember, ClusterView};
+    contract("clusters", |store| async move {
+        let mut log = Vec::new();
+        store
+            .register_sources(&[spec("a"), spec("b")])
+            .await
+            .unwrap();
+        poll(&*store, "a", t0(), vec![item("a", 1, &["World"])]).await;
+        poll(&*store, "b", t0(), vec![item("b", 2, &["World"])]).await;
+        let since = t0() - Span::days(2);
+        let window = store.cluster_window(since, false).await.unwrap();
+        assert_eq!(window.len(), 2);
+        assert!(window.iter().all(|s| s.member.is_none()));
+        assert_eq!(window[1].source, "b");
+        let (first, other) = (window[0].id, window[1].id);
+        let member = |story_id, rule: &str| ClusterMember {
+            story_id,
+            cluster_id: first,
+            rule: rule.into(),
+            score: 0.875,
+        };
+        store
+            .record_cluster_members(&[member(first, "first"), member(other, "reprint")])
+            .await
+            .unwrap();
+        assert!(store.cluster_window(since, true).await.unwrap().is_empty());
+        let views = store
+            .cluster_views(&[first, other], &["world".into()])
+            .await
+            .unwrap();
+        assert_eq!(views.get(&other), Some(&ClusterView::Hidden));
+        let Some(ClusterView::First(related)) = views.get(&first) else {
+            panic!("{views:?}")
+        };
+        assert_eq!(related.len(), 1);
+        assert_eq!(related[0].link.as_deref(), Some("https://news.example/2"));
+        log.push(format!("{related:?}"));
+        let (story, members) = store
+            .cluster_of("https://news.example/2")
+            .await
+            .unwrap()
+            .expect("found by link");
+        assert_eq!(story.id, other);
+        assert_eq!(members.len(), 2);
+        let m = story.member.expect("member");
+        assert_eq!(
+            (m.cluster_id, m.rule.as_str(), m.score),
+            (first, "reprint", 0.875)
+        );
+        log.push(format!("{members:?}"));
+        assert!(
+            store
+                .cluster_of("https://nowhere.example/")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        log
+    })
+    .await;
+}

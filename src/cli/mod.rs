@@ -22,6 +22,7 @@ macro_rules! say_raw {
     }};
 }
 
+pub mod explain;
 pub mod export_all;
 pub mod import_opml;
 pub mod inspect;
@@ -149,6 +150,15 @@ pub enum Command {
     /// `{"id", "a": {"source", "title", "lead", "published"}, "b": {…}}`
     /// and prints `{"id", "same", "rule", "score"}` per line, in order;
     /// needs no config.
+    /// Print a stored story's near-duplicate cluster as JSON: each member
+    /// with the rule that admitted it and its score; with a second story,
+    /// the decision for the pair.
+    Explain {
+        /// The story: its entry id (`urn:uuid:…`) or its link.
+        story: String,
+        /// Another story, to show why the two were or were not merged.
+        other: Option<String>,
+    },
     Similar {
         /// The JSON-lines file (`-` for standard input).
         #[arg(long, value_name = "FILE")]
@@ -231,6 +241,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             export_cmd(config, target, format, limit, before).await
         }
         Command::Status => status(config).await,
+        Command::Explain { story, other } => explain_cmd(config, &story, other.as_deref()).await,
         Command::Backup { path, force } => backup(config, path, force).await,
         Command::ImportOpml { .. } => ExitCode::SUCCESS,
         Command::MigrateStore { .. } | Command::Similar { .. } => {
@@ -562,6 +573,40 @@ fn import_opml(file: &std::path::Path, config: Option<&Config>) -> ExitCode {
 /// `status` only reads: the store is opened read-only, and with no database
 /// yet every configured source is shown as never polled (what registering
 /// them used to show) while the database is left uncreated.
+async fn explain_cmd(config: Config, story: &str, other: Option<&str>) -> ExitCode {
+    let store = match daemon::storage::open_read_only(&config).await {
+        Ok(Some(store)) => store,
+        Ok(None) => {
+            eprintln!(
+                "feedmerge: explain: no database at {} yet: no source has been polled",
+                config.storage_path.display()
+            );
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("feedmerge: explain: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let window = config.clustering.window;
+    match explain::explain(store.as_ref(), story, other, window).await {
+        Ok(report) => match serde_json::to_string_pretty(&report) {
+            Ok(json) => {
+                say!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("feedmerge: explain: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(e) => {
+            eprintln!("feedmerge: explain: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn status(config: Config) -> ExitCode {
     let listed = match daemon::storage::open_read_only(&config).await {
         Ok(Some(store)) => {

@@ -43,6 +43,8 @@ pub struct Config {
     pub pool_size: usize,
     /// `[worker]`: this process's part among those sharing the database.
     pub worker: WorkerSettings,
+    /// `[clustering]`: near-duplicate reports of one event shown once.
+    pub clustering: ClusteringSettings,
     /// HTTP listen address.
     pub listen: SocketAddr,
     /// Public base URL for self links (no trailing slash), if configured.
@@ -62,6 +64,29 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     /// Named merged feeds in config order.
     pub feeds: Vec<FeedConfig>,
+}
+
+/// `[clustering]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusteringSettings {
+    /// Whether new stories are clustered and feeds show a cluster once
+    /// (`enabled`, default false).
+    pub enabled: bool,
+    /// How far apart two reports of one event can be (`window`, default 48 h).
+    pub window: Duration,
+    /// Whether a report joining a cluster moves the entry's `updated`
+    /// (`bump_updated`, default false).
+    pub bump_updated: bool,
+}
+
+impl Default for ClusteringSettings {
+    fn default() -> Self {
+        ClusteringSettings {
+            enabled: false,
+            window: crate::cluster::DEFAULT_WINDOW,
+            bump_updated: false,
+        }
+    }
 }
 
 /// `[worker]`, validated.

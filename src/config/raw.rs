@@ -134,6 +134,15 @@ pub(crate) struct RawArticle {
     pub max_per_poll: Option<u64>,
 }
 
+/// `[clustering]`: near-duplicate reports shown once.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawClustering {
+    pub enabled: Option<bool>,
+    pub window: Option<String>,
+    pub bump_updated: Option<bool>,
+}
+
 /// One `[[feed]]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,6 +6,7 @@
 //! and [`feed::feed`] for each `[[feed]]`. Problems point at the line of the
 //! key they are about, from the TOML parser's spans.
 
+mod clustering;
 mod feed;
 mod html;
 mod poll;
@@ -58,6 +59,7 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         .map(|t| source::source(&mut cx, t, &poll.defaults, &sections, &mut source_names))
         .collect();
     let worker = worker::worker(&mut cx, &tables.worker, &sources);
+    let clustering = clustering::clustering(&mut cx, &tables.clustering);
     let mut feed_names = HashSet::new();
     let feeds: Vec<_> = tables
         .feeds
@@ -77,6 +79,7 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, Vec<ConfigProb
         storage_url,
         pool_size,
         worker,
+        clustering,
         listen: server.listen,
         base_url: server.base_url,
         websub_hub: server.websub_hub,

@@ -74,6 +74,10 @@ fn entry(story: &Story) -> Entry {
             ..link("enclosure", &e.url, e.mime_type.as_deref())
         });
     }
+    // Other outlets' reports of the same event (`[clustering]`).
+    for href in story.related.iter().filter_map(|r| r.link.as_deref()) {
+        links.push(link("related", href, None));
+    }
 
     // RFC 4287 §4.1.1: an entry without an alternate link MUST have content.
     // Fall back to the summary, else an empty html body.

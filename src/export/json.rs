@@ -78,6 +78,18 @@ struct JsonAuthor<'a> {
 #[derive(Serialize)]
 struct Extension<'a> {
     source: JsonSource<'a>,
+    /// Other outlets' reports of the same event (`[clustering]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    related: Vec<JsonRelated<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonRelated<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    title: &'a str,
+    source: &'a str,
+    date_published: String,
 }
 
 #[derive(Serialize)]
@@ -150,6 +162,16 @@ fn item(story: &Story) -> JsonItem<'_> {
             .collect(),
         feedmerge: Extension {
             source: source(&story.source),
+            related: story
+                .related
+                .iter()
+                .map(|r| JsonRelated {
+                    url: r.link.as_deref(),
+                    title: &r.title,
+                    source: &r.source,
+                    date_published: rfc3339(r.published),
+                })
+                .collect(),
         },
     }
 }

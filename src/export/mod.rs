@@ -135,6 +135,7 @@ pub(crate) mod tests {
             published: at(2025, 3, 14, 9, 30),
             updated: at(2025, 3, 14, 10, 5),
             source: source_a(),
+            related: Vec::new(),
         }
     }
 
@@ -153,6 +154,7 @@ pub(crate) mod tests {
             published: at(2025, 3, 13, 18, 0),
             updated: at(2025, 3, 13, 18, 0),
             source: source_b(),
+            related: Vec::new(),
         }
     }
 

@@ -201,6 +201,7 @@ fn stand_in(published: DateTime<Utc>, updated: DateTime<Utc>, language: Option<S
             feed_url: "https://stand-in.invalid/feed".into(),
             site_url: None,
         },
+        related: Vec::new(),
     }
 }
 

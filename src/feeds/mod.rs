@@ -6,7 +6,10 @@
 //! cursor and filters. Reads through `Store` only; never renders a format
 //! and never writes.
 
+mod clusters;
 mod filter;
+
+pub use clusters::related_block;
 mod request;
 
 pub use request::{FeedRequest, cursor_text};
@@ -16,6 +19,7 @@ use crate::model::format::Format;
 use crate::model::ids::story_uid;
 use crate::model::sections;
 use crate::model::{FeedDoc, Story};
+use crate::store::cluster::ClusterView;
 use crate::store::{Cursor, Store, StoreError, StoryQuery};
 use chrono::DateTime;
 
@@ -90,7 +94,16 @@ pub async fn select(
     let limit = req.limit.unwrap_or(feed.default_limit).clamp(1, MAX_LIMIT);
     let sources = sources_asked(req, feed.config);
     let filter = filter::StoryFilter::new(req, feed.config);
-    let (stories, next) = page(store, &feed.keys, req, sources, &filter, limit).await?;
+    let (stories, next) = page(
+        store,
+        &feed.keys,
+        req,
+        sources,
+        &filter,
+        limit,
+        &config.clustering,
+    )
+    .await?;
     Ok(Selection {
         configured_sources: configured_sources(config, &feed.keys),
         id: feed_id(feed.kind, &feed.keys, req),
@@ -190,6 +203,7 @@ async fn page(
     sources: Vec<String>,
     filter: &filter::StoryFilter<'_>,
     limit: usize,
+    clustering: &crate::config::ClusteringSettings,
 ) -> Result<(Vec<Story>, Option<Cursor>), FeedError> {
     // Unfiltered pages need one row beyond the page to know a next exists;
     // filtered ones read wider batches, most rows being dropped.
@@ -214,9 +228,22 @@ async fn page(
             })
             .await?;
         let exhausted = rows.len() < batch;
-        for (cursor, story) in rows {
+        let mut views = if clustering.enabled {
+            let ids: Vec<i64> = rows.iter().map(|(c, _)| c.seq).collect();
+            store.cluster_views(&ids, keys).await?
+        } else {
+            Default::default()
+        };
+        for (cursor, mut story) in rows {
             scanned += 1;
             position = Some(cursor);
+            match views.remove(&cursor.seq) {
+                Some(ClusterView::Hidden) => continue,
+                Some(ClusterView::First(related)) => {
+                    clusters::show(&mut story, related, clustering.bump_updated)
+                }
+                None => {}
+            }
             if filter.matches(&story) {
                 found.push((cursor, story));
                 if found.len() > limit {

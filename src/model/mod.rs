@@ -114,6 +114,23 @@ pub struct Story {
     pub updated: DateTime<Utc>,
     /// The source that first delivered the story.
     pub source: SourceRef,
+    /// Other outlets' reports of the same event (`[clustering]`), when this
+    /// story is the first report of a cluster; oldest first.
+    pub related: Vec<Related>,
+}
+
+/// Another outlet's report of a story's event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Related {
+    /// Its link, if it has one.
+    pub link: Option<String>,
+    /// Its headline.
+    pub title: String,
+    /// Its outlet's title (the configured one, else the feed's, else the
+    /// source name).
+    pub source: String,
+    /// When it was published (its sort date).
+    pub published: DateTime<Utc>,
 }
 
 /// A merged feed, format-independent: what every exporter renders.

@@ -5,6 +5,7 @@
 //! same. A poll never panics and never loses stored data: a failure is
 //! recorded on the source and the previous stories stand.
 
+pub mod clustering;
 pub mod fetch;
 pub mod ingest;
 pub mod normalize;
@@ -183,6 +184,8 @@ pub struct Pipeline {
     stale_reported: Arc<Mutex<HashMap<String, DateTime<Utc>>>>,
     /// Told after every write that changed stories (caches, WebSub).
     pub changes: crate::store::changes::Changes,
+    /// Near-duplicate clusters of new stories (`[clustering]`).
+    clusterer: Arc<clustering::Clusterer>,
 }
 
 /// Parses that run at once: one per core. More only time-slice the same
@@ -236,6 +239,7 @@ impl Pipeline {
         let hosts = Arc::new(HostLimiter::with_limits(
             config.sources.iter().map(|s| (s.url.as_str(), s.per_host)),
         ));
+        let clusterer = Arc::new(clustering::Clusterer::new(config.clustering.clone()));
         Ok(Pipeline {
             config,
             store,
@@ -246,6 +250,7 @@ impl Pipeline {
             hosts,
             stale_reported: Arc::default(),
             changes: crate::store::changes::Changes::new(),
+            clusterer,
         })
     }
 
@@ -347,6 +352,9 @@ impl Pipeline {
             None => self.store.record_poll(&source.name, record).await,
         };
         if let Ok(summary) = &written {
+            if summary.new_stories > 0 {
+                self.cluster_new(&source.name).await;
+            }
             self.publish_changes(summary, touched);
         }
         (self.outcome(source, written, shown, now), next_check)
@@ -581,6 +589,14 @@ impl Pipeline {
     }
 
     /// Tells subscribers (caches, WebSub) about a write that changed stories.
+    /// Clusters the stories this write added. A failure costs only the
+    /// clustering (the stories are stored; the next run retries them).
+    async fn cluster_new(&self, source: &str) {
+        if let Err(e) = self.clusterer.run(self.store.as_ref(), Utc::now()).await {
+            tracing::warn!(source, error = %e, "stories stored but not clustered; retried after the next poll");
+        }
+    }
+
     fn publish_changes(&self, summary: &WriteSummary, touched: Vec<String>) {
         if summary.new_stories + summary.merged + summary.updated == 0 {
             return;

@@ -15,7 +15,7 @@ use super::sqlite::SqliteStore;
 use std::sync::Arc;
 
 /// One column value, as both backends store them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     /// SQL NULL.
     Null,
@@ -23,6 +23,8 @@ pub enum Cell {
     Int(i64),
     /// Text (names, URLs, JSON lists, HTML).
     Text(String),
+    /// A real number (a cluster member's score).
+    Real(f64),
 }
 
 /// A table as copied: its name, the columns both backends have, and how
@@ -120,6 +122,11 @@ pub const TABLES: &[TableSpec] = &[
             "updated_at",
         ],
         key: 2,
+    },
+    TableSpec {
+        name: "cluster_members",
+        columns: &["story_id", "cluster_id", "rule", "score"],
+        key: 1,
     },
 ];
 

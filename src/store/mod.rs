@@ -10,6 +10,7 @@
 //! never decides identity (normalize does; store keeps what it is given).
 
 pub mod changes;
+pub mod cluster;
 pub mod copy;
 mod error;
 pub mod postgres;
@@ -283,6 +284,35 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<WriteSummary, StoreError> {
         self.record_poll(&lease.source, record).await
     }
+    /// Stories published at or after `since`, oldest first (then by id),
+    /// each with its cluster membership; with `unclustered_only`, only
+    /// those not yet in a cluster.
+    async fn cluster_window(
+        &self,
+        since: DateTime<Utc>,
+        unclustered_only: bool,
+    ) -> Result<Vec<cluster::WindowStory>, StoreError>;
+    /// Records cluster memberships (a story's existing row is replaced).
+    /// Rows of stories purged meanwhile are skipped.
+    async fn record_cluster_members(
+        &self,
+        members: &[cluster::ClusterMember],
+    ) -> Result<(), StoreError>;
+    /// How feeds drawing from `section_keys` (empty: any) show the stories
+    /// of row ids `ids` (`Cursor::seq`): stories in no cluster, or alone in
+    /// theirs, are left out of the answer.
+    async fn cluster_views(
+        &self,
+        ids: &[i64],
+        section_keys: &[String],
+    ) -> Result<std::collections::HashMap<i64, cluster::ClusterView>, StoreError>;
+    /// The story whose entry id or link is `key` (the oldest, when several
+    /// share a link) and the members of its cluster (itself included, oldest
+    /// first); `None` when no story has that id or link.
+    async fn cluster_of(
+        &self,
+        key: &str,
+    ) -> Result<Option<(cluster::WindowStory, Vec<cluster::WindowStory>)>, StoreError>;
     /// Stories matching `query`, newest first.
     async fn stories(&self, query: &StoryQuery) -> Result<Vec<Story>, StoreError>;
     /// Like [`Store::stories`], each with its paging position.

@@ -4,7 +4,7 @@
 
 use crate::config::checks::Ctx;
 use crate::config::raw::{
-    RawFeed, RawPoll, RawSections, RawServer, RawSource, RawStorage, RawWorker,
+    RawClustering, RawFeed, RawPoll, RawSections, RawServer, RawSource, RawStorage, RawWorker,
 };
 use crate::config::spans::Keys;
 use serde::Deserialize;
@@ -35,6 +35,7 @@ pub(super) struct Tables {
     pub(super) poll: Table<RawPoll>,
     pub(super) sections: Table<RawSections>,
     pub(super) worker: Table<RawWorker>,
+    pub(super) clustering: Table<RawClustering>,
     /// Entries that deserialized; their names keep the entry's index in the
     /// file, so a broken entry does not shift the names of the ones after it.
     pub(super) sources: Vec<Table<RawSource>>,
@@ -50,6 +51,7 @@ impl Tables {
             poll: Table::absent("poll"),
             sections: Table::absent("sections"),
             worker: Table::absent("worker"),
+            clustering: Table::absent("clustering"),
             sources: Vec::new(),
             feeds: Vec::new(),
         };
@@ -60,6 +62,7 @@ impl Tables {
                 "poll" => tables.poll = single(cx, "poll", value),
                 "sections" => tables.sections = single(cx, "sections", value),
                 "worker" => tables.worker = single(cx, "worker", value),
+                "clustering" => tables.clustering = single(cx, "clustering", value),
                 "source" => tables.sources = array(cx, "source", value),
                 "feed" => tables.feeds = array(cx, "feed", value),
                 _ => unknown(cx, &key),
@@ -108,6 +111,6 @@ fn unknown(cx: &mut Ctx<'_>, key: &Spanned<DeString<'_>>) {
     cx.problem(
         key.get_ref().to_string(),
         Some(key.span().start),
-        "unknown key; expected one of storage, server, poll, sections, worker, source, feed",
+        "unknown key; expected one of storage, server, poll, sections, worker, clustering, source, feed",
     );
 }

@@ -181,8 +181,18 @@ fn article(story: &Story) -> String {
         .filter(|s| !s.trim().is_empty())
         .map(|s| format!(r#"<div class="summary">{s}</div>"#))
         .unwrap_or_default();
+    // A cluster's other reports (`[clustering]`): already in the content
+    // when the content stood in for a missing summary.
+    let related = if story.summary.is_some() && !story.related.is_empty() {
+        format!(
+            r#"<div class="related">{}</div>"#,
+            crate::feeds::related_block(story)
+        )
+    } else {
+        String::new()
+    };
     format!(
-        r#"<article{lang}><h2>{headline}</h2><p class="meta">{source} · {time}</p>{summary}</article>
+        r#"<article{lang}><h2>{headline}</h2><p class="meta">{source} · {time}</p>{summary}{related}</article>
 "#,
         source = escape(crate::export::source_label(&story.source)),
         time = time(story.published),

@@ -8,7 +8,14 @@ use tokio_postgres::types::{ToSql, Type};
 /// A cell as a parameter of the column type PostgreSQL expects.
 fn param(c: &Cell, ty: &Type) -> Box<dyn ToSql + Sync + Send> {
     let int = *ty == Type::INT8;
+    let real = *ty == Type::FLOAT8;
     match c {
+        Cell::Null if real => Box::new(None::<f64>),
+        Cell::Real(f) if real => Box::new(*f),
+        Cell::Int(i) if real => Box::new(*i as f64),
+        Cell::Text(t) if real => Box::new(t.parse::<f64>().ok()),
+        Cell::Real(f) if int => Box::new(*f as i64),
+        Cell::Real(f) => Box::new(f.to_string()),
         Cell::Null if int => Box::new(None::<i64>),
         Cell::Null => Box::new(None::<String>),
         Cell::Int(i) if int => Box::new(*i),
@@ -72,6 +79,8 @@ impl PgStore {
                     .map(|i| {
                         if *r.columns()[i].type_() == Type::INT8 {
                             r.get::<_, Option<i64>>(i).map_or(Cell::Null, Cell::Int)
+                        } else if *r.columns()[i].type_() == Type::FLOAT8 {
+                            r.get::<_, Option<f64>>(i).map_or(Cell::Null, Cell::Real)
                         } else {
                             r.get::<_, Option<String>>(i).map_or(Cell::Null, Cell::Text)
                         }

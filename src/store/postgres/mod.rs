@@ -14,6 +14,7 @@
 //! Everything PostgreSQL-specific lives here: SQL, migrations (`schema`).
 
 mod claims;
+mod cluster;
 mod copy;
 mod notify;
 mod purge;
@@ -250,6 +251,43 @@ impl Store for PgStore {
             .await
             .map_err(pg_error)
             .map(drop)
+    }
+
+    async fn cluster_window(
+        &self,
+        since: DateTime<Utc>,
+        unclustered_only: bool,
+    ) -> Result<Vec<crate::store::cluster::WindowStory>, StoreError> {
+        self.window(since, unclustered_only).await
+    }
+
+    async fn cluster_views(
+        &self,
+        ids: &[i64],
+        section_keys: &[String],
+    ) -> Result<std::collections::HashMap<i64, crate::store::cluster::ClusterView>, StoreError>
+    {
+        self.views(ids, section_keys).await
+    }
+
+    async fn cluster_of(
+        &self,
+        key: &str,
+    ) -> Result<
+        Option<(
+            crate::store::cluster::WindowStory,
+            Vec<crate::store::cluster::WindowStory>,
+        )>,
+        StoreError,
+    > {
+        self.cluster_of_key(key).await
+    }
+
+    async fn record_cluster_members(
+        &self,
+        members: &[crate::store::cluster::ClusterMember],
+    ) -> Result<(), StoreError> {
+        self.record_members(members).await
     }
 
     async fn daily_stories(

@@ -140,6 +140,7 @@ fn story_from_row(r: &Row) -> Story {
             feed_url: r.get(12),
             site_url: r.get(13),
         },
+        related: Vec::new(),
     }
 }
 

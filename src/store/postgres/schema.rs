@@ -105,6 +105,16 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (source_id, link)
     );
     "#,
+    // 2: near-duplicate clusters, as SQLite's migration 7.
+    r#"
+    CREATE TABLE cluster_members (
+        story_id   bigint PRIMARY KEY REFERENCES stories(id) ON DELETE CASCADE,
+        cluster_id bigint NOT NULL,
+        rule       text NOT NULL,
+        score      double precision NOT NULL
+    );
+    CREATE INDEX cluster_members_by_cluster ON cluster_members (cluster_id);
+    "#,
 ];
 
 /// The newest schema version this binary knows.

@@ -11,6 +11,7 @@ fn to_value(c: &Cell) -> Value {
         Cell::Null => Value::Null,
         Cell::Int(i) => Value::Integer(*i),
         Cell::Text(t) => Value::Text(t.clone()),
+        Cell::Real(f) => Value::Real(*f),
     }
 }
 
@@ -18,8 +19,8 @@ fn to_cell(v: Value) -> Cell {
     match v {
         Value::Null => Cell::Null,
         Value::Integer(i) => Cell::Int(i),
-        // Neither is ever stored; kept readable rather than refused.
-        Value::Real(f) => Cell::Int(f as i64),
+        Value::Real(f) => Cell::Real(f),
+        // Never stored; kept readable rather than refused.
         Value::Text(t) => Cell::Text(t),
         Value::Blob(b) => Cell::Text(String::from_utf8_lossy(&b).into_owned()),
     }

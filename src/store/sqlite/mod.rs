@@ -15,6 +15,7 @@
 
 mod backup;
 mod checkpointer;
+mod cluster;
 mod copy;
 mod health;
 mod lock;
@@ -626,6 +627,54 @@ impl Store for SqliteStore {
         let mut list = self.read(read::source_status).await?;
         self.overlay_unrecorded(&mut list);
         Ok(list)
+    }
+
+    async fn cluster_window(
+        &self,
+        since: DateTime<Utc>,
+        unclustered_only: bool,
+    ) -> Result<Vec<crate::store::cluster::WindowStory>, StoreError> {
+        let since = since.timestamp();
+        self.read(move |conn| cluster::window(conn, since, unclustered_only))
+            .await
+    }
+
+    async fn cluster_views(
+        &self,
+        ids: &[i64],
+        section_keys: &[String],
+    ) -> Result<std::collections::HashMap<i64, crate::store::cluster::ClusterView>, StoreError>
+    {
+        let ids = ids.to_vec();
+        let keys = section_keys.to_vec();
+        self.read(move |conn| cluster::views(conn, &ids, &keys))
+            .await
+    }
+
+    async fn cluster_of(
+        &self,
+        key: &str,
+    ) -> Result<
+        Option<(
+            crate::store::cluster::WindowStory,
+            Vec<crate::store::cluster::WindowStory>,
+        )>,
+        StoreError,
+    > {
+        let key = key.to_string();
+        self.read(move |conn| cluster::cluster_of(conn, &key)).await
+    }
+
+    async fn record_cluster_members(
+        &self,
+        members: &[crate::store::cluster::ClusterMember],
+    ) -> Result<(), StoreError> {
+        if members.is_empty() {
+            return Ok(());
+        }
+        let members = members.to_vec();
+        self.write(move |conn| cluster::record(conn, &members))
+            .await
     }
 
     async fn daily_stories(

@@ -189,6 +189,7 @@ fn story_from_row(r: &Row<'_>) -> rusqlite::Result<Story> {
             feed_url: r.get(12)?,
             site_url: r.get(13)?,
         },
+        related: Vec::new(),
     })
 }
 

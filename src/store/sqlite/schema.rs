@@ -130,6 +130,20 @@ const MIGRATIONS: &[&str] = &[
     END;
     CREATE INDEX stories_by_source ON stories(source_id, published DESC, id DESC);
     ",
+    // 7: near-duplicate clusters. A story's row says which cluster it is in
+    // (`cluster_id`: the story id of the cluster's first report; a first
+    // report has its own id) and how it joined. The cascade drops a purged
+    // story's row; members whose first report was purged keep its id,
+    // which then names no story, and feeds show each such member alone.
+    "
+    CREATE TABLE cluster_members (
+        story_id   INTEGER PRIMARY KEY REFERENCES stories(id) ON DELETE CASCADE,
+        cluster_id INTEGER NOT NULL,
+        rule       TEXT NOT NULL,
+        score      REAL NOT NULL
+    );
+    CREATE INDEX cluster_members_by_cluster ON cluster_members(cluster_id);
+    ",
 ];
 
 /// The version whose step creates `story_text`, which Rust then fills.

@@ -1,0 +1,122 @@
+//! Places new stories in near-duplicate clusters after a poll's write
+//! committed, and records where they went.
+//!
+//! The clusters live in a [`Window`] in memory, built on first use from the
+//! stories of the last `[clustering] window` and their stored membership,
+//! so a restart or reload keeps them. New stories are found in the store
+//! (those in the window without a membership row), not handed over by the
+//! write: the writer may run a write twice, and a story is only clustered
+//! once it is committed. A failed membership write drops the in-memory
+//! window, so the next run rebuilds it from what the store holds.
+
+use crate::cluster::{Signature, Window};
+use crate::config::ClusteringSettings;
+use crate::store::cluster::{ClusterMember, FIRST, WindowStory};
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use tokio::sync::Mutex;
+
+/// The clustering of one pipeline; one run at a time.
+pub struct Clusterer {
+    settings: ClusteringSettings,
+    window: Mutex<Option<Window>>,
+}
+
+impl Clusterer {
+    /// A clusterer that builds its window on first use.
+    pub fn new(settings: ClusteringSettings) -> Clusterer {
+        Clusterer {
+            settings,
+            window: Mutex::new(None),
+        }
+    }
+
+    /// Clusters every committed story of the window not yet in a cluster.
+    /// Returns how many joined another report's cluster. Does nothing
+    /// unless `[clustering] enabled`.
+    pub async fn run(&self, store: &dyn Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        if !self.settings.enabled {
+            return Ok(0);
+        }
+        let since = horizon(now, self.settings.window);
+        let mut guard = self.window.lock().await;
+        let (mut window, fresh) = match guard.take() {
+            Some(w) => (w, store.cluster_window(since, true).await?),
+            None => restore(store, since, self.settings.window).await?,
+        };
+        let mut members = Vec::with_capacity(fresh.len());
+        let mut joined = 0;
+        for story in &fresh {
+            let p = window.place(story.id, signature(story), story.published);
+            members.push(match p.joined {
+                Some(d) => {
+                    joined += 1;
+                    ClusterMember {
+                        story_id: story.id,
+                        cluster_id: p.cluster,
+                        rule: d.rule.as_str().to_string(),
+                        score: d.score,
+                    }
+                }
+                None => ClusterMember {
+                    story_id: story.id,
+                    cluster_id: story.id,
+                    rule: FIRST.to_string(),
+                    score: 1.0,
+                },
+            });
+        }
+        window.evict(now);
+        // On failure the window is left out (`take` above), so the next
+        // run rebuilds it from the store instead of trusting placements
+        // that were never recorded.
+        store.record_cluster_members(&members).await?;
+        *guard = Some(window);
+        if joined > 0 {
+            tracing::debug!(stories = fresh.len(), joined, "clustered new stories");
+        }
+        Ok(joined)
+    }
+}
+
+/// The window rebuilt from the store: first reports reopen their clusters,
+/// members rejoin them, and stories without membership come back to be
+/// placed.
+async fn restore(
+    store: &dyn Store,
+    since: DateTime<Utc>,
+    span: std::time::Duration,
+) -> Result<(Window, Vec<WindowStory>), StoreError> {
+    let stories = store.cluster_window(since, false).await?;
+    let mut window = Window::new(span);
+    let mut fresh = Vec::new();
+    let mut joined = Vec::new();
+    for story in stories {
+        match &story.member {
+            Some(m) if m.cluster_id == story.id => {
+                window.restore_seed(story.id, signature(&story), story.published)
+            }
+            Some(m) => joined.push((m.cluster_id, story.source)),
+            None => fresh.push(story),
+        }
+    }
+    // Members after all seeds: a member restored before its seed would be
+    // lost. A member whose seed is gone (purged, or older than the window)
+    // rejoins nothing; it stays as it was recorded.
+    for (cluster, source) in joined {
+        window.restore_member(cluster, &source);
+    }
+    tracing::info!(clusters = window.len(), "clustering window restored");
+    Ok((window, fresh))
+}
+
+fn signature(story: &WindowStory) -> Signature {
+    Signature::new(&story.report())
+}
+
+fn horizon(now: DateTime<Utc>, span: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(span)
+        .ok()
+        .and_then(|d| now.checked_sub_signed(d))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}

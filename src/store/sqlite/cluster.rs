@@ -1,0 +1,225 @@
+//! `cluster_members` on SQLite: the clustering window read on a pooled
+//! reader, memberships written on the writer.
+
+use super::super::StoreError;
+use super::super::cluster::{ClusterMember, ClusterView, WindowStory};
+use crate::model::Related;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
+
+/// Stories published at or after `since`, oldest first, with membership.
+pub(super) fn window(
+    conn: &Connection,
+    since: i64,
+    unclustered_only: bool,
+) -> Result<Vec<WindowStory>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.id, src.name, s.title, COALESCE(s.summary, s.content, ''), s.published,
+                s.language, m.cluster_id, m.rule, m.score
+         FROM stories s
+         JOIN sources src ON src.id = s.source_id
+         LEFT JOIN cluster_members m ON m.story_id = s.id
+         WHERE s.published >= ?1 AND (?2 = 0 OR m.story_id IS NULL)
+         ORDER BY s.published, s.id",
+    )?;
+    let rows = stmt.query_map(params![since, unclustered_only as i64], window_story)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The columns `SELECT`ed by [`window`] and [`cluster_of`], in that order.
+const WINDOW_COLUMNS: &str = "s.id, src.name, s.title, COALESCE(s.summary, s.content, ''),
+     s.published, s.language, m.cluster_id, m.rule, m.score";
+
+fn window_story(r: &rusqlite::Row<'_>) -> rusqlite::Result<WindowStory> {
+    let id: i64 = r.get(0)?;
+    let cluster_id: Option<i64> = r.get(6)?;
+    Ok(WindowStory {
+        id,
+        source: r.get(1)?,
+        title: r.get(2)?,
+        lead: r.get(3)?,
+        published: DateTime::<Utc>::from_timestamp(r.get(4)?, 0).unwrap_or_default(),
+        lang: r.get(5)?,
+        member: match cluster_id {
+            Some(cluster_id) => Some(ClusterMember {
+                story_id: id,
+                cluster_id,
+                rule: r.get(7)?,
+                score: r.get(8)?,
+            }),
+            None => None,
+        },
+    })
+}
+
+/// The story with entry id or link `key`, and its cluster's members.
+pub(super) fn cluster_of(
+    conn: &Connection,
+    key: &str,
+) -> Result<Option<(WindowStory, Vec<WindowStory>)>, StoreError> {
+    let from = "FROM stories s JOIN sources src ON src.id = s.source_id
+                LEFT JOIN cluster_members m ON m.story_id = s.id";
+    let story = conn
+        .prepare_cached(&format!(
+            "SELECT {WINDOW_COLUMNS} {from} WHERE s.uid = ?1 OR s.link = ?1
+             ORDER BY s.published, s.id LIMIT 1"
+        ))?
+        .query_row([key], window_story)
+        .optional()?;
+    let Some(story) = story else {
+        return Ok(None);
+    };
+    let Some(cluster) = story.member.as_ref().map(|m| m.cluster_id) else {
+        return Ok(Some((story.clone(), vec![story])));
+    };
+    let members = conn
+        .prepare_cached(&format!(
+            "SELECT {WINDOW_COLUMNS} {from} WHERE m.cluster_id = ?1 ORDER BY s.published, s.id"
+        ))?
+        .query_map([cluster], window_story)?
+        .collect::<Result<_, _>>()?;
+    Ok(Some((story, members)))
+}
+
+/// Replaces the rows of `members`; a story purged meanwhile is skipped
+/// (the `SELECT` finds no story, so nothing is inserted).
+pub(super) fn record(conn: &Connection, members: &[ClusterMember]) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR REPLACE INTO cluster_members (story_id, cluster_id, rule, score)
+         SELECT id, ?2, ?3, ?4 FROM stories WHERE id = ?1",
+    )?;
+    for m in members {
+        stmt.execute(params![m.story_id, m.cluster_id, m.rule, m.score])?;
+    }
+    Ok(())
+}
+
+/// The views of `ids` for feeds drawing from `keys` (see
+/// `Store::cluster_views`). A member is hidden only when its first report
+/// still exists and is in one of the feed's sections, so clustering never
+/// takes an event out of a feed that does not show its first report.
+pub(super) fn views(
+    conn: &Connection,
+    ids: &[i64],
+    keys: &[String],
+) -> Result<HashMap<i64, ClusterView>, StoreError> {
+    let mut membership = conn.prepare_cached(
+        "SELECT m.cluster_id FROM cluster_members m
+         JOIN stories f ON f.id = m.cluster_id WHERE m.story_id = ?1",
+    )?;
+    let mut in_sections = conn
+        .prepare_cached("SELECT 1 FROM story_sections WHERE story_id = ?1 AND section_key = ?2")?;
+    let mut others = conn.prepare_cached(
+        "SELECT s.link, s.title, COALESCE(src.config_title, src.title, src.name), s.published
+         FROM cluster_members m
+         JOIN stories s ON s.id = m.story_id
+         JOIN sources src ON src.id = s.source_id
+         WHERE m.cluster_id = ?1 AND m.story_id != ?1
+         ORDER BY s.published, s.id",
+    )?;
+    let mut out = HashMap::new();
+    for &id in ids {
+        let Some(cluster) = membership
+            .query_row([id], |r| r.get::<_, i64>(0))
+            .optional()?
+        else {
+            continue;
+        };
+        if cluster != id {
+            let shown = keys.is_empty()
+                || keys.iter().try_fold(false, |found, k| {
+                    if found {
+                        return Ok::<_, rusqlite::Error>(true);
+                    }
+                    in_sections.exists(params![cluster, k])
+                })?;
+            if shown {
+                out.insert(id, ClusterView::Hidden);
+            }
+            continue;
+        }
+        let related: Vec<Related> = others
+            .query_map([id], |r| {
+                Ok(Related {
+                    link: r.get(0)?,
+                    title: r.get(1)?,
+                    source: r.get(2)?,
+                    published: DateTime::<Utc>::from_timestamp(r.get(3)?, 0).unwrap_or_default(),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        if !related.is_empty() {
+            out.insert(id, ClusterView::First(related));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        super::super::schema::migrate(&conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO sources (id, name, url, title) VALUES (1, 'apa', 'https://apa.example/feed', 'APA'),
+                                                     (2, 'trend', 'https://trend.example/feed', NULL);
+             INSERT INTO stories (id, story_key, uid, source_id, title, link, published, updated, first_seen)
+             VALUES (10, 'k10', 'urn:10', 1, 'A', 'https://apa.example/1', 100, 100, 100),
+                    (11, 'k11', 'urn:11', 2, 'B', 'https://trend.example/2', 200, 200, 200);
+             INSERT INTO story_sections VALUES ('политика', 100, 10, 'Политика'), ('политика', 200, 11, 'Политика');",
+        )
+        .unwrap();
+        let m = |story_id, rule: &str| ClusterMember {
+            story_id,
+            cluster_id: 10,
+            rule: rule.into(),
+            score: 0.9,
+        };
+        // 12 is no story: skipped, not an error.
+        record(&conn, &[m(10, "first"), m(11, "reprint"), m(12, "reprint")]).unwrap();
+        conn
+    }
+
+    #[test]
+    fn a_member_is_hidden_where_its_first_report_shows_and_the_first_lists_it() {
+        let conn = db();
+        let v = views(&conn, &[10, 11], &["политика".into()]).unwrap();
+        assert_eq!(v.get(&11), Some(&ClusterView::Hidden));
+        let Some(ClusterView::First(related)) = v.get(&10) else {
+            panic!("{v:?}")
+        };
+        assert_eq!(related.len(), 1);
+        assert_eq!(related[0].source, "trend");
+        assert_eq!(related[0].link.as_deref(), Some("https://trend.example/2"));
+        // A feed of another section does not show the first report: the
+        // member stays.
+        let v = views(&conn, &[11], &["экономика".into()]).unwrap();
+        assert!(v.is_empty(), "{v:?}");
+        let (story, members) = cluster_of(&conn, "https://trend.example/2")
+            .unwrap()
+            .unwrap();
+        assert_eq!(story.id, 11);
+        assert_eq!(members.iter().map(|m| m.id).collect::<Vec<_>>(), [10, 11]);
+    }
+
+    #[test]
+    fn purging_a_first_report_frees_its_members() {
+        let conn = db();
+        conn.execute_batch(
+            "PRAGMA defer_foreign_keys = ON; BEGIN;
+             DELETE FROM story_sections WHERE story_id = 10; DELETE FROM stories WHERE id = 10;
+             COMMIT;",
+        )
+        .unwrap();
+        let rows: i64 = conn
+            .query_row("SELECT COUNT(*) FROM cluster_members", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 1, "the purged story's row went with it");
+        // Its member shows again as an entry of its own.
+        assert!(views(&conn, &[11], &[]).unwrap().is_empty());
+    }
+}
