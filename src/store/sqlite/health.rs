@@ -157,6 +157,32 @@ fn identity(path: &Path) -> std::io::Result<(u64, u64)> {
 }
 
 /// The store's health, shared by the writer, the checkpointer and readers.
+/// Room the filesystem must have again before a full disk counts as over.
+const MIN_FREE_AFTER_FULL: u64 = 1024 * 1024;
+
+/// Bytes free to unprivileged writers on the filesystem holding `path`;
+/// `None` when it cannot be told (then a committed write is taken at its word).
+#[cfg(unix)]
+fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs fills the struct we own from a NUL-terminated path.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+}
+
+#[cfg(not(unix))]
+fn free_bytes(_path: &Path) -> Option<u64> {
+    None
+}
+
 pub(super) struct Health {
     path: PathBuf,
     /// The file the store opened, `None` when it could not be told.
@@ -229,8 +255,18 @@ impl Health {
         self.set(&self.write, Some(fault), "database writes are failing; polls fail and are retried on schedule, stored stories are still served");
     }
 
-    /// A write committed; said at INFO when writes were failing.
+    /// A write committed; said at INFO when writes were failing. A full
+    /// disk is not over while the filesystem still has no room: small
+    /// writes (a source's next check time) go on succeeding into WAL pages
+    /// the file already has, but the next poll's stories would fail again.
     pub(super) fn write_ok(&self) {
+        let disk_full = matches!(
+            *self.write.lock().unwrap_or_else(|e| e.into_inner()),
+            Some(Fault::DiskFull)
+        );
+        if disk_full && free_bytes(&self.path).is_some_and(|free| free < MIN_FREE_AFTER_FULL) {
+            return;
+        }
         self.set(&self.write, None, "database writes succeed again");
     }
 
