@@ -15,6 +15,7 @@ pub mod copy;
 mod error;
 pub mod postgres;
 pub mod retention;
+mod rows;
 pub mod sqlite;
 
 pub use error::StoreError;

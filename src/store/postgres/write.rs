@@ -6,8 +6,8 @@
 use super::super::{ArticleOutcome, PollRecord, PollResult, SourceSpec, StoreError, WriteSummary};
 use super::{pg_error, retryable};
 use crate::model::Item;
-use crate::model::ids::story_uid;
-use crate::model::sections;
+use crate::store::rows::ItemRow;
+pub(super) use crate::store::rows::prepare;
 use deadpool_postgres::{Client, Transaction};
 
 /// Why a write did not commit: a transaction PostgreSQL aborted that may
@@ -425,41 +425,4 @@ async fn add_sections(
             .await?;
     }
     Ok(())
-}
-
-/// The columns derived from an item (JSON lists, uid, folded section keys),
-/// computed once before the transaction, which may run more than once.
-pub(super) struct ItemRow {
-    uid: String,
-    authors: String,
-    categories: String,
-    enclosures: String,
-    /// (folded key, name as configured) per section.
-    sections: Vec<(String, String)>,
-}
-
-/// One [`ItemRow`] per item of a fetched poll (none for other results).
-pub(super) fn prepare(record: &PollRecord) -> Vec<ItemRow> {
-    let PollResult::Fetched { items, .. } = &record.result else {
-        return Vec::new();
-    };
-    items
-        .iter()
-        .map(|item| ItemRow {
-            uid: story_uid(&item.story_key),
-            authors: json(&item.authors),
-            categories: json(&item.categories),
-            enclosures: json(&item.enclosures),
-            sections: item
-                .sections
-                .iter()
-                .map(|name| (sections::fold(name), name.clone()))
-                .collect(),
-        })
-        .collect()
-}
-
-/// JSON text of a list column, `[]` should a value not serialize.
-fn json<T: serde::Serialize>(list: &[T]) -> String {
-    serde_json::to_string(list).unwrap_or_else(|_| "[]".to_string())
 }

@@ -5,8 +5,8 @@
 
 use super::super::{PollRecord, PollResult, SourceSpec, StoreError, WriteSummary};
 use crate::model::Item;
-use crate::model::ids::story_uid;
-use crate::model::sections;
+use crate::store::rows::ItemRow;
+pub(super) use crate::store::rows::prepare;
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub(super) fn register_sources(
@@ -311,47 +311,6 @@ fn add_sections(
         insert.execute(params![story_id, key, name, published])?;
     }
     Ok(())
-}
-
-/// The columns of an item derived from it (JSON lists, the story's uid,
-/// folded section keys), computed by [`prepare`] on the caller's thread so
-/// the single writer thread spends its time on SQL only.
-pub(super) struct ItemRow {
-    uid: String,
-    authors: String,
-    categories: String,
-    enclosures: String,
-    /// (folded key, name as configured) per section.
-    sections: Vec<(String, String)>,
-}
-
-/// One [`ItemRow`] per item of a fetched poll (none for other results).
-pub(super) fn prepare(record: &PollRecord) -> Vec<ItemRow> {
-    let PollResult::Fetched { items, .. } = &record.result else {
-        return Vec::new();
-    };
-    items
-        .iter()
-        .map(|item| ItemRow {
-            uid: story_uid(&item.story_key),
-            authors: json(&item.authors),
-            categories: json(&item.categories),
-            enclosures: enclosures_json(&item.enclosures),
-            sections: item
-                .sections
-                .iter()
-                .map(|name| (sections::fold(name), name.clone()))
-                .collect(),
-        })
-        .collect()
-}
-
-fn enclosures_json(list: &[crate::model::Enclosure]) -> String {
-    serde_json::to_string(list).unwrap_or_else(|_| "[]".to_string())
-}
-
-fn json(list: &[String]) -> String {
-    serde_json::to_string(list).unwrap_or_else(|_| "[]".to_string())
 }
 
 /// Claims due sources for the one process that polls an SQLite store (its
