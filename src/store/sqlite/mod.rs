@@ -163,37 +163,7 @@ impl SqliteStore {
                     .unwrap_or_else(|| "SQLite opened it read-only".into()),
             });
         }
-        // 8 KiB pages for a new file (an existing one keeps its size): a
-        // story row is 2.5-3 KB, one per 4 KiB page with a third of it
-        // unused, three per 8 KiB page. Fewer pages, fewer WAL frames to
-        // write and checksum (ingest benchmark: writer CPU -8%).
-        conn.pragma_update(None, "page_size", 8192).map_err(fault)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(fault)?;
-        // NORMAL in WAL mode loses at most the last commits on power loss,
-        // never consistency; FULL would fsync every source's transaction.
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(fault)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(fault)?;
-        // A 4 MiB page cache (the default is 2): a poll burst rewrites the
-        // same index pages many times. 8 MiB measured no faster on the
-        // ingest benchmark and cost 4 MiB of peak memory. No automatic
-        // checkpoints on the writer: the checkpointer thread does them
-        // alongside (see `checkpointer`), and the WAL file is cut back to
-        // 64 MiB whenever it restarts.
-        conn.pragma_update(None, "cache_size", -i64::from(purge::WRITER_CACHE_KIB))
-            .map_err(fault)?;
-        // Statement journals (a statement that fails half-way is undone on
-        // its own) stay in memory rather than in temp files.
-        conn.pragma_update(None, "temp_store", "MEMORY")
-            .map_err(fault)?;
-        conn.pragma_update(None, "wal_autocheckpoint", 0)
-            .map_err(fault)?;
-        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)
-            .map_err(fault)?;
-        check_intact(&conn, path)?;
-        migrate(&mut conn).map_err(|e| name_fault(path, e))?;
+        prepare_with_retry(&mut conn, path)?;
 
         let health = Arc::new(Health::new(path));
         let open_err = |reason: String| StoreError::Open {
@@ -465,6 +435,66 @@ fn create_parent(path: &Path) -> Result<(), StoreError> {
     })
 }
 
+/// How long a first start keeps retrying setup that another process's
+/// first start made busy.
+const SETUP_BUSY_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// [`prepare`], retried while another process sets up the same file. Some
+/// of its steps read and then write (switching a new file to WAL, the
+/// schema version), and SQLite answers such an upgrade "database is
+/// locked" at once instead of waiting out the busy timeout when another
+/// connection holds the lock it needs (waiting could deadlock). Every step
+/// is idempotent, so the whole setup simply runs again.
+fn prepare_with_retry(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(5);
+    loop {
+        match prepare(conn, path) {
+            Err(StoreError::Sqlite(e)) if is_busy(&e) && started.elapsed() < SETUP_BUSY_FOR => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(200));
+            }
+            Err(StoreError::Sqlite(e)) => return Err(open_fault(path, e)),
+            Err(e) => return Err(name_fault(path, e)),
+            Ok(()) => return Ok(()),
+        }
+    }
+}
+
+/// SQLite's "database is locked" (another connection holds the lock).
+fn is_busy(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+}
+
+/// The writer connection's settings, the integrity check and the
+/// migrations.
+fn prepare(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    // 8 KiB pages for a new file (an existing one keeps its size): a
+    // story row is 2.5-3 KB, one per 4 KiB page with a third of it
+    // unused, three per 8 KiB page. Fewer pages, fewer WAL frames to
+    // write and checksum (ingest benchmark: writer CPU -8%).
+    conn.pragma_update(None, "page_size", 8192)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // NORMAL in WAL mode loses at most the last commits on power loss,
+    // never consistency; FULL would fsync every source's transaction.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // A 4 MiB page cache (the default is 2): a poll burst rewrites the
+    // same index pages many times. 8 MiB measured no faster on the
+    // ingest benchmark and cost 4 MiB of peak memory. No automatic
+    // checkpoints on the writer: the checkpointer thread does them
+    // alongside (see `checkpointer`), and the WAL file is cut back to
+    // 64 MiB whenever it restarts.
+    conn.pragma_update(None, "cache_size", -i64::from(purge::WRITER_CACHE_KIB))?;
+    // Statement journals (a statement that fails half-way is undone on
+    // its own) stay in memory rather than in temp files.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+    check_intact(conn, path)?;
+    migrate(conn)
+}
+
 /// An error while opening, by cause and path.
 fn open_fault(path: &Path, e: rusqlite::Error) -> StoreError {
     if e.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen)
@@ -496,7 +526,7 @@ fn check_intact(conn: &Connection, path: &Path) -> Result<(), StoreError> {
             stmt.query_map([], |r| r.get::<_, String>(0))?
                 .collect::<Result<_, _>>()
         })
-        .map_err(|e| open_fault(path, e))?;
+        .map_err(StoreError::Sqlite)?;
     if problems.len() == 1 && problems[0] == "ok" {
         return Ok(());
     }
@@ -785,6 +815,37 @@ mod tests {
             name: name.into(),
             url: url.into(),
             title: None,
+        }
+    }
+
+    /// Many first opens of one new file at once all succeed with the
+    /// schema current: SQLite's immediate "database is locked" on a lock
+    /// upgrade (switching to WAL, the migrations) is waited out.
+    #[test]
+    fn simultaneous_first_opens_of_a_new_file_all_succeed() {
+        for round in 0..50 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("fresh.db");
+            let barrier = Arc::new(std::sync::Barrier::new(8));
+            let opens: Vec<_> = (0..8)
+                .map(|_| {
+                    let (path, barrier) = (path.clone(), Arc::clone(&barrier));
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        SqliteStore::open(&path).map(|store| store.close())
+                    })
+                })
+                .collect();
+            for open in opens {
+                if let Err(e) = open.join().unwrap() {
+                    panic!("round {round}: {e}");
+                }
+            }
+            let conn = Connection::open(&path).unwrap();
+            let version: i64 = conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(version, schema::latest(), "round {round}");
         }
     }
 
