@@ -216,10 +216,27 @@ pub fn search_fold(text: &str) -> String {
         .collect()
 }
 
-/// What keyword search sees of a story: its title and its summary as text.
+/// What the keyword index holds of a story: the words of its title and
+/// summary as text, folded, each once. The index records only which
+/// stories hold a word (not where or how often), and the stories it finds
+/// are then checked against their own text, so a repeated word is only
+/// work for the tokenizer: in agency copy about half the words of a lead
+/// repeat. Words are the whitespace-separated pieces, kept whole, so the
+/// index's tokenizer splits each exactly as it would in the full text.
 pub fn search_text(title: &str, summary: Option<&str>) -> String {
     let summary = summary.map(html_to_text).unwrap_or_default();
-    search_fold(&format!("{title}\n{summary}"))
+    let folded = search_fold(&format!("{title}\n{summary}"));
+    let mut seen = std::collections::HashSet::new();
+    let mut out = String::with_capacity(folded.len());
+    for word in folded.split_whitespace() {
+        if seen.insert(word) {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(word);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -235,6 +252,17 @@ mod search_tests {
         assert!(
             search_text("Госдума", Some("<p>приняла &laquo;бюджет&raquo;</p>"))
                 .contains("«бюджет»")
+        );
+    }
+
+    #[test]
+    fn search_text_holds_each_word_once() {
+        assert_eq!(
+            search_text(
+                "Бюджет и бюджет",
+                Some("<p>Бюджет, бюджет <b>и</b> налоги</p>")
+            ),
+            "бюджет и бюджет, налоги"
         );
     }
 }

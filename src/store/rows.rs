@@ -7,6 +7,7 @@
 use super::{PollRecord, PollResult};
 use crate::model::ids::story_uid;
 use crate::model::sections;
+use crate::model::text::search_text;
 
 /// The derived columns of one item.
 pub(crate) struct ItemRow {
@@ -16,6 +17,9 @@ pub(crate) struct ItemRow {
     pub(crate) enclosures: String,
     /// (folded key, name as configured) per section.
     pub(crate) sections: Vec<(String, String)>,
+    /// What the keyword index holds of the story
+    /// ([`crate::model::text::search_text`]).
+    pub(crate) search_text: String,
 }
 
 /// One [`ItemRow`] per item of a fetched poll (none for other results).
@@ -35,6 +39,7 @@ pub(crate) fn prepare(record: &PollRecord) -> Vec<ItemRow> {
                 .iter()
                 .map(|name| (sections::fold(name), name.clone()))
                 .collect(),
+            search_text: search_text(&item.title, item.summary.as_deref()),
         })
         .collect()
 }

@@ -151,8 +151,11 @@ impl SqliteStore {
         let fault = |e: rusqlite::Error| open_fault(path, e);
         let mut conn = Connection::open(path).map_err(fault)?;
         // Before anything that locks: two first starts on a new file wait
-        // for each other instead of failing busy.
-        conn.busy_timeout(std::time::Duration::from_secs(5))
+        // for each other instead of failing busy. 30 s: the daemon is the
+        // only writer, but a hand-run `poll` or `backup` beside it (or
+        // several at once on a loaded machine) may hold the write lock for
+        // seconds, and a write that gives up loses the poll's result.
+        conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(fault)?;
         // SQLite opens a file it may not write read-only, without a word;
         // every write would then fail "attempt to write a readonly database".

@@ -197,7 +197,7 @@ fn update_story(
         now,
         row.enclosures
     ])?;
-    index_text(tx, story_id, item)?;
+    index_text(tx, story_id, row)?;
     tx.prepare_cached("UPDATE items SET content_hash = ?3 WHERE source_id = ?1 AND item_key = ?2")?
         .execute(params![source_id, item.key, item.content_hash])?;
     if !item.sections.is_empty() {
@@ -257,7 +257,7 @@ fn insert_item(
     let is_new = changed == 1;
     let (story_id, published): (i64, i64) = if is_new {
         let id = tx.last_insert_rowid();
-        index_text(tx, id, item)?;
+        index_text(tx, id, row)?;
         (id, published)
     } else {
         // The same story from another source (or another identity in
@@ -372,9 +372,8 @@ pub(super) fn claim_due(
 
 /// Keeps the story's row in the keyword index (`story_text`) in step with
 /// its title and summary.
-fn index_text(tx: &Connection, story_id: i64, item: &Item) -> Result<(), StoreError> {
-    let text = crate::model::text::search_text(&item.title, item.summary.as_deref());
+fn index_text(tx: &Connection, story_id: i64, row: &ItemRow) -> Result<(), StoreError> {
     tx.prepare_cached("INSERT OR REPLACE INTO story_text (rowid, text) VALUES (?1, ?2)")?
-        .execute(params![story_id, text])?;
+        .execute(params![story_id, row.search_text])?;
     Ok(())
 }
