@@ -173,6 +173,7 @@ impl Sanitizer {
             });
         }
         let html = super::lazy::promote(html);
+        let html = stray_declarations_as_text(&html);
         let cleaned = match self
             .fast_path
             .then(|| super::simple_html::clean(&html, self.base.as_ref()))
@@ -213,7 +214,17 @@ fn ammonia_builder(base: Option<&Url>) -> Builder<'static> {
         .link_rel(Some("noopener noreferrer"))
         .strip_comments(true);
     builder.url_relative(match base {
-        Some(b) => UrlRelative::RewriteWithBase(b.clone()),
+        Some(b) => {
+            let b = b.clone();
+            // Spelled through a function so the closure is typed for every
+            // lifetime of its argument, as ammonia's trait wants.
+            fn resolver<F: Fn(&str) -> Option<Cow<'_, str>>>(f: F) -> F {
+                f
+            }
+            UrlRelative::Custom(Box::new(resolver(move |href| {
+                resolve_keeping_characters(&b, href).map(Cow::Owned)
+            })))
+        }
         None => UrlRelative::PassThrough,
     });
     let filter_base = base.cloned();
@@ -221,6 +232,89 @@ fn ammonia_builder(base: Option<&Url>) -> Builder<'static> {
         filter_attribute(element, attribute, value, filter_base.as_ref())
     });
     builder
+}
+
+/// `href` resolved against `base`, with the non-ASCII characters the feed
+/// wrote kept as characters (an IRI, as feedparser and browsers show it:
+/// `http://any.test/À`) instead of the URL parser's percent-encoding. Only
+/// escapes of bytes >= 0x80 that form whole UTF-8 characters other than
+/// whitespace and controls are decoded, so no ASCII (`"`, `<`, `%`) ever
+/// comes back from an escape; an ASCII `href` resolves exactly as before.
+pub(crate) fn resolve_keeping_characters(base: &Url, href: &str) -> Option<String> {
+    let joined = base.join(href).ok()?;
+    if href.is_ascii() {
+        return Some(joined.into());
+    }
+    let url = joined.as_str();
+    let b = url.as_bytes();
+    let high_escape = |i: usize| -> Option<u8> {
+        let hex = |c: &u8| (*c as char).to_digit(16);
+        if b.get(i) != Some(&b'%') {
+            return None;
+        }
+        let v = hex(b.get(i + 1)?)? * 16 + hex(b.get(i + 2)?)?;
+        (v >= 0x80).then_some(v as u8)
+    };
+    let mut out = String::with_capacity(url.len());
+    let (mut last, mut i) = (0, 0);
+    while let Some(p) = memchr::memchr(b'%', &b[i..]) {
+        let start = i + p;
+        let mut end = start;
+        let mut run = Vec::new();
+        while let Some(v) = high_escape(end) {
+            run.push(v);
+            end += 3;
+        }
+        i = if end == start { start + 1 } else { end };
+        // The run's whole characters, each decoded or left as written.
+        let valid = match std::str::from_utf8(&run) {
+            Ok(t) => t,
+            Err(e) => std::str::from_utf8(&run[..e.valid_up_to()]).unwrap_or_default(),
+        };
+        out.push_str(&url[last..start]);
+        let mut at = start;
+        for c in valid.chars() {
+            let escaped = &url[at..at + 3 * c.len_utf8()];
+            if c.is_whitespace() || c.is_control() {
+                out.push_str(escaped);
+            } else {
+                out.push(c);
+            }
+            at += escaped.len();
+        }
+        last = at;
+    }
+    out.push_str(&url[last..]);
+    Some(out)
+}
+
+/// `html` with each `<!` that opens no complete markup declaration (`<!' <a
+/// href="x">`, a lone `<!DOCTYPE`) written as text: html5ever reads it as a
+/// bogus comment running to the next `>` anywhere, which swallowed the
+/// markup after it (feedparser keeps it as text). `<!--` comments and
+/// declarations closed before the next `<` stay as they are. Linear: each
+/// check stops at the next `<` or `>`.
+fn stray_declarations_as_text(html: &str) -> Cow<'_, str> {
+    if !html.contains("<!") {
+        return Cow::Borrowed(html);
+    }
+    let b = html.as_bytes();
+    let mut out = String::with_capacity(html.len() + 8);
+    let mut last = 0;
+    for at in memchr::memmem::find_iter(b, b"<!") {
+        let rest = &b[at + 2..];
+        if rest.starts_with(b"--") {
+            continue;
+        }
+        let closed = memchr::memchr2(b'<', b'>', rest).is_some_and(|i| rest[i] == b'>');
+        if !closed {
+            out.push_str(&html[last..at]);
+            out.push_str("&lt;");
+            last = at + 1;
+        }
+    }
+    out.push_str(&html[last..]);
+    Cow::Owned(out)
 }
 
 /// The last word on an attribute ammonia already allowed: `data:` URLs only
@@ -439,6 +533,32 @@ mod tests {
             assert!(!out.contains(bad), "{bad} survived: {out}");
         }
         assert!(out.contains("Hi"));
+    }
+
+    #[test]
+    fn relative_urls_keep_the_characters_the_feed_wrote() {
+        let out = clean(r#"<a href="/новости/1">x</a><a href="%D0%B0?q=%22">y</a>"#);
+        assert!(
+            out.contains(r#"href="https://news.example.az/новости/1""#),
+            "{out}"
+        );
+        // What the feed escaped stays escaped; ASCII never comes back.
+        assert!(out.contains(r#"href="https://news.example.az/ru/%D0%B0?q=%22""#));
+        let base = Url::parse("http://any.test/").unwrap();
+        let r = |h: &str| resolve_keeping_characters(&base, h).unwrap();
+        assert_eq!(r("À"), "http://any.test/À");
+        assert_eq!(r("À\u{a0}%FF"), "http://any.test/À%C2%A0%FF");
+        assert_eq!(r("é%22"), "http://any.test/é%22");
+    }
+
+    #[test]
+    fn a_stray_markup_declaration_is_text() {
+        assert_eq!(
+            clean(r#"<!' <a href="foo">x</a>"#),
+            r#"&lt;!' <a href="https://news.example.az/ru/foo" rel="noopener noreferrer">x</a>"#
+        );
+        assert_eq!(clean(" <!DOCTYPE "), "&lt;!DOCTYPE");
+        assert_eq!(clean("<!DOCTYPE html><p>a</p><!-- c -->"), "<p>a</p>");
     }
 
     #[test]

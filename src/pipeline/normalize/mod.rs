@@ -58,10 +58,21 @@ pub fn normalize(parsed: &ParsedFeed, cx: &NormalizeContext<'_>) -> NormalizedFe
     let mut seen = std::collections::HashSet::new();
     let mut items = Vec::with_capacity(parsed.entries.len());
     let untrusted = untrusted_guids(parsed, base.as_ref());
+    let mut all: Vec<Item> = Vec::with_capacity(parsed.entries.len());
     for (i, e) in parsed.entries.iter().enumerate() {
         let sanitizer = sanitizers.at(e.content_base.as_deref());
         let trust_guid = untrusted.as_ref().is_none_or(|u| !u.contains(&i));
-        let item = entry::normalize_entry(e, &meta, base.as_ref(), sanitizer, cx, trust_guid);
+        all.push(entry::normalize_entry(
+            e,
+            &meta,
+            base.as_ref(),
+            sanitizer,
+            cx,
+            trust_guid,
+        ));
+    }
+    key_shared_links_by_content(&mut all, cx.source);
+    for item in all {
         // A feed that repeats an id keeps its first occurrence: the one a
         // reader would have shown.
         if seen.insert(item.key.clone()) {
@@ -126,6 +137,37 @@ fn untrusted_guids(
         .map(|(i, _)| i)
         .collect();
     (broken.len() * 1000 > with_id * UNTRUSTED_IDS_PERMILLE).then_some(broken)
+}
+
+/// Items keyed by their link (no id, or an untrusted one) whose link is
+/// shared by an item with another title are told apart by title and
+/// content instead, and belong to no cross-source story by that link: a
+/// CMS that links every item to its home page, or a daily page whose
+/// entries differ only by the `#fragment` the canonical link drops, would
+/// otherwise lose all of that link's stories but the first. Items alone on
+/// their link keep the link as their key, and an item repeated whole (same
+/// link and title) is still one item. Linear: one map from key to the
+/// first title.
+fn key_shared_links_by_content(items: &mut [Item], source: &str) {
+    use std::collections::HashMap;
+    let mut first_title: HashMap<&str, (&str, bool)> = HashMap::new();
+    for it in items.iter().filter(|it| it.key.starts_with("link:")) {
+        let (title, mixed) = first_title.entry(&it.key).or_insert((&it.title, false));
+        *mixed |= *title != it.title;
+    }
+    let shared: std::collections::HashSet<String> = first_title
+        .into_iter()
+        .filter(|(_, (_, mixed))| *mixed)
+        .map(|(key, _)| key.to_string())
+        .collect();
+    if shared.is_empty() {
+        return;
+    }
+    for it in items.iter_mut().filter(|it| shared.contains(&it.key)) {
+        let body = it.content.as_deref().or(it.summary.as_deref());
+        it.key = identity::item_key(None, None, &it.title, body);
+        it.story_key = identity::story_key(source, &it.key, it.guid.as_deref(), None);
+    }
 }
 
 /// An entry's id, trimmed; `None` when blank.
@@ -262,6 +304,25 @@ mod tests {
             now,
         };
         normalize(&parsed, &cx).items
+    }
+
+    #[test]
+    fn items_sharing_a_link_under_other_titles_are_told_apart() {
+        let xml = r#"<rss version="2.0"><channel><title>t</title><link>https://e.org/</link><description>d</description>
+            <item><title>One</title><link>https://e.org/day#1</link></item>
+            <item><title>Two</title><link>https://e.org/day#2</link></item>
+            <item><title>Alone</title><link>https://e.org/a</link></item>
+            <item><title>Alone</title><link>https://e.org/a</link></item>
+            <item><title>Has id</title><guid>9</guid><link>https://e.org/day</link></item>
+            </channel></rss>"#;
+        let got = items(xml, Utc::now());
+        let titles: Vec<&str> = got.iter().map(|i| i.title.as_str()).collect();
+        assert_eq!(titles, ["One", "Two", "Alone", "Has id"]);
+        assert!(got[0].key.starts_with("hash:") && got[1].key.starts_with("hash:"));
+        assert_ne!(got[0].story_key, got[1].story_key);
+        // Alone on its link (a repeat is the same item): keyed as before.
+        assert_eq!(got[2].key, "link:https://e.org/a");
+        assert_eq!(got[3].key, "guid:9");
     }
 
     #[test]

@@ -181,7 +181,12 @@ fn attributes(
 /// attribute; `None` for anything else.
 fn safe_url(value: &str, element: &str, base: Option<&Url>) -> Option<String> {
     // Entities inside URLs would need decoding first; leave them to ammonia.
-    if value.contains(['&', '\\']) || value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    // Non-ASCII too: ammonia's resolver keeps those characters as written
+    // (see `html::resolve_keeping_characters`), this one would escape them.
+    if !value.is_ascii()
+        || value.contains(['&', '\\'])
+        || value.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
         return None;
     }
     if let Some(url) = super::plain_url::resolve(value, base) {

@@ -122,18 +122,42 @@ fn kind_of(essence: String) -> TextKind {
 }
 
 fn text(t: fr::Text) -> Text {
+    let essence = t.content_type.essence().to_string();
     Text {
-        kind: kind_of(t.content_type.essence().to_string()),
-        body: t.content,
+        body: unwrap_escaped_div(&essence, t.content),
+        kind: kind_of(essence),
     }
 }
 
 fn content(c: fr::Content) -> Option<Text> {
-    let body = c.body?;
+    let essence = c.content_type.essence().to_string();
     Some(Text {
-        kind: kind_of(c.content_type.essence().to_string()),
-        body,
+        body: unwrap_escaped_div(&essence, c.body?),
+        kind: kind_of(essence),
     })
+}
+
+/// The escaped HTML inside an XHTML `<div>` that an element declared as
+/// HTML holds (TypePad wrote `<content type="html"><div
+/// xmlns="http://www.w3.org/1999/xhtml">Example &lt;b&gt;…</div>`): the
+/// div is the wrapper an `xhtml` construct would have, and its text is the
+/// HTML, which feedparser reads too. Anything else (markup inside the div,
+/// another element, `type="xhtml"`) is left as it is.
+fn unwrap_escaped_div(essence: &str, body: String) -> String {
+    const XHTML: &str = "http://www.w3.org/1999/xhtml";
+    if essence != "text/html" || !body.trim_start().starts_with("<div") {
+        return body;
+    }
+    let trimmed = body.trim();
+    let inner = trimmed
+        .find('>')
+        .filter(|&open| trimmed[..open].contains(XHTML))
+        .and_then(|open| trimmed[open + 1..].strip_suffix("</div>"))
+        .filter(|inner| !inner.contains('<'));
+    match inner {
+        Some(inner) => crate::model::text::decode_entities(inner).into_owned(),
+        None => body,
+    }
 }
 
 fn link(l: fr::Link) -> Link {
@@ -212,6 +236,22 @@ mod tests {
         assert_eq!(entry.enclosures[0].length, Some(99));
         // The link stays a link too: it is the entry's only one.
         assert_eq!(entry.links[0].rel.as_deref(), Some("enclosure"));
+    }
+
+    #[test]
+    fn escaped_html_in_an_xhtml_div_of_html_content_is_the_html() {
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:x</id>
+            <entry><id>urn:e</id><content type="html"><div xmlns="http://www.w3.org/1999/xhtml">Example &lt;b&gt;Atom&lt;/b&gt;</div></content>
+            <summary type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">a &lt;b&gt; c</div></summary></entry></feed>"#;
+        let entry = &parsed(atom).entries[0];
+        let body = |t: &Option<Text>| t.as_ref().map(|t| t.body.clone()).unwrap_or_default();
+        assert_eq!(body(&entry.content), "Example <b>Atom</b>");
+        // An xhtml construct's text is text: its escapes stay escapes.
+        assert!(
+            body(&entry.summary).contains("&lt;b"),
+            "{:?}",
+            entry.summary
+        );
     }
 
     #[test]

@@ -6,12 +6,15 @@
 //! by document order.
 
 use super::side::Collector;
+use crate::model::parsed::MAX_CATEGORIES;
 use quick_xml::events::Event;
 
 /// Whether the document may hold extra categories; checked before any XML
 /// is read.
 pub(super) fn may_have_categories(text: &str) -> bool {
-    super::contains(text, "subject") || super::contains(text, "media:category")
+    super::contains(text, "subject")
+        || super::contains(text, "media:category")
+        || super::contains(text, "<tags")
 }
 
 /// Whether the document uses `xml:base` at all.
@@ -19,21 +22,40 @@ pub(super) fn may_have_bases(text: &str) -> bool {
     super::contains(text, "xml:base")
 }
 
-/// Collects extra category terms per entry, in document order.
+/// Extra terms of one entry, each with the number of the entry's own
+/// `<category>` elements (the ones feed-rs reads) before it, so the two
+/// lists can be merged in document order.
+pub(super) type PlacedTerms = Vec<(usize, String)>;
+
+/// Collects extra category terms per entry, in document order: `dc:subject`
+/// (any prefix), `media:category`, and a `<tags>` element's comma-separated
+/// terms (a made-up element some CMSs write, which feedparser reads).
 #[derive(Default)]
 pub(super) struct CategoryReader {
-    entries: Vec<Vec<String>>,
+    entries: Vec<PlacedTerms>,
     in_entry: bool,
-    /// Whether the open element's text is a term.
-    capture: bool,
+    /// The entry's `<category>` elements so far.
+    own: usize,
+    /// Whether the open element's text is a term, and whether it is a list.
+    capture: Option<bool>,
     /// The term read so far.
     current: String,
 }
 
 impl CategoryReader {
     /// Terms per entry.
-    pub(super) fn finish(self) -> Vec<Vec<String>> {
+    pub(super) fn finish(self) -> Vec<PlacedTerms> {
         self.entries
+    }
+
+    fn push(&mut self, term: &str) {
+        let own = self.own;
+        if let Some(last) = self.entries.last_mut()
+            && !term.is_empty()
+            && last.len() < MAX_CATEGORIES
+        {
+            last.push((own, term.to_string()));
+        }
     }
 }
 
@@ -46,21 +68,30 @@ impl Collector for CategoryReader {
                 match local.as_ref() {
                     "item" | "entry" => {
                         self.in_entry = true;
+                        self.own = 0;
                         self.entries.push(Vec::new());
                     }
-                    "subject" if self.in_entry && name.prefix().is_some() => self.capture = true,
-                    "category"
-                        if self.in_entry
-                            && name.prefix().is_some_and(|p| p.as_ref() == "media") =>
-                    {
-                        self.capture = true
+                    "subject" if self.in_entry && name.prefix().is_some() => {
+                        self.capture = Some(false)
                     }
+                    "tags" if self.in_entry && name.prefix().is_none() => self.capture = Some(true),
+                    "category" if self.in_entry => match name.prefix() {
+                        Some(p) if p.as_ref() == "media" => self.capture = Some(false),
+                        None => self.own += 1,
+                        Some(_) => {}
+                    },
                     _ => {}
                 }
                 self.current.clear();
             }
-            Event::Text(t) if self.capture => self.current.push_str(t.as_ref()),
-            Event::GeneralRef(r) if self.capture => {
+            Event::Empty(e) if self.in_entry => {
+                let name = e.name();
+                if name.local_name().as_ref() == "category" && name.prefix().is_none() {
+                    self.own += 1;
+                }
+            }
+            Event::Text(t) if self.capture.is_some() => self.current.push_str(t.as_ref()),
+            Event::GeneralRef(r) if self.capture.is_some() => {
                 if let Ok(Some(c)) = r.resolve_char_ref() {
                     self.current.push(c);
                 } else {
@@ -74,16 +105,16 @@ impl Collector for CategoryReader {
                     });
                 }
             }
-            Event::CData(t) if self.capture => self.current.push_str(t.as_ref()),
+            Event::CData(t) if self.capture.is_some() => self.current.push_str(t.as_ref()),
             Event::End(e) => match e.name().local_name().as_ref() {
                 "item" | "entry" => self.in_entry = false,
-                _ if self.capture => {
-                    self.capture = false;
-                    let term = self.current.trim();
-                    if let Some(last) = self.entries.last_mut()
-                        && !term.is_empty()
-                    {
-                        last.push(term.to_string());
+                _ if self.capture.is_some() => {
+                    let list = self.capture.take() == Some(true);
+                    let current = std::mem::take(&mut self.current);
+                    if list {
+                        current.split(',').for_each(|t| self.push(t.trim()));
+                    } else {
+                        self.push(current.trim());
                     }
                 }
                 _ => {}
@@ -189,10 +220,28 @@ mod tests {
         assert_eq!(
             reader.finish(),
             vec![
-                vec!["Политика".to_string(), "World & Co".to_string()],
+                vec![(0, "Политика".to_string()), (0, "World & Co".to_string())],
                 vec![],
-                vec!["Экономика".to_string()]
+                vec![(0, "Экономика".to_string())]
             ]
+        );
+    }
+
+    #[test]
+    fn tags_are_split_and_placed_among_the_own_categories() {
+        let xml = r#"<rss><channel><item><category>a</category><tags>tag one, tag two,</tags>
+            <category>b</category><dc:subject>s</dc:subject><x:tags>no</x:tags></item></channel></rss>"#;
+        assert!(may_have_categories(xml));
+        let mut reader = CategoryReader::default();
+        read(xml, &mut [&mut reader]);
+        let placed = |v: &[(usize, &str)]| {
+            v.iter()
+                .map(|(n, t)| (*n, t.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            reader.finish(),
+            vec![placed(&[(1, "tag one"), (1, "tag two"), (2, "s")])]
         );
     }
 

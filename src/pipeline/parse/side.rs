@@ -80,15 +80,28 @@ pub(super) fn complete(feed: &mut ParsedFeed, text: &str, base_url: Option<&str>
     }
 }
 
-/// Appends the extra terms after the categories feed-rs read.
-fn add_categories(entries: &mut [ParsedEntry], extra: Vec<Vec<String>>) {
+/// Merges the extra terms with the categories feed-rs read, in document
+/// order (each term after as many of the entry's own categories as came
+/// before it in the document), in one pass.
+fn add_categories(entries: &mut [ParsedEntry], extra: Vec<extras::PlacedTerms>) {
     for (entry, terms) in entries.iter_mut().zip(extra) {
-        entry
-            .categories
-            .extend(terms.into_iter().map(|term| Category {
+        if terms.is_empty() {
+            continue;
+        }
+        let own = std::mem::take(&mut entry.categories);
+        let mut own = own.into_iter().enumerate().peekable();
+        let mut merged = Vec::with_capacity(own.len() + terms.len());
+        for (before, term) in terms {
+            while let Some((_, c)) = own.next_if(|(i, _)| *i < before) {
+                merged.push(c);
+            }
+            merged.push(Category {
                 term,
                 ..Default::default()
-            }));
+            });
+        }
+        merged.extend(own.map(|(_, c)| c));
+        entry.categories = merged;
     }
 }
 
