@@ -3,7 +3,10 @@
 //!
 //! The clusters live in a [`Window`] in memory, built on first use from the
 //! stories of the last `[clustering] window` and their stored membership,
-//! so a restart or reload keeps them. New stories are found in the store
+//! so a restart keeps them. One clusterer lives across reloads
+//! ([`Clusterer::reconfigure`]): a reload with the same `[clustering]`
+//! keeps its window as it is, one that changes `enabled` or `window` has it
+//! rebuilt from the store under the new settings. New stories are found in the store
 //! (those in the window without a membership row), not handed over by the
 //! write: the writer may run a write twice, and a story is only clustered
 //! once it is committed. A failed membership write drops the in-memory
@@ -16,33 +19,57 @@ use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
-/// The clustering of one pipeline; one run at a time.
+/// The clustering of one pipeline (and of the pipelines reloads put in
+/// its place); one run at a time.
 pub struct Clusterer {
+    state: Mutex<State>,
+}
+
+/// The settings in force and the window built under them.
+struct State {
     settings: ClusteringSettings,
-    window: Mutex<Option<Window>>,
+    /// `None` until the first run, after a failed write, and after a
+    /// reload changed the settings the window depends on.
+    window: Option<Window>,
 }
 
 impl Clusterer {
     /// A clusterer that builds its window on first use.
     pub fn new(settings: ClusteringSettings) -> Clusterer {
         Clusterer {
-            settings,
-            window: Mutex::new(None),
+            state: Mutex::new(State {
+                settings,
+                window: None,
+            }),
         }
+    }
+
+    /// Puts a reloaded `[clustering]` in force from the next run on. A
+    /// changed `window` has the clusters rebuilt from the store with the
+    /// new length (the window's length is part of every decision it
+    /// made); turning clustering off drops them from memory (the stored
+    /// membership stays, so turning it on again restores them).
+    pub async fn reconfigure(&self, settings: ClusteringSettings) {
+        let mut state = self.state.lock().await;
+        if state.settings.enabled != settings.enabled || state.settings.window != settings.window {
+            state.window = None;
+        }
+        state.settings = settings;
     }
 
     /// Clusters every committed story of the window not yet in a cluster.
     /// Returns how many joined another report's cluster. Does nothing
     /// unless `[clustering] enabled`.
     pub async fn run(&self, store: &dyn Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
-        if !self.settings.enabled {
+        let mut state = self.state.lock().await;
+        if !state.settings.enabled {
             return Ok(0);
         }
-        let since = horizon(now, self.settings.window);
-        let mut guard = self.window.lock().await;
-        let (mut window, fresh) = match guard.take() {
+        let span = state.settings.window;
+        let since = horizon(now, span);
+        let (mut window, fresh) = match state.window.take() {
             Some(w) => (w, store.cluster_window(since, true).await?),
-            None => restore(store, since, self.settings.window).await?,
+            None => restore(store, since, span).await?,
         };
         let mut members = Vec::with_capacity(fresh.len());
         let mut joined = 0;
@@ -71,7 +98,7 @@ impl Clusterer {
         // run rebuilds it from the store instead of trusting placements
         // that were never recorded.
         store.record_cluster_members(&members).await?;
-        *guard = Some(window);
+        state.window = Some(window);
         if joined > 0 {
             tracing::debug!(stories = fresh.len(), joined, "clustered new stories");
         }

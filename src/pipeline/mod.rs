@@ -254,6 +254,24 @@ impl Pipeline {
         })
     }
 
+    /// Takes over `previous`'s clusterer with this pipeline's
+    /// `[clustering]` (see [`clustering::Clusterer::reconfigure`]), as a
+    /// reload does: one clusterer across reloads, so the clusters formed
+    /// stay in memory and the old schedule's last polls and the new
+    /// schedule's first never cluster side by side.
+    pub async fn keep_clusterer(&mut self, previous: &Pipeline) {
+        self.clusterer = Arc::clone(&previous.clusterer);
+        self.reconfigure_clusterer().await;
+    }
+
+    /// Puts this pipeline's `[clustering]` in force in its clusterer
+    /// (again, after a reload that failed to start).
+    pub async fn reconfigure_clusterer(&self) {
+        self.clusterer
+            .reconfigure(self.config.clustering.clone())
+            .await;
+    }
+
     /// Polls one source and stores what it found.
     pub async fn poll(&self, source: &SourceConfig) -> PollReport {
         self.poll_leased(source, None).await
