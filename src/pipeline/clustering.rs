@@ -17,6 +17,7 @@ use crate::config::ClusteringSettings;
 use crate::store::cluster::{ClusterMember, FIRST, WindowStory};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
+use std::time::Duration;
 use tokio::sync::Mutex;
 
 /// The clustering of one pipeline (and of the pipelines reloads put in
@@ -28,6 +29,9 @@ pub struct Clusterer {
 /// The settings in force and the window built under them.
 struct State {
     settings: ClusteringSettings,
+    /// `[storage] keep`: a first report older than this is (about to be)
+    /// purged, so its cluster takes no new members.
+    keep: Option<Duration>,
     /// `None` until the first run, after a failed write, and after a
     /// reload changed the settings the window depends on.
     window: Option<Window>,
@@ -35,26 +39,32 @@ struct State {
 
 impl Clusterer {
     /// A clusterer that builds its window on first use.
-    pub fn new(settings: ClusteringSettings) -> Clusterer {
+    pub fn new(settings: ClusteringSettings, keep: Option<Duration>) -> Clusterer {
         Clusterer {
             state: Mutex::new(State {
                 settings,
+                keep,
                 window: None,
             }),
         }
     }
 
-    /// Puts a reloaded `[clustering]` in force from the next run on. A
-    /// changed `window` has the clusters rebuilt from the store with the
-    /// new length (the window's length is part of every decision it
-    /// made); turning clustering off drops them from memory (the stored
-    /// membership stays, so turning it on again restores them).
-    pub async fn reconfigure(&self, settings: ClusteringSettings) {
+    /// Puts a reloaded `[clustering]` (and `[storage] keep`) in force from
+    /// the next run on. A changed `window` or `keep` has the clusters
+    /// rebuilt from the store (the window's length is part of every
+    /// decision it made); turning clustering off drops them from memory
+    /// (the stored membership stays, so turning it on again restores
+    /// them).
+    pub async fn reconfigure(&self, settings: ClusteringSettings, keep: Option<Duration>) {
         let mut state = self.state.lock().await;
-        if state.settings.enabled != settings.enabled || state.settings.window != settings.window {
+        if state.settings.enabled != settings.enabled
+            || state.settings.window != settings.window
+            || state.keep != keep
+        {
             state.window = None;
         }
         state.settings = settings;
+        state.keep = keep;
     }
 
     /// Clusters every committed story of the window not yet in a cluster.
@@ -66,10 +76,11 @@ impl Clusterer {
             return Ok(0);
         }
         let span = state.settings.window;
-        let since = horizon(now, span);
+        let reach = state.keep.map_or(span, |keep| keep.min(span));
+        let since = horizon(now, reach);
         let (mut window, fresh) = match state.window.take() {
             Some(w) => (w, store.cluster_window(since, true).await?),
-            None => restore(store, since, span).await?,
+            None => restore(store, since, span, reach).await?,
         };
         let mut members = Vec::with_capacity(fresh.len());
         let mut joined = 0;
@@ -112,10 +123,11 @@ impl Clusterer {
 async fn restore(
     store: &dyn Store,
     since: DateTime<Utc>,
-    span: std::time::Duration,
+    span: Duration,
+    reach: Duration,
 ) -> Result<(Window, Vec<WindowStory>), StoreError> {
     let stories = store.cluster_window(since, false).await?;
-    let mut window = Window::new(span);
+    let mut window = Window::new(span).closing_after(reach);
     let mut fresh = Vec::new();
     let mut joined = Vec::new();
     for story in stories {
@@ -141,7 +153,7 @@ fn signature(story: &WindowStory) -> Signature {
     Signature::new(&story.report())
 }
 
-fn horizon(now: DateTime<Utc>, span: std::time::Duration) -> DateTime<Utc> {
+fn horizon(now: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
     chrono::Duration::from_std(span)
         .ok()
         .and_then(|d| now.checked_sub_signed(d))

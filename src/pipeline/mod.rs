@@ -239,7 +239,10 @@ impl Pipeline {
         let hosts = Arc::new(HostLimiter::with_limits(
             config.sources.iter().map(|s| (s.url.as_str(), s.per_host)),
         ));
-        let clusterer = Arc::new(clustering::Clusterer::new(config.clustering.clone()));
+        let clusterer = Arc::new(clustering::Clusterer::new(
+            config.clustering.clone(),
+            config.storage_keep,
+        ));
         Ok(Pipeline {
             config,
             store,
@@ -264,11 +267,11 @@ impl Pipeline {
         self.reconfigure_clusterer().await;
     }
 
-    /// Puts this pipeline's `[clustering]` in force in its clusterer
-    /// (again, after a reload that failed to start).
+    /// Puts this pipeline's `[clustering]` and `[storage] keep` in force
+    /// in its clusterer (again, after a reload that failed to start).
     pub async fn reconfigure_clusterer(&self) {
         self.clusterer
-            .reconfigure(self.config.clustering.clone())
+            .reconfigure(self.config.clustering.clone(), self.config.storage_keep)
             .await;
     }
 
