@@ -5,8 +5,9 @@
 //! stories of the last `[clustering] window` and their stored membership,
 //! so a restart keeps them. One clusterer lives across reloads
 //! ([`Clusterer::reconfigure`]): a reload with the same `[clustering]`
-//! keeps its window as it is, one that changes `enabled` or `window` has it
-//! rebuilt from the store under the new settings. New stories are found in the store
+//! keeps its window as it is, one that changes `enabled`, `window` or
+//! `[storage] keep` has it rebuilt from the store under the new settings.
+//! New stories are found in the store
 //! (those in the window without a membership row), not handed over by the
 //! write: the writer may run a write twice, and a story is only clustered
 //! once it is committed. A failed membership write drops the in-memory
