@@ -3,25 +3,13 @@
 //! apart, and a restart keeps the clusters (a report arriving after it
 //! joins the cluster formed before it).
 
+mod clustering_support;
 mod common;
 
-use chrono::{DateTime, Duration as Span, Utc};
-use common::{Daemon, Doc, FeedServer, get, wait_for};
+use chrono::{Duration as Span, Utc};
+use clustering_support::{L, T, rss};
+use common::{Daemon, FeedServer, get, wait_for};
 use std::time::Duration;
-
-const T: &str = "Президент Азербайджана принял министра иностранных дел Венгрии";
-const L: &str = "Президент Ильхам Алиев принял министра иностранных дел Венгрии Петера Сийярто.";
-
-fn rss(link: &str, title: &str, lead: &str, at: DateTime<Utc>) -> Doc {
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>t</title>\
-         <link>https://x.example/</link><description>d</description><language>ru</language>\
-         <item><title>{title}</title><link>{link}</link><guid>{link}</guid>\
-         <pubDate>{}</pubDate><description>{lead}</description></item></channel></rss>",
-        at.to_rfc2822()
-    );
-    Doc::feed("application/rss+xml", body.into_bytes())
-}
 
 fn config(
     server: &FeedServer,
@@ -173,21 +161,8 @@ async fn one_event_from_several_outlets_is_one_entry_and_survives_a_restart() {
 
     // `explain` by link: the cluster's three members with their rules, and
     // for the trap pair the decision that kept it apart.
-    let explain = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedmerge"))
-            .arg("--config")
-            .arg(dir.path().join("feedmerge.toml"))
-            .arg("explain")
-            .args(args)
-            .output()
-            .expect("run feedmerge explain");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("explain prints JSON")
-    };
+    let config = dir.path().join("feedmerge.toml");
+    let explain = |args: &[&str]| clustering_support::explain(&config, args);
     let v = explain(&["https://azertac.example/9"]);
     let members = v["members"].as_array().expect("members");
     assert_eq!(members.len(), 3, "{v}");

@@ -272,8 +272,9 @@ mod slow_store {
             &self,
             ids: &[i64],
             keys: &[String],
+            sources: &[String],
         ) -> Result<HashMap<i64, cluster::ClusterView>, StoreError> {
-            self.inner.cluster_views(ids, keys).await
+            self.inner.cluster_views(ids, keys, sources).await
         }
         async fn cluster_of(
             &self,

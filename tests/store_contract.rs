@@ -586,7 +586,7 @@ async fn cluster_membership_is_recorded_shown_and_explained() {
             .unwrap();
         assert!(store.cluster_window(since, true).await.unwrap().is_empty());
         let views = store
-            .cluster_views(&[first, other], &["world".into()])
+            .cluster_views(&[first, other], &["world".into()], &[])
             .await
             .unwrap();
         assert_eq!(views.get(&other), Some(&ClusterView::Hidden));
@@ -595,7 +595,25 @@ async fn cluster_membership_is_recorded_shown_and_explained() {
         };
         assert_eq!(related.len(), 1);
         assert_eq!(related[0].link.as_deref(), Some("https://news.example/2"));
+        assert_eq!(related[0].summary.as_deref(), Some("<p>Summary 2</p>"));
         log.push(format!("{related:?}"));
+        // A feed of b alone does not show the first report (a's), so it
+        // shows b's; one of a keeps it hidden.
+        let of = |sources: &[&str]| {
+            let sources: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
+            let store = &store;
+            async move {
+                store
+                    .cluster_views(&[other], &["world".into()], &sources)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert!(of(&["b"]).await.is_empty());
+        assert_eq!(
+            of(&["a", "b"]).await.get(&other),
+            Some(&ClusterView::Hidden)
+        );
         let (story, members) = store
             .cluster_of("https://news.example/2")
             .await
@@ -617,6 +635,75 @@ async fn cluster_membership_is_recorded_shown_and_explained() {
                 .is_none()
         );
         log
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_purged_first_report_frees_its_members() {
+    use feedmerge::store::cluster::ClusterMember;
+    contract("cluster_purge", |store| async move {
+        store
+            .register_sources(&[spec("a"), spec("b"), spec("c")])
+            .await
+            .unwrap();
+        // Story 3 is dated 3 h before 1 and 2; it is the first report.
+        poll(&*store, "c", t0(), vec![item("c", 3, &["World"])]).await;
+        poll(&*store, "a", t0(), vec![item("a", 1, &["World"])]).await;
+        poll(&*store, "b", t0(), vec![item("b", 2, &["World"])]).await;
+        let since = t0() - Span::days(2);
+        let ids: Vec<i64> = store
+            .cluster_window(since, false)
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        let (first, a, b) = (ids[0], ids[1], ids[2]);
+        let member = |story_id, rule: &str| ClusterMember {
+            story_id,
+            cluster_id: first,
+            rule: rule.into(),
+            score: 0.9,
+        };
+        store
+            .record_cluster_members(&[member(first, "first"), member(a, "reprint")])
+            .await
+            .unwrap();
+        let batch = store
+            .purge_stories(t0() - Span::hours(1), t0(), 100)
+            .await
+            .unwrap();
+        assert_eq!(batch.stories, 1);
+        // a is free again, to be placed anew; b, placed into the purged
+        // cluster afterwards, is recorded as a first report of its own.
+        store
+            .record_cluster_members(&[member(b, "reprint")])
+            .await
+            .unwrap();
+        let window = store.cluster_window(since, false).await.unwrap();
+        let rows: Vec<String> = window
+            .iter()
+            .map(|s| match &s.member {
+                Some(m) => format!(
+                    "{} in {} as {} ({})",
+                    s.id - a,
+                    m.cluster_id - a,
+                    m.rule,
+                    m.score
+                ),
+                None => format!("{} free", s.id - a),
+            })
+            .collect();
+        assert_eq!(rows, ["0 free", "1 in 1 as first (1)"]);
+        assert!(
+            store
+                .cluster_views(&[a, b], &[], &[])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        rows
     })
     .await;
 }

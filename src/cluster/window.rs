@@ -46,6 +46,9 @@ struct Cluster {
 /// The clusters of the last `window`, indexed by their first reports.
 pub struct Window {
     window: Duration,
+    /// How long a first report keeps its cluster open: the window, or
+    /// less when retention purges stories sooner.
+    reach: Duration,
     clusters: HashMap<i64, Cluster>,
     postings: HashMap<Key, Vec<i64>>,
     /// First reports by time, oldest first, for eviction.
@@ -57,10 +60,20 @@ impl Window {
     pub fn new(window: Duration) -> Window {
         Window {
             window,
+            reach: window,
             clusters: HashMap::new(),
             postings: HashMap::new(),
             order: VecDeque::new(),
         }
+    }
+
+    /// The same window whose clusters close once their first report is
+    /// `reach` old, when that is sooner than the window: a first report
+    /// that retention purges (`[storage] keep` shorter than the window)
+    /// takes no new members, which would name a story that is gone.
+    pub fn closing_after(mut self, reach: Duration) -> Window {
+        self.reach = reach.min(self.window);
+        self
     }
 
     /// How many clusters are open.
@@ -163,10 +176,10 @@ impl Window {
         self.order.insert(pos, (at, id));
     }
 
-    /// Closes clusters whose first report is older than the window before
-    /// `now`.
+    /// Closes clusters whose first report is older than the window (or
+    /// the shorter reach) before `now`.
     pub fn evict(&mut self, now: DateTime<Utc>) {
-        let Ok(span) = chrono::Duration::from_std(self.window) else {
+        let Ok(span) = chrono::Duration::from_std(self.reach) else {
             return;
         };
         let horizon = now - span;
@@ -244,5 +257,19 @@ mod tests {
         assert_eq!(w.place(2, sig("trend", T, L), at(49)).cluster, 2);
         assert_eq!(w.len(), 1);
         assert!(w.postings.values().all(|ids| !ids.contains(&1)));
+    }
+
+    #[test]
+    fn a_shorter_reach_closes_clusters_sooner_but_decides_with_the_window() {
+        let day = Duration::from_secs(24 * 3600);
+        let mut w = Window::new(2 * day).closing_after(day);
+        w.place(1, sig("apa", T, L), at(0));
+        assert_eq!(w.place(2, sig("trend", T, L), at(23)).cluster, 1);
+        // Past the reach: apa's cluster is closed, azertac opens its own.
+        assert_eq!(w.place(3, sig("azertac", T, L), at(25)).cluster, 3);
+        assert_eq!(w.len(), 1);
+        // A reach longer than the window changes nothing.
+        let w = Window::new(day).closing_after(2 * day);
+        assert_eq!(w.reach, day);
     }
 }

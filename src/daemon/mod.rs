@@ -365,7 +365,16 @@ impl Running {
         let mut pipeline = Pipeline::new(Arc::clone(&next), Arc::clone(&shared.store))?;
         // One change feed across reloads: the cache and the hub follow it.
         pipeline.changes = self.pipeline.changes.clone();
-        let started = Running::start(pipeline, shared).await?;
+        // And one clusterer, which takes the new `[clustering]`.
+        pipeline.keep_clusterer(&self.pipeline).await;
+        let started = match Running::start(pipeline, shared).await {
+            Ok(started) => started,
+            Err(e) => {
+                // The running config stays, and with it its `[clustering]`.
+                self.pipeline.reconfigure_clusterer().await;
+                return Err(e);
+            }
+        };
         let previous = std::mem::replace(self, started);
         previous.stop().await;
         reload::log_changes(&old, &next);

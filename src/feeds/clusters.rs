@@ -116,6 +116,7 @@ mod tests {
             title: "Алиев <принял> министра".into(),
             source: "Trend".into(),
             published: DateTime::from_timestamp(1_790_003_600, 0).unwrap(),
+            summary: None,
         }
     }
 

@@ -4,8 +4,8 @@
 
 use super::FeedRequest;
 use crate::config::FeedConfig;
-use crate::model::Story;
 use crate::model::text::search_fold;
+use crate::model::{Related, Story};
 
 /// The Rust-side filters of one request.
 pub(super) struct StoryFilter<'a> {
@@ -33,6 +33,18 @@ impl<'a> StoryFilter<'a> {
             && self.exclude.is_empty()
     }
 
+    /// Whether the feed's `exclude` hides another outlet's report of a
+    /// cluster, read as a story is (its title and summary). Only `exclude`:
+    /// the cluster's entry already passed the keyword, language and
+    /// `include`, and a rewrite need not repeat the words they ask for.
+    pub(super) fn excludes_related(&self, related: &Related) -> bool {
+        if self.exclude.is_empty() {
+            return false;
+        }
+        let text = searchable(&related.title, related.summary.as_deref());
+        self.exclude.iter().any(|r| r.is_match(&text))
+    }
+
     pub(super) fn matches(&self, story: &Story) -> bool {
         if let Some(want) = &self.lang {
             let have = story.language.as_deref().unwrap_or("").replace('_', "-");
@@ -44,12 +56,7 @@ impl<'a> StoryFilter<'a> {
         if self.q.is_none() && self.include.is_empty() && self.exclude.is_empty() {
             return true;
         }
-        let summary = story
-            .summary
-            .as_deref()
-            .map(crate::model::text::html_to_text)
-            .unwrap_or_default();
-        let text = format!("{}\n{summary}", story.title);
+        let text = searchable(&story.title, story.summary.as_deref());
         if let Some(q) = &self.q
             && !search_fold(&text).contains(q.as_str())
         {
@@ -60,6 +67,14 @@ impl<'a> StoryFilter<'a> {
         }
         !self.exclude.iter().any(|r| r.is_match(&text))
     }
+}
+
+/// The text the filters read: the title, then the summary as plain text.
+fn searchable(title: &str, summary: Option<&str>) -> String {
+    let summary = summary
+        .map(crate::model::text::html_to_text)
+        .unwrap_or_default();
+    format!("{title}\n{summary}")
 }
 
 #[cfg(test)]

@@ -230,7 +230,7 @@ async fn page(
         let exhausted = rows.len() < batch;
         let mut views = if clustering.enabled {
             let ids: Vec<i64> = rows.iter().map(|(c, _)| c.seq).collect();
-            store.cluster_views(&ids, keys).await?
+            store.cluster_views(&ids, keys, &sources).await?
         } else {
             Default::default()
         };
@@ -239,8 +239,13 @@ async fn page(
             position = Some(cursor);
             match views.remove(&cursor.seq) {
                 Some(ClusterView::Hidden) => continue,
-                Some(ClusterView::First(related)) => {
-                    clusters::show(&mut story, related, clustering.bump_updated)
+                Some(ClusterView::First(mut related)) => {
+                    // The block lists no report the feed's `exclude` would
+                    // hide; the first report itself is filtered below.
+                    related.retain(|r| !filter.excludes_related(r));
+                    if !related.is_empty() {
+                        clusters::show(&mut story, related, clustering.bump_updated)
+                    }
                 }
                 None => {}
             }

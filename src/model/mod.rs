@@ -131,6 +131,9 @@ pub struct Related {
     pub source: String,
     /// When it was published (its sort date).
     pub published: DateTime<Utc>,
+    /// Its summary (HTML), which feeds do not show but a feed's `exclude`
+    /// reads, as it reads a story's.
+    pub summary: Option<String>,
 }
 
 /// A merged feed, format-independent: what every exporter renders.

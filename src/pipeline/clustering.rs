@@ -3,7 +3,11 @@
 //!
 //! The clusters live in a [`Window`] in memory, built on first use from the
 //! stories of the last `[clustering] window` and their stored membership,
-//! so a restart or reload keeps them. New stories are found in the store
+//! so a restart keeps them. One clusterer lives across reloads
+//! ([`Clusterer::reconfigure`]): a reload with the same `[clustering]`
+//! keeps its window as it is, one that changes `enabled`, `window` or
+//! `[storage] keep` has it rebuilt from the store under the new settings.
+//! New stories are found in the store
 //! (those in the window without a membership row), not handed over by the
 //! write: the writer may run a write twice, and a story is only clustered
 //! once it is committed. A failed membership write drops the in-memory
@@ -14,35 +18,70 @@ use crate::config::ClusteringSettings;
 use crate::store::cluster::{ClusterMember, FIRST, WindowStory};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
+use std::time::Duration;
 use tokio::sync::Mutex;
 
-/// The clustering of one pipeline; one run at a time.
+/// The clustering of one pipeline (and of the pipelines reloads put in
+/// its place); one run at a time.
 pub struct Clusterer {
+    state: Mutex<State>,
+}
+
+/// The settings in force and the window built under them.
+struct State {
     settings: ClusteringSettings,
-    window: Mutex<Option<Window>>,
+    /// `[storage] keep`: a first report older than this is (about to be)
+    /// purged, so its cluster takes no new members.
+    keep: Option<Duration>,
+    /// `None` until the first run, after a failed write, and after a
+    /// reload changed the settings the window depends on.
+    window: Option<Window>,
 }
 
 impl Clusterer {
     /// A clusterer that builds its window on first use.
-    pub fn new(settings: ClusteringSettings) -> Clusterer {
+    pub fn new(settings: ClusteringSettings, keep: Option<Duration>) -> Clusterer {
         Clusterer {
-            settings,
-            window: Mutex::new(None),
+            state: Mutex::new(State {
+                settings,
+                keep,
+                window: None,
+            }),
         }
+    }
+
+    /// Puts a reloaded `[clustering]` (and `[storage] keep`) in force from
+    /// the next run on. A changed `window` or `keep` has the clusters
+    /// rebuilt from the store (the window's length is part of every
+    /// decision it made); turning clustering off drops them from memory
+    /// (the stored membership stays, so turning it on again restores
+    /// them).
+    pub async fn reconfigure(&self, settings: ClusteringSettings, keep: Option<Duration>) {
+        let mut state = self.state.lock().await;
+        if state.settings.enabled != settings.enabled
+            || state.settings.window != settings.window
+            || state.keep != keep
+        {
+            state.window = None;
+        }
+        state.settings = settings;
+        state.keep = keep;
     }
 
     /// Clusters every committed story of the window not yet in a cluster.
     /// Returns how many joined another report's cluster. Does nothing
     /// unless `[clustering] enabled`.
     pub async fn run(&self, store: &dyn Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
-        if !self.settings.enabled {
+        let mut state = self.state.lock().await;
+        if !state.settings.enabled {
             return Ok(0);
         }
-        let since = horizon(now, self.settings.window);
-        let mut guard = self.window.lock().await;
-        let (mut window, fresh) = match guard.take() {
+        let span = state.settings.window;
+        let reach = state.keep.map_or(span, |keep| keep.min(span));
+        let since = horizon(now, reach);
+        let (mut window, fresh) = match state.window.take() {
             Some(w) => (w, store.cluster_window(since, true).await?),
-            None => restore(store, since, self.settings.window).await?,
+            None => restore(store, since, span, reach).await?,
         };
         let mut members = Vec::with_capacity(fresh.len());
         let mut joined = 0;
@@ -71,7 +110,7 @@ impl Clusterer {
         // run rebuilds it from the store instead of trusting placements
         // that were never recorded.
         store.record_cluster_members(&members).await?;
-        *guard = Some(window);
+        state.window = Some(window);
         if joined > 0 {
             tracing::debug!(stories = fresh.len(), joined, "clustered new stories");
         }
@@ -85,10 +124,11 @@ impl Clusterer {
 async fn restore(
     store: &dyn Store,
     since: DateTime<Utc>,
-    span: std::time::Duration,
+    span: Duration,
+    reach: Duration,
 ) -> Result<(Window, Vec<WindowStory>), StoreError> {
     let stories = store.cluster_window(since, false).await?;
-    let mut window = Window::new(span);
+    let mut window = Window::new(span).closing_after(reach);
     let mut fresh = Vec::new();
     let mut joined = Vec::new();
     for story in stories {
@@ -114,7 +154,7 @@ fn signature(story: &WindowStory) -> Signature {
     Signature::new(&story.report())
 }
 
-fn horizon(now: DateTime<Utc>, span: std::time::Duration) -> DateTime<Utc> {
+fn horizon(now: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
     chrono::Duration::from_std(span)
         .ok()
         .and_then(|d| now.checked_sub_signed(d))

@@ -239,7 +239,10 @@ impl Pipeline {
         let hosts = Arc::new(HostLimiter::with_limits(
             config.sources.iter().map(|s| (s.url.as_str(), s.per_host)),
         ));
-        let clusterer = Arc::new(clustering::Clusterer::new(config.clustering.clone()));
+        let clusterer = Arc::new(clustering::Clusterer::new(
+            config.clustering.clone(),
+            config.storage_keep,
+        ));
         Ok(Pipeline {
             config,
             store,
@@ -252,6 +255,24 @@ impl Pipeline {
             changes: crate::store::changes::Changes::new(),
             clusterer,
         })
+    }
+
+    /// Takes over `previous`'s clusterer with this pipeline's
+    /// `[clustering]` (see [`clustering::Clusterer::reconfigure`]), as a
+    /// reload does: one clusterer across reloads, so the clusters formed
+    /// stay in memory and the old schedule's last polls and the new
+    /// schedule's first never cluster side by side.
+    pub async fn keep_clusterer(&mut self, previous: &Pipeline) {
+        self.clusterer = Arc::clone(&previous.clusterer);
+        self.reconfigure_clusterer().await;
+    }
+
+    /// Puts this pipeline's `[clustering]` and `[storage] keep` in force
+    /// in its clusterer (again, after a reload that failed to start).
+    pub async fn reconfigure_clusterer(&self) {
+        self.clusterer
+            .reconfigure(self.config.clustering.clone(), self.config.storage_keep)
+            .await;
     }
 
     /// Polls one source and stores what it found.

@@ -299,13 +299,16 @@ pub trait Store: Send + Sync + 'static {
         &self,
         members: &[cluster::ClusterMember],
     ) -> Result<(), StoreError>;
-    /// How feeds drawing from `section_keys` (empty: any) show the stories
-    /// of row ids `ids` (`Cursor::seq`): stories in no cluster, or alone in
-    /// theirs, are left out of the answer.
+    /// How feeds drawing from `section_keys` (empty: any) and `sources`
+    /// (source names; empty: any) show the stories of row ids `ids`
+    /// (`Cursor::seq`): stories in no cluster, or alone in theirs, are left
+    /// out of the answer. A member is hidden only when its first report is
+    /// one such a feed draws from.
     async fn cluster_views(
         &self,
         ids: &[i64],
         section_keys: &[String],
+        sources: &[String],
     ) -> Result<std::collections::HashMap<i64, cluster::ClusterView>, StoreError>;
     /// The story whose entry id or link is `key` (the oldest, when several
     /// share a link) and the members of its cluster (itself included, oldest

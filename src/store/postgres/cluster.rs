@@ -1,7 +1,7 @@
 //! `cluster_members` on PostgreSQL, as `sqlite::cluster` does it.
 
 use super::super::StoreError;
-use super::super::cluster::{ClusterMember, ClusterView, WindowStory};
+use super::super::cluster::{ClusterMember, ClusterView, FIRST, WindowStory};
 use super::{PgStore, pg_error};
 use crate::model::Related;
 use chrono::{DateTime, Utc};
@@ -90,7 +90,8 @@ impl PgStore {
     }
 
     /// Replaces the rows of `members` in one transaction; a story purged
-    /// meanwhile is skipped.
+    /// meanwhile is skipped, and one placed in a cluster whose first report
+    /// was purged meanwhile is recorded as a first report (as SQLite's).
     pub(super) async fn record_members(&self, members: &[ClusterMember]) -> Result<(), StoreError> {
         if members.is_empty() {
             return Ok(());
@@ -100,16 +101,23 @@ impl PgStore {
         let stmt = tx
             .prepare_cached(
                 "INSERT INTO cluster_members (story_id, cluster_id, rule, score)
-                 SELECT id, $2, $3, $4 FROM stories WHERE id = $1
+                 SELECT s.id,
+                        CASE WHEN f.id IS NULL THEN s.id ELSE $2::bigint END,
+                        CASE WHEN f.id IS NULL THEN $5::text ELSE $3::text END,
+                        CASE WHEN f.id IS NULL THEN 1.0::float8 ELSE $4::float8 END
+                 FROM stories s LEFT JOIN stories f ON f.id = $2::bigint WHERE s.id = $1
                  ON CONFLICT (story_id) DO UPDATE
                  SET cluster_id = EXCLUDED.cluster_id, rule = EXCLUDED.rule, score = EXCLUDED.score",
             )
             .await
             .map_err(pg_error)?;
         for m in members {
-            tx.execute(&stmt, &[&m.story_id, &m.cluster_id, &m.rule, &m.score])
-                .await
-                .map_err(pg_error)?;
+            tx.execute(
+                &stmt,
+                &[&m.story_id, &m.cluster_id, &m.rule, &m.score, &FIRST],
+            )
+            .await
+            .map_err(pg_error)?;
         }
         tx.commit().await.map_err(pg_error)
     }
@@ -121,6 +129,7 @@ impl PgStore {
         &self,
         ids: &[i64],
         keys: &[String],
+        sources: &[String],
     ) -> Result<HashMap<i64, ClusterView>, StoreError> {
         let client = self.client().await?;
         let membership = client
@@ -129,14 +138,17 @@ impl PgStore {
                         (cardinality($2::text[]) = 0 OR EXISTS (
                             SELECT 1 FROM story_sections x
                             WHERE x.story_id = m.cluster_id AND x.section_key = ANY($2)))
+                        AND (cardinality($3::text[]) = 0 OR src.name = ANY($3))
                  FROM cluster_members m JOIN stories f ON f.id = m.cluster_id
+                 JOIN sources src ON src.id = f.source_id
                  WHERE m.story_id = ANY($1)",
             )
             .await
             .map_err(pg_error)?;
         let others = client
             .prepare_cached(
-                "SELECT m.cluster_id, s.link, s.title, COALESCE(src.config_title, src.title, src.name), s.published
+                "SELECT m.cluster_id, s.link, s.title, COALESCE(src.config_title, src.title, src.name), s.published,
+                        s.summary
                  FROM cluster_members m
                  JOIN stories s ON s.id = m.story_id
                  JOIN sources src ON src.id = s.source_id
@@ -147,8 +159,9 @@ impl PgStore {
             .map_err(pg_error)?;
         let ids = ids.to_vec();
         let keys = keys.to_vec();
+        let sources = sources.to_vec();
         let rows = client
-            .query(&membership, &[&ids, &keys])
+            .query(&membership, &[&ids, &keys, &sources])
             .await
             .map_err(pg_error)?;
         let mut out = HashMap::new();
@@ -171,6 +184,7 @@ impl PgStore {
                 title: r.get(2),
                 source: r.get(3),
                 published: DateTime::<Utc>::from_timestamp(r.get(4), 0).unwrap_or_default(),
+                summary: r.get(5),
             };
             if let ClusterView::First(list) = out
                 .entry(r.get::<_, i64>(0))

@@ -265,9 +265,10 @@ impl Store for PgStore {
         &self,
         ids: &[i64],
         section_keys: &[String],
+        sources: &[String],
     ) -> Result<std::collections::HashMap<i64, crate::store::cluster::ClusterView>, StoreError>
     {
-        self.views(ids, section_keys).await
+        self.views(ids, section_keys, sources).await
     }
 
     async fn cluster_of(

@@ -93,7 +93,7 @@ pub(super) async fn purge_stories(
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let steps: [(&str, &[&(dyn tokio_postgres::types::ToSql + Sync)]); 5] = [
+    let steps: [(&str, &[&(dyn tokio_postgres::types::ToSql + Sync)]); 6] = [
         (
             "INSERT INTO tombstones (story_key, last_listed)
              SELECT k, $2 FROM unnest($1::text[]) AS k ORDER BY k
@@ -115,6 +115,12 @@ pub(super) async fn purge_stories(
             &[&ids],
         ),
         ("DELETE FROM items WHERE story_id = ANY($1)", &[&ids]),
+        // Members of a cluster whose first report goes are freed, to be
+        // placed again (as SQLite's purge does).
+        (
+            "DELETE FROM cluster_members WHERE cluster_id = ANY($1)",
+            &[&ids],
+        ),
         ("DELETE FROM stories WHERE id = ANY($1)", &[&ids]),
     ];
     for (sql, params) in steps {

@@ -2,7 +2,7 @@
 //! reader, memberships written on the writer.
 
 use super::super::StoreError;
-use super::super::cluster::{ClusterMember, ClusterView, WindowStory};
+use super::super::cluster::{ClusterMember, ClusterView, FIRST, WindowStory};
 use crate::model::Related;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -83,35 +83,48 @@ pub(super) fn cluster_of(
 }
 
 /// Replaces the rows of `members`; a story purged meanwhile is skipped
-/// (the `SELECT` finds no story, so nothing is inserted).
+/// (the `SELECT` finds no story, so nothing is inserted). A story placed in
+/// a cluster whose first report was purged meanwhile (a `keep` shorter
+/// than the window) is recorded as a first report of its own instead: a
+/// row never names a story that is gone.
 pub(super) fn record(conn: &Connection, members: &[ClusterMember]) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
         "INSERT OR REPLACE INTO cluster_members (story_id, cluster_id, rule, score)
-         SELECT id, ?2, ?3, ?4 FROM stories WHERE id = ?1",
+         SELECT s.id,
+                CASE WHEN f.id IS NULL THEN s.id ELSE ?2 END,
+                CASE WHEN f.id IS NULL THEN ?5 ELSE ?3 END,
+                CASE WHEN f.id IS NULL THEN 1.0 ELSE ?4 END
+         FROM stories s LEFT JOIN stories f ON f.id = ?2 WHERE s.id = ?1",
     )?;
     for m in members {
-        stmt.execute(params![m.story_id, m.cluster_id, m.rule, m.score])?;
+        stmt.execute(params![m.story_id, m.cluster_id, m.rule, m.score, FIRST])?;
     }
     Ok(())
 }
 
-/// The views of `ids` for feeds drawing from `keys` (see
-/// `Store::cluster_views`). A member is hidden only when its first report
-/// still exists and is in one of the feed's sections, so clustering never
-/// takes an event out of a feed that does not show its first report.
+/// The views of `ids` for feeds drawing from `keys` and, when `sources`
+/// is not empty, from those sources only (see `Store::cluster_views`). A
+/// member is hidden only when its first report still exists and is one the
+/// feed draws from (in one of its sections, from a source it selects), so
+/// clustering never takes an event out of a feed that does not show its
+/// first report.
 pub(super) fn views(
     conn: &Connection,
     ids: &[i64],
     keys: &[String],
+    sources: &[String],
 ) -> Result<HashMap<i64, ClusterView>, StoreError> {
     let mut membership = conn.prepare_cached(
-        "SELECT m.cluster_id FROM cluster_members m
-         JOIN stories f ON f.id = m.cluster_id WHERE m.story_id = ?1",
+        "SELECT m.cluster_id, src.name FROM cluster_members m
+         JOIN stories f ON f.id = m.cluster_id
+         JOIN sources src ON src.id = f.source_id
+         WHERE m.story_id = ?1",
     )?;
     let mut in_sections = conn
         .prepare_cached("SELECT 1 FROM story_sections WHERE story_id = ?1 AND section_key = ?2")?;
     let mut others = conn.prepare_cached(
-        "SELECT s.link, s.title, COALESCE(src.config_title, src.title, src.name), s.published
+        "SELECT s.link, s.title, COALESCE(src.config_title, src.title, src.name), s.published,
+                s.summary
          FROM cluster_members m
          JOIN stories s ON s.id = m.story_id
          JOIN sources src ON src.id = s.source_id
@@ -120,12 +133,15 @@ pub(super) fn views(
     )?;
     let mut out = HashMap::new();
     for &id in ids {
-        let Some(cluster) = membership
-            .query_row([id], |r| r.get::<_, i64>(0))
+        let Some((cluster, first_source)) = membership
+            .query_row([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
             .optional()?
         else {
             continue;
         };
+        if cluster != id && !sources.is_empty() && !sources.contains(&first_source) {
+            continue;
+        }
         if cluster != id {
             let shown = keys.is_empty()
                 || keys.iter().try_fold(false, |found, k| {
@@ -146,6 +162,7 @@ pub(super) fn views(
                     title: r.get(1)?,
                     source: r.get(2)?,
                     published: DateTime::<Utc>::from_timestamp(r.get(3)?, 0).unwrap_or_default(),
+                    summary: r.get(4)?,
                 })
             })?
             .collect::<Result<_, _>>()?;
@@ -187,7 +204,7 @@ mod tests {
     #[test]
     fn a_member_is_hidden_where_its_first_report_shows_and_the_first_lists_it() {
         let conn = db();
-        let v = views(&conn, &[10, 11], &["политика".into()]).unwrap();
+        let v = views(&conn, &[10, 11], &["политика".into()], &[]).unwrap();
         assert_eq!(v.get(&11), Some(&ClusterView::Hidden));
         let Some(ClusterView::First(related)) = v.get(&10) else {
             panic!("{v:?}")
@@ -197,7 +214,7 @@ mod tests {
         assert_eq!(related[0].link.as_deref(), Some("https://trend.example/2"));
         // A feed of another section does not show the first report: the
         // member stays.
-        let v = views(&conn, &[11], &["экономика".into()]).unwrap();
+        let v = views(&conn, &[11], &["экономика".into()], &[]).unwrap();
         assert!(v.is_empty(), "{v:?}");
         let (story, members) = cluster_of(&conn, "https://trend.example/2")
             .unwrap()
@@ -220,6 +237,6 @@ mod tests {
             .unwrap();
         assert_eq!(rows, 1, "the purged story's row went with it");
         // Its member shows again as an entry of its own.
-        assert!(views(&conn, &[11], &[]).unwrap().is_empty());
+        assert!(views(&conn, &[11], &[], &[]).unwrap().is_empty());
     }
 }

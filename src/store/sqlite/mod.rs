@@ -676,11 +676,13 @@ impl Store for SqliteStore {
         &self,
         ids: &[i64],
         section_keys: &[String],
+        sources: &[String],
     ) -> Result<std::collections::HashMap<i64, crate::store::cluster::ClusterView>, StoreError>
     {
         let ids = ids.to_vec();
         let keys = section_keys.to_vec();
-        self.read(move |conn| cluster::views(conn, &ids, &keys))
+        let sources = sources.to_vec();
+        self.read(move |conn| cluster::views(conn, &ids, &keys, &sources))
             .await
     }
 

@@ -111,6 +111,13 @@ const EXPIRED: &str = "
     INSERT INTO temp.expired (id, story_key)
     SELECT id, story_key FROM tombstones WHERE last_listed < ?1
     ORDER BY last_listed, id LIMIT ?2";
+/// Frees the members of clusters whose first report goes: their rows go
+/// too, so the next clustering run places them again (with each other,
+/// when the decision agrees and they are still in the window) and no row
+/// keeps naming a story that is gone.
+const FREE_MEMBERS_OF_DOOMED: &str =
+    "DELETE FROM cluster_members WHERE cluster_id IN (SELECT id FROM temp.doomed)";
+
 const DELETE_EXPIRED_ITEM_TOMBSTONES: &str = "
     DELETE FROM item_tombstones WHERE (source_id, item_key) IN
         (SELECT source_id, item_key FROM item_tombstones
@@ -171,6 +178,7 @@ fn purge_doomed(
     tx.prepare_cached(ITEM_TOMBSTONES_OF_DOOMED)?.execute([])?;
     tx.prepare_cached(DELETE_DOOMED_SECTIONS)?.execute([])?;
     tx.prepare_cached(DELETE_DOOMED_ITEMS)?.execute([])?;
+    tx.prepare_cached(FREE_MEMBERS_OF_DOOMED)?.execute([])?;
     // One by one in story-key order: the key's unique index is the one
     // whose entries are scattered (the rows and the date index are in id
     // order already, a few pages that stay in the cache).
@@ -308,6 +316,7 @@ mod tests {
             ITEM_TOMBSTONES_OF_DOOMED,
             DELETE_DOOMED_SECTIONS,
             DELETE_DOOMED_ITEMS,
+            FREE_MEMBERS_OF_DOOMED,
             "DELETE FROM stories WHERE id = ?1",
             EXPIRED,
             DELETE_EXPIRED_ITEM_TOMBSTONES,

@@ -133,8 +133,9 @@ const MIGRATIONS: &[&str] = &[
     // 7: near-duplicate clusters. A story's row says which cluster it is in
     // (`cluster_id`: the story id of the cluster's first report; a first
     // report has its own id) and how it joined. The cascade drops a purged
-    // story's row; members whose first report was purged keep its id,
-    // which then names no story, and feeds show each such member alone.
+    // story's row; the purge itself deletes the rows of members whose
+    // first report it purges (`purge::FREE_MEMBERS_OF_DOOMED`), so they
+    // are placed again.
     "
     CREATE TABLE cluster_members (
         story_id   INTEGER PRIMARY KEY REFERENCES stories(id) ON DELETE CASCADE,
