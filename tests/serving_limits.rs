@@ -258,9 +258,9 @@ mod slow_store {
         async fn cluster_window(
             &self,
             since: chrono::DateTime<chrono::Utc>,
-            unclustered_only: bool,
+            unclustered_after: Option<i64>,
         ) -> Result<Vec<cluster::WindowStory>, StoreError> {
-            self.inner.cluster_window(since, unclustered_only).await
+            self.inner.cluster_window(since, unclustered_after).await
         }
         async fn record_cluster_members(
             &self,

@@ -569,11 +569,14 @@ async fn cluster_membership_is_recorded_shown_and_explained() {
         poll(&*store, "a", t0(), vec![item("a", 1, &["World"])]).await;
         poll(&*store, "b", t0(), vec![item("b", 2, &["World"])]).await;
         let since = t0() - Span::days(2);
-        let window = store.cluster_window(since, false).await.unwrap();
+        let window = store.cluster_window(since, None).await.unwrap();
         assert_eq!(window.len(), 2);
         assert!(window.iter().all(|s| s.member.is_none()));
         assert_eq!(window[1].source, "b");
         let (first, other) = (window[0].id, window[1].id);
+        // Unplaced stories above an id: what a run after a poll reads.
+        let above = store.cluster_window(since, Some(first)).await.unwrap();
+        assert_eq!(above.iter().map(|s| s.id).collect::<Vec<_>>(), [other]);
         let member = |story_id, rule: &str| ClusterMember {
             story_id,
             cluster_id: first,
@@ -584,7 +587,13 @@ async fn cluster_membership_is_recorded_shown_and_explained() {
             .record_cluster_members(&[member(first, "first"), member(other, "reprint")])
             .await
             .unwrap();
-        assert!(store.cluster_window(since, true).await.unwrap().is_empty());
+        assert!(
+            store
+                .cluster_window(since, Some(0))
+                .await
+                .unwrap()
+                .is_empty()
+        );
         let views = store
             .cluster_views(&[first, other], &["world".into()], &[])
             .await
@@ -653,7 +662,7 @@ async fn a_purged_first_report_frees_its_members() {
         poll(&*store, "b", t0(), vec![item("b", 2, &["World"])]).await;
         let since = t0() - Span::days(2);
         let ids: Vec<i64> = store
-            .cluster_window(since, false)
+            .cluster_window(since, None)
             .await
             .unwrap()
             .iter()
@@ -681,7 +690,7 @@ async fn a_purged_first_report_frees_its_members() {
             .record_cluster_members(&[member(b, "reprint")])
             .await
             .unwrap();
-        let window = store.cluster_window(since, false).await.unwrap();
+        let window = store.cluster_window(since, None).await.unwrap();
         let rows: Vec<String> = window
             .iter()
             .map(|s| match &s.member {

@@ -33,6 +33,15 @@ pub enum Token {
     Comma,
 }
 
+/// `char::is_alphabetic` with the Russian alphabet answered first: the
+/// general test looks non-ASCII letters up in Unicode's tables, which was
+/// the largest single cost of clustering Cyrillic copy.
+fn is_letter(c: char) -> bool {
+    c.is_ascii_alphabetic()
+        || matches!(c, 'А'..='я' | 'Ё' | 'ё')
+        || (!c.is_ascii() && c.is_alphabetic())
+}
+
 /// Splits `text` into tokens.
 pub fn tokenize(text: &str) -> Vec<Token> {
     let chars: Vec<char> = text.chars().collect();
@@ -41,9 +50,9 @@ pub fn tokenize(text: &str) -> Vec<Token> {
     let mut initial = true;
     while i < chars.len() {
         let c = chars[i];
-        if c.is_alphabetic() {
+        if is_letter(c) {
             let start = i;
-            while i < chars.len() && (chars[i].is_alphabetic() || is_joiner(&chars, i)) {
+            while i < chars.len() && (is_letter(chars[i]) || is_joiner(&chars, i)) {
                 i += 1;
             }
             let raw: String = chars[start..i].iter().collect();
@@ -75,13 +84,13 @@ pub fn tokenize(text: &str) -> Vec<Token> {
 fn is_joiner(chars: &[char], i: usize) -> bool {
     matches!(chars[i], '\'' | '’')
         && i > 0
-        && chars[i - 1].is_alphabetic()
-        && chars.get(i + 1).is_some_and(|c| c.is_alphabetic())
+        && is_letter(chars[i - 1])
+        && chars.get(i + 1).is_some_and(|&c| is_letter(c))
 }
 
 fn push_word(out: &mut Vec<Token>, raw: &str, initial: bool) {
     let capital = raw.chars().next().is_some_and(char::is_uppercase);
-    let letters = raw.chars().filter(|c| c.is_alphabetic()).count();
+    let letters = raw.chars().filter(|&c| is_letter(c)).count();
     let upper = letters >= 2 && raw.chars().all(|c| !c.is_lowercase());
     let text = fold(raw);
     out.push(Token::Word {
@@ -96,7 +105,7 @@ fn push_word(out: &mut Vec<Token>, raw: &str, initial: bool) {
 pub fn fold(raw: &str) -> String {
     raw.chars()
         .flat_map(char::to_lowercase)
-        .filter(|c| c.is_alphabetic())
+        .filter(|&c| is_letter(c))
         .map(|c| if c == 'ё' { 'е' } else { c })
         .collect()
 }

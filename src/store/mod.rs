@@ -286,12 +286,13 @@ pub trait Store: Send + Sync + 'static {
         self.record_poll(&lease.source, record).await
     }
     /// Stories published at or after `since`, oldest first (then by id),
-    /// each with its cluster membership; with `unclustered_only`, only
-    /// those not yet in a cluster.
+    /// each with its cluster membership; with `unclustered_after: Some(id)`,
+    /// only those not yet in a cluster whose id is above `id` (read by
+    /// id range, so a run after a poll costs what the poll added).
     async fn cluster_window(
         &self,
         since: DateTime<Utc>,
-        unclustered_only: bool,
+        unclustered_after: Option<i64>,
     ) -> Result<Vec<cluster::WindowStory>, StoreError>;
     /// Records cluster memberships (a story's existing row is replaced).
     /// Rows of stories purged meanwhile are skipped.

@@ -27,11 +27,13 @@ fn window_story(r: &tokio_postgres::Row) -> WindowStory {
 }
 
 impl PgStore {
-    /// Stories published at or after `since`, oldest first, with membership.
+    /// Stories published at or after `since`, oldest first, with
+    /// membership; with `unclustered_after`, only unplaced ones above that
+    /// id (`-1` below reads as "every id": a sequence never gives 0 or less).
     pub(super) async fn window(
         &self,
         since: DateTime<Utc>,
-        unclustered_only: bool,
+        unclustered_after: Option<i64>,
     ) -> Result<Vec<WindowStory>, StoreError> {
         let client = self.client().await?;
         let stmt = client
@@ -41,13 +43,17 @@ impl PgStore {
                  FROM stories s
                  JOIN sources src ON src.id = s.source_id
                  LEFT JOIN cluster_members m ON m.story_id = s.id
-                 WHERE s.published >= $1 AND (NOT $2 OR m.story_id IS NULL)
+                 WHERE s.published >= $1
+                   AND ($2::bigint < 0 OR (s.id > $2::bigint AND m.story_id IS NULL))
                  ORDER BY s.published, s.id",
             )
             .await
             .map_err(pg_error)?;
         let rows = client
-            .query(&stmt, &[&since.timestamp(), &unclustered_only])
+            .query(
+                &stmt,
+                &[&since.timestamp(), &unclustered_after.unwrap_or(-1)],
+            )
             .await
             .map_err(pg_error)?;
         Ok(rows.iter().map(window_story).collect())

@@ -256,9 +256,9 @@ impl Store for PgStore {
     async fn cluster_window(
         &self,
         since: DateTime<Utc>,
-        unclustered_only: bool,
+        unclustered_after: Option<i64>,
     ) -> Result<Vec<crate::store::cluster::WindowStory>, StoreError> {
-        self.window(since, unclustered_only).await
+        self.window(since, unclustered_after).await
     }
 
     async fn cluster_views(

@@ -8,24 +8,37 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 
-/// Stories published at or after `since`, oldest first, with membership.
+/// Stories published at or after `since`, oldest first, with membership;
+/// with `unclustered_after`, only unplaced ones above that id.
 pub(super) fn window(
     conn: &Connection,
     since: i64,
-    unclustered_only: bool,
+    unclustered_after: Option<i64>,
 ) -> Result<Vec<WindowStory>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT s.id, src.name, s.title, COALESCE(s.summary, s.content, ''), s.published,
-                s.language, m.cluster_id, m.rule, m.score
-         FROM stories s
-         JOIN sources src ON src.id = s.source_id
-         LEFT JOIN cluster_members m ON m.story_id = s.id
-         WHERE s.published >= ?1 AND (?2 = 0 OR m.story_id IS NULL)
-         ORDER BY s.published, s.id",
-    )?;
-    let rows = stmt.query_map(params![since, unclustered_only as i64], window_story)?;
+    let Some(after) = unclustered_after else {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {WINDOW_COLUMNS} {WINDOW_FROM}
+             WHERE s.published >= ?1
+             ORDER BY s.published, s.id"
+        ))?;
+        let rows = stmt.query_map(params![since], window_story)?;
+        return Ok(rows.collect::<Result<_, _>>()?);
+    };
+    // By id range over the table itself (the newest ids are the stories
+    // just stored), then by date.
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {WINDOW_COLUMNS} {WINDOW_FROM}
+         WHERE s.id > ?2 AND s.published >= ?1 AND m.story_id IS NULL
+         ORDER BY s.published, s.id"
+    ))?;
+    let rows = stmt.query_map(params![since, after], window_story)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// The tables [`window`] reads.
+const WINDOW_FROM: &str = "FROM stories s
+     JOIN sources src ON src.id = s.source_id
+     LEFT JOIN cluster_members m ON m.story_id = s.id";
 
 /// The columns `SELECT`ed by [`window`] and [`cluster_of`], in that order.
 const WINDOW_COLUMNS: &str = "s.id, src.name, s.title, COALESCE(s.summary, s.content, ''),

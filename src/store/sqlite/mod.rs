@@ -665,10 +665,10 @@ impl Store for SqliteStore {
     async fn cluster_window(
         &self,
         since: DateTime<Utc>,
-        unclustered_only: bool,
+        unclustered_after: Option<i64>,
     ) -> Result<Vec<crate::store::cluster::WindowStory>, StoreError> {
         let since = since.timestamp();
-        self.read(move |conn| cluster::window(conn, since, unclustered_only))
+        self.read(move |conn| cluster::window(conn, since, unclustered_after))
             .await
     }
 
