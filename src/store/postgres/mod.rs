@@ -16,6 +16,7 @@
 mod claims;
 mod cluster;
 mod copy;
+mod known;
 mod notify;
 mod purge;
 mod read;

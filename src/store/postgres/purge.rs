@@ -4,6 +4,7 @@
 //! Set at a time, over the batch's ids passed as one array.
 
 use super::super::{PurgeBatch, StoreError, StoreStats};
+use super::known::Known;
 use super::pg_error;
 use super::write::Failure;
 use crate::model::Item;
@@ -15,38 +16,27 @@ const LISTED_RESOLUTION: i64 = 86_400;
 /// Whether `item`, which this source has no stored item for, belongs to a
 /// purged story (by this source's item key, else by its story key, which
 /// then adds this source's key to the tombstone); marks it listed at `now`.
+/// The tombstones were read for the whole poll (`known`).
 pub(super) async fn tombstoned(
     tx: &Transaction<'_>,
     source_id: i64,
     now: i64,
     item: &Item,
+    known: &mut Known,
 ) -> Result<bool, Failure> {
-    let stmt = tx
-        .prepare_cached(
-            "SELECT tombstone_id FROM item_tombstones WHERE source_id = $1 AND item_key = $2",
-        )
-        .await?;
-    let by_item = tx.query_opt(&stmt, &[&source_id, &item.key]).await?;
-    let id: i64 = match by_item {
-        Some(r) => r.get(0),
-        None => {
-            let stmt = tx
-                .prepare_cached("SELECT id FROM tombstones WHERE story_key = $1")
-                .await?;
-            let Some(r) = tx.query_opt(&stmt, &[&item.story_key]).await? else {
-                return Ok(false);
-            };
-            let id: i64 = r.get(0);
-            let stmt = tx
-                .prepare_cached(
-                    "INSERT INTO item_tombstones (source_id, item_key, tombstone_id)
-                     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                )
-                .await?;
-            tx.execute(&stmt, &[&source_id, &item.key, &id]).await?;
-            id
-        }
+    let Some((id, by_story)) = known.tombstone(item) else {
+        return Ok(false);
     };
+    if by_story {
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO item_tombstones (source_id, item_key, tombstone_id)
+                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        tx.execute(&stmt, &[&source_id, &item.key, &id]).await?;
+        known.tombstoned(&item.key, id);
+    }
     let stmt = tx
         .prepare_cached(
             "UPDATE tombstones SET last_listed = $2 WHERE id = $1 AND last_listed < $2::bigint - $3::bigint",

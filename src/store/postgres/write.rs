@@ -4,6 +4,7 @@
 //! count new, merged, updated and unchanged items alike.
 
 use super::super::{ArticleOutcome, PollRecord, PollResult, SourceSpec, StoreError, WriteSummary};
+use super::known::Known;
 use super::{pg_error, retryable};
 use crate::model::Item;
 use crate::store::rows::ItemRow;
@@ -136,8 +137,9 @@ pub(super) async fn record_poll(
                 ],
             )
             .await?;
+            let mut known = Known::read(&tx, source_id, items).await?;
             for (item, row) in items.iter().zip(rows) {
-                store_item(&tx, source_id, now, item, row, &mut summary).await?;
+                store_item(&tx, source_id, now, item, row, &mut known, &mut summary).await?;
             }
         }
         PollResult::NotModified => {
@@ -234,28 +236,23 @@ async fn store_item(
     now: i64,
     item: &Item,
     row: &ItemRow,
+    known: &mut Known,
     summary: &mut WriteSummary,
 ) -> Result<(), Failure> {
-    let known = tx
-        .query_opt(
-            &tx.prepare_cached(
-                "SELECT story_id, content_hash FROM items WHERE source_id = $1 AND item_key = $2",
-            )
-            .await?,
-            &[&source_id, &item.key],
-        )
-        .await?;
-    match known.map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1))) {
+    match known.item(&item.key) {
         Some((_, hash)) if hash == item.content_hash => summary.unchanged += 1,
         Some((story_id, _)) => {
             update_story(tx, source_id, story_id, now, item, row).await?;
+            known.stored(&item.key, story_id, &item.content_hash);
             summary.updated += 1;
         }
-        None if super::purge::tombstoned(tx, source_id, now, item).await? => {
+        None if super::purge::tombstoned(tx, source_id, now, item, known).await? => {
             summary.tombstoned += 1
         }
         None => {
-            if insert_item(tx, source_id, now, item, row).await? {
+            let (is_new, story_id) = insert_item(tx, source_id, now, item, row).await?;
+            known.stored(&item.key, story_id, &item.content_hash);
+            if is_new {
                 summary.new_stories += 1;
             } else {
                 summary.merged += 1;
@@ -324,7 +321,7 @@ async fn insert_item(
     now: i64,
     item: &Item,
     row: &ItemRow,
-) -> Result<bool, Failure> {
+) -> Result<(bool, i64), Failure> {
     let published = item.published.map(|d| d.timestamp()).unwrap_or(now);
     let updated = item
         .updated
@@ -388,20 +385,23 @@ async fn insert_item(
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .await?;
-    tx.execute(
-        &stmt,
-        &[
-            &source_id,
-            &item.key,
-            &story_id,
-            &item.content_hash,
-            &item.guid,
-            &now,
-        ],
-    )
-    .await?;
-    add_sections(tx, story_id, published, &row.sections).await?;
-    Ok(is_new)
+    // The item row and the sections need only the story id: sent together
+    // (tokio-postgres pipelines them), one round trip instead of two.
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
+        &source_id,
+        &item.key,
+        &story_id,
+        &item.content_hash,
+        &item.guid,
+        &now,
+    ];
+    let (inserted, sections) = tokio::join!(
+        tx.execute(&stmt, &params),
+        add_sections(tx, story_id, published, &row.sections),
+    );
+    inserted?;
+    sections?;
+    Ok((is_new, story_id))
 }
 
 /// Adds sections to a story, its fixed `published` copied beside them.
