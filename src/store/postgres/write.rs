@@ -48,10 +48,21 @@ pub(super) async fn register_sources(
     client: &mut Client,
     sources: &[SourceSpec],
 ) -> Result<(), StoreError> {
+    // One statement per chunk of rows (arrays unnested), not a round trip
+    // per source: 100,000 sources took four workers starting together 48 s.
+    // Rows in name order, the same in every worker, so two registering at
+    // once wait for each other's row locks and never deadlock; one row per
+    // name, since an upsert may not touch a row twice in one statement.
+    let mut by_name: std::collections::BTreeMap<&str, &SourceSpec> = Default::default();
+    for s in sources {
+        by_name.insert(&s.name, s);
+    }
+    let rows: Vec<&SourceSpec> = by_name.into_values().collect();
     let tx = client.transaction().await.map_err(pg_error)?;
     let upsert = tx
         .prepare_cached(
-            "INSERT INTO sources (name, url, config_title, host) VALUES ($1, $2, $3, $4)
+            "INSERT INTO sources (name, url, config_title, host)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
              ON CONFLICT (name) DO UPDATE SET
                  -- A changed URL is a different feed: its validators are void.
                  etag = CASE WHEN sources.url = excluded.url THEN sources.etag END,
@@ -62,13 +73,20 @@ pub(super) async fn register_sources(
         )
         .await
         .map_err(pg_error)?;
-    for s in sources {
-        tx.execute(&upsert, &[&s.name, &s.url, &s.title, &host(&s.url)])
+    for chunk in rows.chunks(REGISTER_CHUNK) {
+        let names: Vec<&str> = chunk.iter().map(|s| s.name.as_str()).collect();
+        let urls: Vec<&str> = chunk.iter().map(|s| s.url.as_str()).collect();
+        let titles: Vec<Option<&str>> = chunk.iter().map(|s| s.title.as_deref()).collect();
+        let hosts: Vec<String> = chunk.iter().map(|s| host(&s.url)).collect();
+        tx.execute(&upsert, &[&names, &urls, &titles, &hosts])
             .await
             .map_err(pg_error)?;
     }
     tx.commit().await.map_err(pg_error)
 }
+
+/// Sources registered per statement.
+const REGISTER_CHUNK: usize = 5_000;
 
 /// One poll's result, in one transaction. With a lease (worker, epoch),
 /// the source row is locked first and the write goes ahead only while the
