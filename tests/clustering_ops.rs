@@ -8,8 +8,8 @@ mod clustering_support;
 mod common;
 
 use chrono::{DateTime, Duration as Span, Utc};
-use clustering_support::{L, Reloadable, T, entry, explain, json_items, related, rss};
-use common::{Daemon, FeedServer, wait_for};
+use clustering_support::{L, T, entry, explain, json_items, related, rss};
+use common::{Daemon, FeedServer, Reloadable, wait_for};
 use std::path::Path;
 use std::time::Duration;
 

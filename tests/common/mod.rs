@@ -16,6 +16,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
+mod reloadable;
+#[allow(unused_imports)]
+pub use reloadable::Reloadable;
+
 /// Reads a fixture file from `tests/fixtures/`.
 pub fn fixture(rel: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
