@@ -10,6 +10,7 @@ pub mod identity;
 pub mod lazy;
 pub mod link;
 pub mod mojibake;
+mod person;
 mod plain_url;
 mod simple_html;
 
