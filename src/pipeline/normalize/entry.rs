@@ -26,7 +26,14 @@ pub(super) fn normalize_entry(
     trust_guid: bool,
 ) -> Item {
     let guid = guid_of(entry);
-    let link = link_of(entry, base);
+    let chosen = story_link(&entry.links);
+    // The canonical link is the identity; the story shows the host as
+    // written.
+    let link = chosen.and_then(|l| link::canonical_link(&l.href, base));
+    let shown_link = link
+        .as_deref()
+        .zip(chosen)
+        .map(|(canonical, l)| link::with_written_host(canonical, &l.href));
     let title = entry.title.as_ref().map(title_of).unwrap_or_default();
     let summary = entry
         .summary
@@ -49,7 +56,7 @@ pub(super) fn normalize_entry(
         key,
         story_key,
         guid,
-        link,
+        link: shown_link,
         title,
         summary,
         content,
