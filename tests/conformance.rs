@@ -44,9 +44,9 @@ const FOLDERS: &[&str] = &[
 ];
 
 /// Overall pass rate over evaluated assertions must stay at or above this
-/// (per mille). Set from what the suite reaches (638/652 = 978‰); raise it
+/// (per mille). Set from what the suite reaches (641/652 = 983‰); raise it
 /// when it improves. Issue #12's target is 980‰.
-const OVERALL_FLOOR_PERMILLE: usize = 978;
+const OVERALL_FLOOR_PERMILLE: usize = 983;
 /// Evaluated assertions may not shrink below this: a mapping change that
 /// turns evaluations into skips has to lower it in plain sight.
 const MIN_EVALUATED: usize = 650;

@@ -449,3 +449,29 @@ fn a_json_feed_read_leniently_says_what_was_off() {
     let (_, out, _) = inspect(&[&strict]);
     assert!(json(&out).get("lenient").is_none(), "{out}");
 }
+
+#[test]
+fn links_keep_the_host_as_written_and_authors_read_as_name_and_address() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("feed.rss");
+    std::fs::write(
+        &path,
+        r#"<rss version="2.0"><channel><title>t</title><link>http://Site.TEST/</link><description>d</description>
+        <item><title>a</title><guid isPermaLink="false">1</guid><link>http://Item.TEST/a#top</link>
+          <author>me@example.com (Example author)</author></item>
+        <item><title>b</title><guid isPermaLink="false">2</guid><link>http://item.test/b</link>
+          <author>Example author &lt;me@example.com&gt;</author></item>
+        </channel></rss>"#,
+    )
+    .expect("write");
+    let (ok, out, err) = inspect(&[path.to_str().unwrap_or_default()]);
+    assert!(ok, "{err}");
+    let v = json(&out);
+    assert_eq!(v["link"], "http://Site.TEST/");
+    // The host as written; the fragment goes as it always did.
+    assert_eq!(v["items"][0]["link"], "http://Item.TEST/a");
+    assert_eq!(v["items"][1]["link"], "http://item.test/b");
+    for item in [&v["items"][0], &v["items"][1]] {
+        assert_eq!(item["authors"][0], "Example author (me@example.com)");
+    }
+}

@@ -78,13 +78,14 @@ pub struct ReportItem {
     pub id: Option<String>,
     /// Plain-text title.
     pub title: String,
-    /// Canonical link.
+    /// The link as the story publishes it: canonical, with the host
+    /// spelled as the feed wrote it.
     pub link: Option<String>,
     /// RFC 3339, UTC.
     pub published: Option<String>,
     /// RFC 3339, UTC.
     pub updated: Option<String>,
-    /// Author names.
+    /// Authors, each `Name (address)`, the name or the address.
     pub authors: Vec<String>,
     /// Categories as the feed spelled them.
     pub categories: Vec<String>,

@@ -37,7 +37,9 @@ pub struct Item {
     pub story_key: String,
     /// The guid/id exactly as the feed gave it, if it gave one.
     pub guid: Option<String>,
-    /// Canonical link (tracking parameters, fragment and default port removed).
+    /// Canonical link (tracking parameters, fragment and default port
+    /// removed), its host spelled as the feed wrote it; `key` and
+    /// `story_key` use the lowercase form.
     pub link: Option<String>,
     /// Plain-text title.
     pub title: String,
@@ -45,7 +47,7 @@ pub struct Item {
     pub summary: Option<String>,
     /// Sanitized HTML content.
     pub content: Option<String>,
-    /// Author names.
+    /// Authors, each `Name (address)`, the name or the address.
     pub authors: Vec<String>,
     /// Categories as the feed spelled them (deduplicated, trimmed).
     pub categories: Vec<String>,

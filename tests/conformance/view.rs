@@ -164,7 +164,7 @@ impl Env {
                             .map(|a| {
                                 obj(
                                     "entries[n]['authors'][n]",
-                                    vec![("name", Some(V::Str(a.clone())))],
+                                    vec![("name", Some(name_part(V::Str(a.clone()))))],
                                 )
                             })
                             .collect(),

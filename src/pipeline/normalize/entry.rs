@@ -2,8 +2,10 @@
 //! identities and the content hash over the result.
 
 use super::{NormalizeContext, html::Sanitizer};
-use super::{enclosures, html, identity, language_tag, link, mojibake, story_link, title_of};
-use crate::model::parsed::{MAX_AUTHORS, MAX_CATEGORIES, ParsedEntry, Person, Text, TextKind};
+use super::{
+    enclosures, html, identity, language_tag, link, mojibake, person, story_link, title_of,
+};
+use crate::model::parsed::{MAX_AUTHORS, MAX_CATEGORIES, ParsedEntry, Text, TextKind};
 use crate::model::sections;
 use crate::model::{FeedMeta, Item};
 use chrono::{DateTime, Duration, Utc};
@@ -24,7 +26,14 @@ pub(super) fn normalize_entry(
     trust_guid: bool,
 ) -> Item {
     let guid = guid_of(entry);
-    let link = link_of(entry, base);
+    let chosen = story_link(&entry.links);
+    // The canonical link is the identity; the story shows the host as
+    // written.
+    let link = chosen.and_then(|l| link::canonical_link(&l.href, base));
+    let shown_link = link
+        .as_deref()
+        .zip(chosen)
+        .map(|(canonical, l)| link::with_written_host(canonical, &l.href));
     let title = entry.title.as_ref().map(title_of).unwrap_or_default();
     let summary = entry
         .summary
@@ -47,7 +56,7 @@ pub(super) fn normalize_entry(
         key,
         story_key,
         guid,
-        link,
+        link: shown_link,
         title,
         summary,
         content,
@@ -164,59 +173,15 @@ fn dates_of(
     (published, entry.updated.filter(not_future))
 }
 
-/// Authors as plain text, at most [`MAX_AUTHORS`]: each by name, else by
-/// address (an RSS `<author>` or Atom `<email>` with no name).
+/// Authors as plain text, at most [`MAX_AUTHORS`], each as
+/// [`person::shown`] gives it (`Name (address)`, the name, or the address).
 fn authors_of(entry: &ParsedEntry) -> Vec<String> {
     entry
         .authors
         .iter()
         .take(MAX_AUTHORS)
-        .filter_map(person_text)
+        .filter_map(person::shown)
         .collect()
-}
-
-/// How one person is shown. `me@example.com (Name)`: feed-rs takes the
-/// address as the email and leaves the parentheses around the name.
-fn person_text(p: &Person) -> Option<String> {
-    let name = p
-        .name
-        .as_deref()
-        .map(|n| html::to_text(&mojibake::fix(n)))
-        .map(
-            |n| match n.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
-                Some(inner) if !inner.contains(['(', ')']) => inner.trim().to_string(),
-                _ => n,
-            },
-        )
-        .map(|n| without_address(&n).unwrap_or(n))
-        .filter(|n| !n.is_empty());
-    name.or_else(|| {
-        let email = p.email.as_deref()?.trim();
-        let email = email.strip_prefix("mailto:").unwrap_or(email).trim();
-        (!email.is_empty()).then(|| html::to_text(email))
-    })
-}
-
-/// A name given with its address as feedparser splits it (`Name
-/// (me@example.com)`, `Name <me@example.com>`): the name; `None` when the
-/// text is not of that shape.
-fn without_address(n: &str) -> Option<String> {
-    if !n.contains('@') {
-        return None;
-    }
-    let n = n.trim();
-    let (open, close) = if n.ends_with(')') {
-        ('(', ')')
-    } else if n.ends_with('>') {
-        ('<', '>')
-    } else {
-        return None;
-    };
-    let at = n.rfind(open)?;
-    let address = &n[at + 1..n.len() - close.len_utf8()];
-    let name = n[..at].trim();
-    (address.contains('@') && !address.contains(char::is_whitespace) && !name.is_empty())
-        .then(|| name.to_string())
 }
 
 /// Plain text made safe to embed as HTML.

@@ -1,7 +1,7 @@
 //! Canonical links: the cross-source identity of a story, so the same URL
 //! must come out the same however a feed decorated it.
 
-use url::Url;
+use url::{Position, Url};
 
 /// Query parameters that only track the click, never select content.
 fn is_tracking_param(name: &str) -> bool {
@@ -48,6 +48,43 @@ pub fn canonical_link(raw: &str, base: Option<&Url>) -> Option<String> {
         }
     }
     Some(url.into())
+}
+
+/// The link a story publishes: its `canonical` form (see
+/// [`canonical_link`]) with the host spelled as the feed wrote it in `raw`
+/// (`http://item.TEST/`, as feedparser and a browser's address bar show
+/// it). Only the letter case of an ASCII host is given back; anything else
+/// (an IDN, a relative link resolved against the base) stays canonical. The
+/// canonical form stays the identity: story ids never see this spelling.
+pub fn with_written_host(canonical: &str, raw: &str) -> String {
+    let Some(written) = written_host(raw) else {
+        return canonical.to_string();
+    };
+    match Url::parse(canonical) {
+        Ok(url)
+            if url
+                .host_str()
+                .is_some_and(|h| h != written && h.eq_ignore_ascii_case(written)) =>
+        {
+            format!(
+                "{}{written}{}",
+                &url[..Position::BeforeHost],
+                &url[Position::AfterHost..]
+            )
+        }
+        _ => canonical.to_string(),
+    }
+}
+
+/// The host of an absolute URL as written: between `scheme://` (and any
+/// `user@`) and the port, path, query or fragment. `None` for a relative
+/// link or a bracketed IPv6 host.
+fn written_host(raw: &str) -> Option<&str> {
+    let (_, rest) = raw.trim().split_once("://")?;
+    let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    let host = host.split(':').next().unwrap_or(host);
+    (!host.is_empty() && host.is_ascii() && !host.starts_with('[')).then_some(host)
 }
 
 /// Whether a guid is a URL (and so names the same story as that link).
@@ -133,6 +170,27 @@ mod tests {
         let a = c("https://Президент.РФ/новости?utm_source=x");
         let b = c("https://президент.рф/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8");
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn the_published_link_keeps_the_host_as_written() {
+        let shown = |raw: &str| with_written_host(&c(raw).unwrap_or_default(), raw);
+        assert_eq!(shown("http://item.TEST/"), "http://item.TEST/");
+        assert_eq!(
+            shown("HTTPS://user@News.Example.AZ:8443/Path?utm_source=x#top"),
+            "https://user@News.Example.AZ:8443/Path"
+        );
+        // The identity is unchanged.
+        assert_eq!(c("http://item.TEST/").as_deref(), Some("http://item.test/"));
+        // IDNs, relative links and IPv6 hosts stay canonical.
+        assert_eq!(
+            shown("https://Президент.РФ/"),
+            c("https://Президент.РФ/").unwrap_or_default()
+        );
+        let base = Url::parse("https://E.org/rss").ok();
+        let rel = canonical_link("/a", base.as_ref()).unwrap_or_default();
+        assert_eq!(with_written_host(&rel, "/a"), "https://e.org/a");
+        assert_eq!(shown("http://[::1]:8080/x"), "http://[::1]:8080/x");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod identity;
 pub mod lazy;
 pub mod link;
 pub mod mojibake;
+mod person;
 mod plain_url;
 mod simple_html;
 
@@ -185,7 +186,9 @@ fn feed_meta(feed: &ParsedFeed, base: Option<&Url>) -> FeedMeta {
             .chain(&feed.alternate_title)
             .map(title_of)
             .find(|t| !t.is_empty()),
-        site_url: story_link(&feed.links).and_then(|l| link::canonical_link(&l.href, base)),
+        site_url: story_link(&feed.links).and_then(|l| {
+            link::canonical_link(&l.href, base).map(|c| link::with_written_host(&c, &l.href))
+        }),
         language: feed.language.as_deref().and_then(language_tag),
     }
 }
@@ -323,6 +326,21 @@ mod tests {
         // Alone on its link (a repeat is the same item): keyed as before.
         assert_eq!(got[2].key, "link:https://e.org/a");
         assert_eq!(got[3].key, "guid:9");
+    }
+
+    #[test]
+    fn links_show_the_host_as_written_and_keys_stay_lowercase() {
+        let xml = r#"<rss version="2.0"><channel><title>t</title><link>https://News.E.org/</link><description>d</description>
+            <item><title>A</title><link>http://item.TEST/a</link></item>
+            <item><title>B</title><guid>b</guid><link>http://item.test/b</link></item>
+            </channel></rss>"#;
+        let got = items(xml, Utc::now());
+        assert_eq!(got[0].link.as_deref(), Some("http://item.TEST/a"));
+        assert_eq!(got[0].key, "link:http://item.test/a");
+        assert_eq!(got[0].story_key, "link:http://item.test/a");
+        // A link written lowercase is not respelled after its neighbour.
+        assert_eq!(got[1].link.as_deref(), Some("http://item.test/b"));
+        assert_eq!(got[1].story_key, "link:http://item.test/b");
     }
 
     #[test]

@@ -225,9 +225,12 @@ fn authors(obj: &Map<String, Value>) -> Vec<Person> {
         if name.is_some() && out.iter().any(|p| p.name == name) {
             continue;
         }
+        // A JSON author's `url` is a link, not an address: with a name it
+        // is not shown (as feedparser's JSON reader shows the name alone);
+        // without one a `mailto:` URL is the only way to name the author.
         out.push(Person {
+            email: email.filter(|_| name.is_none()),
             name: name.map(|n| n.trim().to_string()),
-            email,
             uri: url,
         });
     }

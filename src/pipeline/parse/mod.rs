@@ -9,6 +9,7 @@ pub mod decode;
 mod error;
 mod extras;
 mod fallbacks;
+mod hosts;
 pub mod json_feed;
 pub mod repair;
 mod rss1;

@@ -1,7 +1,7 @@
 //! The side pass: one more read of an XML document, for what feed-rs does
-//! not give (see `fallbacks` and `extras`), merged into the parsed model
-//! where feed-rs left a field empty. Entries are matched to feed-rs's by
-//! document order.
+//! not give (see `fallbacks`, `extras` and `hosts`), merged into the parsed
+//! model where feed-rs left a field empty (or, for `hosts`, spelled a link
+//! differently). Entries are matched to feed-rs's by document order.
 //!
 //! Most feeds need none of it, so each reader runs only when the document
 //! holds something it could use, and the pass runs at all only when one
@@ -10,6 +10,7 @@
 
 use super::extras::{self, BaseReader, CategoryReader};
 use super::fallbacks::{self, EntryFallbacks, FallbackReader, FeedFallbacks};
+use super::hosts::{self, HostReader};
 use crate::model::parsed::{
     Category, Link, MAX_CATEGORIES, ParsedEntry, ParsedFeed, Person, SourceFormat, Text,
     is_url_shaped,
@@ -54,9 +55,11 @@ pub(super) fn complete(feed: &mut ParsedFeed, text: &str, base_url: Option<&str>
     let mut bases = extras::may_have_bases(text).then(|| BaseReader::new(base_url));
     let mut fallbacks = (Gaps::of(feed).fillable_from(text) && fallbacks::worth_reading(text))
         .then(|| FallbackReader::new(text, zone));
+    let mut hosts = hosts::may_have_cased_hosts(text).then(HostReader::default);
     let mut collectors: Vec<&mut dyn Collector> = Vec::new();
     collectors.extend(categories.as_mut().map(|c| c as &mut dyn Collector));
     collectors.extend(bases.as_mut().map(|c| c as &mut dyn Collector));
+    collectors.extend(hosts.as_mut().map(|c| c as &mut dyn Collector));
     collectors.extend(fallbacks.as_mut().map(|c| c as &mut dyn Collector));
     if collectors.is_empty() {
         return;
@@ -68,6 +71,14 @@ pub(super) fn complete(feed: &mut ParsedFeed, text: &str, base_url: Option<&str>
     if let Some(b) = bases {
         for (entry, base) in feed.entries.iter_mut().zip(b.finish()) {
             entry.content_base = base;
+        }
+    }
+    // Before the fallbacks add links of their own, which are as written.
+    if let Some(h) = hosts {
+        let (channel, entries) = h.finish();
+        hosts::respell(&mut feed.links, &channel);
+        for (entry, hosts) in feed.entries.iter_mut().zip(entries) {
+            hosts::respell(&mut entry.links, &hosts);
         }
     }
     if let Some(f) = fallbacks {
