@@ -128,7 +128,7 @@ impl Signature {
             .filter(|q| q.exact)
             .map(|q| q.value)
             .collect();
-        let folded = format!("{} {}", fold_text(&report.title), fold_text(&lead.text));
+        let folded = format!("{} {}", fold_text(&report.title), fold_text(&report.lead));
         Signature {
             source: fold_source(&report.source),
             published: report.published,
@@ -198,8 +198,6 @@ fn forget_shared_context(quantities: &mut [Quantity]) {
 /// One field (title or lead) read into sets.
 #[derive(Default)]
 struct Part {
-    /// The text after the dateline.
-    text: String,
     keys: BTreeSet<Key>,
     names: BTreeSet<String>,
     entities: BTreeSet<String>,
@@ -224,12 +222,9 @@ impl Part {
                 *initial = true;
             }
         }
-        let mut part = Part {
-            text: text.to_string(),
-            ..Part::default()
-        };
+        let mut part = Part::default();
         // Similarity and name keys of content words by token position.
-        let words: Vec<Option<(Key, String)>> = WORD_KEYS.with_borrow_mut(|cache| {
+        let mut words: Vec<Option<(Key, String)>> = WORD_KEYS.with_borrow_mut(|cache| {
             tokens
                 .iter()
                 .map(|t| match t {
@@ -246,15 +241,20 @@ impl Part {
                     upper,
                     initial,
                 } => {
-                    let Some((k, name)) = &words[i] else { continue };
+                    let Some((k, name)) = words[i].as_mut() else {
+                        continue;
+                    };
                     part.keys.insert(*k);
-                    part.names.insert(name.clone());
+                    // Only the key is read again (as a number's
+                    // neighbour), so the name moves into the sets.
+                    let name = std::mem::take(name);
                     if (*upper || (*capital && !*initial)) && text.chars().count() > 1 {
                         part.entities.insert(name.clone());
                         part.named.insert(name.clone());
                     } else if *capital && text.chars().count() > 2 {
                         part.initial_caps.insert(name.clone());
                     }
+                    part.names.insert(name);
                 }
                 Token::Number(n) | Token::Time(n) => part.quantities.push(Quantity {
                     value: hash(n),
@@ -284,7 +284,7 @@ struct WordKeys {
 
 /// Words remembered per stemmer before [`WordKeys`] starts over (a few
 /// MB; a day of a thousand outlets' copy uses fewer distinct words).
-const WORD_KEYS_KEPT: usize = 20_000;
+pub(super) const WORD_KEYS_KEPT: usize = 20_000;
 
 thread_local! {
     static WORD_KEYS: std::cell::RefCell<WordKeys> = std::cell::RefCell::new(WordKeys {
