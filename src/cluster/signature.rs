@@ -286,6 +286,10 @@ struct WordKeys {
 /// MB; a day of a thousand outlets' copy uses fewer distinct words).
 pub(super) const WORD_KEYS_KEPT: usize = 20_000;
 
+/// Longest word (in bytes of UTF-8) [`WordKeys`] remembers: 32 Cyrillic
+/// letters, longer than any Russian word in use.
+const WORD_KEPT_BYTES: usize = 64;
+
 thread_local! {
     static WORD_KEYS: std::cell::RefCell<WordKeys> = std::cell::RefCell::new(WordKeys {
         by_stemmer: Default::default(),
@@ -300,6 +304,11 @@ impl WordKeys {
             return keys.clone();
         }
         let keys = word_keys(word, lang);
+        // A run of letters no language has as a word (a long token of
+        // junk) is not kept: the bound is a count, and it must bound bytes.
+        if word.len() > WORD_KEPT_BYTES {
+            return keys;
+        }
         if map.len() >= WORD_KEYS_KEPT {
             map.clear();
         }

@@ -219,4 +219,8 @@ fn remembered_word_keys_change_no_signature() {
         let _ = Signature::new(&report("x", &word, ""));
     }
     assert_eq!(cold, signatures(4));
+    // A word too long to be kept is keyed afresh, alike each time.
+    let long = "ы".repeat(100);
+    let once = Signature::new(&report("x", &long, &long));
+    assert_eq!(once, Signature::new(&report("x", &long, &long)));
 }
