@@ -6,7 +6,7 @@
 use super::Report;
 use super::gazetteer::{self, Group};
 use super::lexicon::{self, is_outlet, is_stopword};
-use super::text::{Token, tokenize};
+use super::text::{Token, lower, tokenize};
 use chrono::{DateTime, Utc};
 use rust_stemmers::{Algorithm, Stemmer};
 use std::collections::{BTreeSet, HashMap};
@@ -128,7 +128,7 @@ impl Signature {
             .filter(|q| q.exact)
             .map(|q| q.value)
             .collect();
-        let folded = format!("{} {}", fold_text(&report.title), fold_text(&lead.text));
+        let folded = format!("{} {}", fold_text(&report.title), fold_text(&report.lead));
         Signature {
             source: fold_source(&report.source),
             published: report.published,
@@ -198,8 +198,6 @@ fn forget_shared_context(quantities: &mut [Quantity]) {
 /// One field (title or lead) read into sets.
 #[derive(Default)]
 struct Part {
-    /// The text after the dateline.
-    text: String,
     keys: BTreeSet<Key>,
     names: BTreeSet<String>,
     entities: BTreeSet<String>,
@@ -224,22 +222,17 @@ impl Part {
                 *initial = true;
             }
         }
-        let mut part = Part {
-            text: text.to_string(),
-            ..Part::default()
-        };
+        let mut part = Part::default();
         // Similarity and name keys of content words by token position.
-        let words: Vec<Option<(Key, String)>> = tokens
-            .iter()
-            .map(|t| match t {
-                Token::Word { text, .. } if !is_stopword(text) && !is_outlet(text) => {
-                    let stem = stem(text, lang);
-                    let key = hash(&stem.chars().take(KEY_LETTERS).collect::<String>());
-                    Some((key, name_of(text, &stem)))
-                }
-                _ => None,
-            })
-            .collect();
+        let mut words: Vec<Option<(Key, String)>> = WORD_KEYS.with_borrow_mut(|cache| {
+            tokens
+                .iter()
+                .map(|t| match t {
+                    Token::Word { text, .. } => cache.get(text, lang),
+                    _ => None,
+                })
+                .collect()
+        });
         for (i, token) in tokens.iter().enumerate() {
             match token {
                 Token::Word {
@@ -248,15 +241,20 @@ impl Part {
                     upper,
                     initial,
                 } => {
-                    let Some((k, name)) = &words[i] else { continue };
+                    let Some((k, name)) = words[i].as_mut() else {
+                        continue;
+                    };
                     part.keys.insert(*k);
-                    part.names.insert(name.clone());
+                    // Only the key is read again (as a number's
+                    // neighbour), so the name moves into the sets.
+                    let name = std::mem::take(name);
                     if (*upper || (*capital && !*initial)) && text.chars().count() > 1 {
                         part.entities.insert(name.clone());
                         part.named.insert(name.clone());
                     } else if *capital && text.chars().count() > 2 {
                         part.initial_caps.insert(name.clone());
                     }
+                    part.names.insert(name);
                 }
                 Token::Number(n) | Token::Time(n) => part.quantities.push(Quantity {
                     value: hash(n),
@@ -274,6 +272,79 @@ impl Part {
         }
         part
     }
+}
+
+/// The keys of a content word (`None` for a stopword or an outlet's
+/// name), remembered per thread: stemming was the largest part of a
+/// signature, and news copy repeats its words. Bounded: emptied when full.
+struct WordKeys {
+    /// By stemmer (see [`stemmer_of`]), folded word → keys.
+    by_stemmer: [HashMap<String, Option<(Key, String)>>; 3],
+}
+
+/// Words remembered per stemmer before [`WordKeys`] starts over (a few
+/// MB; a day of a thousand outlets' copy uses fewer distinct words).
+pub(super) const WORD_KEYS_KEPT: usize = 20_000;
+
+/// Longest word (in bytes of UTF-8) [`WordKeys`] remembers: 32 Cyrillic
+/// letters, longer than any Russian word in use.
+const WORD_KEPT_BYTES: usize = 64;
+
+thread_local! {
+    static WORD_KEYS: std::cell::RefCell<WordKeys> = std::cell::RefCell::new(WordKeys {
+        by_stemmer: Default::default(),
+    });
+}
+
+impl WordKeys {
+    fn get(&mut self, word: &str, lang: &str) -> Option<(Key, String)> {
+        let stemmer = stemmer_of(lang);
+        let map = &mut self.by_stemmer[stemmer as usize];
+        if let Some(keys) = map.get(word) {
+            return keys.clone();
+        }
+        let keys = word_keys(word, lang);
+        // A run of letters no language has as a word (a long token of
+        // junk) is not kept: the bound is a count, and it must bound bytes.
+        if word.len() > WORD_KEPT_BYTES {
+            return keys;
+        }
+        if map.len() >= WORD_KEYS_KEPT {
+            map.clear();
+        }
+        map.insert(word.to_string(), keys.clone());
+        keys
+    }
+}
+
+/// Which stemmer [`stem`] uses for `lang`: the cache's partition.
+#[derive(Clone, Copy)]
+enum Stemming {
+    Russian = 0,
+    English = 1,
+    None = 2,
+}
+
+fn stemmer_of(lang: &str) -> Stemming {
+    match lang {
+        "ru" | "uk" | "be" => Stemming::Russian,
+        "en" => Stemming::English,
+        _ => Stemming::None,
+    }
+}
+
+/// The similarity key and name key of a folded word, or `None` when it
+/// carries no event.
+fn word_keys(word: &str, lang: &str) -> Option<(Key, String)> {
+    if is_stopword(word) || is_outlet(word) {
+        return None;
+    }
+    let stem = stem(word, lang);
+    let prefix = stem
+        .char_indices()
+        .nth(KEY_LETTERS)
+        .map_or(stem.as_str(), |(i, _)| &stem[..i]);
+    Some((hash(prefix), name_of(word, &stem)))
 }
 
 /// A decimal, a time or score, or three digits or more that are not a
@@ -363,10 +434,10 @@ fn looks_like_verb(word: &str) -> bool {
 /// languages have no Snowball stemmer; their suffixes stack, so the word
 /// itself is kept and the key's prefix does the light stemming.
 fn stem(word: &str, lang: &str) -> String {
-    match lang {
-        "ru" | "uk" | "be" => RUSSIAN.stem(word).into_owned(),
-        "en" => ENGLISH.stem(word).into_owned(),
-        _ => word.to_string(),
+    match stemmer_of(lang) {
+        Stemming::Russian => RUSSIAN.stem(word).into_owned(),
+        Stemming::English => ENGLISH.stem(word).into_owned(),
+        Stemming::None => word.to_string(),
     }
 }
 
@@ -388,11 +459,18 @@ fn hash(text: &str) -> Key {
     h.finish()
 }
 
+/// Lowercase with «ё» → «е», every other character kept (markers are
+/// phrases, spaces and all).
 fn fold_text(text: &str) -> String {
-    text.chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| if c == 'ё' { 'е' } else { c })
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    let yo = |c: char| if c == 'ё' { 'е' } else { c };
+    for c in text.chars() {
+        match lower(c) {
+            Some(l) => out.push(yo(l)),
+            None => out.extend(c.to_lowercase().map(yo)),
+        }
+    }
+    out
 }
 
 /// An outlet's name, compared without case and `www.`.

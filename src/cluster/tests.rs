@@ -169,3 +169,58 @@ fn the_gazetteer_knows_names_in_any_case() {
         assert!(gazetteer::group(&k).is_some(), "{word} → {k}");
     }
 }
+
+/// A signature is the same whether its words' keys are remembered or
+/// computed afresh (the per-thread memo, emptied when full).
+#[test]
+fn remembered_word_keys_change_no_signature() {
+    let texts = [
+        (
+            "Президент Азербайджана принял министра иностранных дел Венгрии",
+            "Баку, 22 ноября, АЗЕРТАДЖ. Президент Ильхам Алиев 22 ноября принял министра Петера Сийярто.",
+        ),
+        (
+            "Magnitude 4.1 earthquake hits Zagatala",
+            "An earthquake of magnitude 4.1 struck the Zagatala district at 10:35, officials said.",
+        ),
+        (
+            "Qarabağ'ın futbolçuları Bakıya qayıdıb",
+            "Qarabağ komandası 3:1 hesabı ilə qalib gəlib.",
+        ),
+    ];
+    let signatures = move |round: usize| -> Vec<Signature> {
+        texts
+            .iter()
+            .flat_map(|(t, l)| {
+                ["ru", "en", "az"].map(|lang| {
+                    Signature::new(&Report {
+                        lang: Some(lang.into()),
+                        ..report(&format!("outlet-{round}"), t, l)
+                    })
+                })
+            })
+            .map(|mut s| {
+                s.source.clear();
+                s
+            })
+            .collect()
+    };
+    let cold = std::thread::spawn(move || signatures(0))
+        .join()
+        .expect("a signature never panics");
+    assert_eq!(signatures(1), signatures(2));
+    assert_eq!(cold, signatures(3));
+    // Past the memo's bound it starts over and still agrees.
+    for i in 0..signature::WORD_KEYS_KEPT + 10 {
+        // A word of its own per report: `i` in Russian letters.
+        let word: String = (0..4)
+            .map(|d| char::from_u32('а' as u32 + (i >> (5 * d) & 31) as u32).unwrap_or('а'))
+            .collect();
+        let _ = Signature::new(&report("x", &word, ""));
+    }
+    assert_eq!(cold, signatures(4));
+    // A word too long to be kept is keyed afresh, alike each time.
+    let long = "ы".repeat(100);
+    let once = Signature::new(&report("x", &long, &long));
+    assert_eq!(once, Signature::new(&report("x", &long, &long)));
+}

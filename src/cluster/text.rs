@@ -55,8 +55,7 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             while i < chars.len() && (is_letter(chars[i]) || is_joiner(&chars, i)) {
                 i += 1;
             }
-            let raw: String = chars[start..i].iter().collect();
-            push_word(&mut out, &raw, initial);
+            push_word(&mut out, &chars[start..i], initial);
             initial = false;
         } else if c.is_ascii_digit() {
             let (token, next) = number(&chars, i);
@@ -88,11 +87,12 @@ fn is_joiner(chars: &[char], i: usize) -> bool {
         && chars.get(i + 1).is_some_and(|&c| is_letter(c))
 }
 
-fn push_word(out: &mut Vec<Token>, raw: &str, initial: bool) {
-    let capital = raw.chars().next().is_some_and(char::is_uppercase);
-    let letters = raw.chars().filter(|&c| is_letter(c)).count();
-    let upper = letters >= 2 && raw.chars().all(|c| !c.is_lowercase());
-    let text = fold(raw);
+fn push_word(out: &mut Vec<Token>, raw: &[char], initial: bool) {
+    let capital = raw.first().is_some_and(|&c| is_upper(c));
+    let letters = raw.iter().filter(|&&c| is_letter(c)).count();
+    let upper = letters >= 2 && raw.iter().all(|&c| !is_lower(c));
+    let mut text = String::with_capacity(raw.len() * 2);
+    fold_into(&mut text, raw.iter().copied());
     out.push(Token::Word {
         text,
         capital,
@@ -101,13 +101,56 @@ fn push_word(out: &mut Vec<Token>, raw: &str, initial: bool) {
     });
 }
 
-/// Lowercase with «ё» → «е» and the apostrophe dropped.
-pub fn fold(raw: &str) -> String {
-    raw.chars()
-        .flat_map(char::to_lowercase)
-        .filter(|&c| is_letter(c))
-        .map(|c| if c == 'ё' { 'е' } else { c })
-        .collect()
+/// Appends `raw` to `out` lowercased, with «ё» → «е» and the apostrophe
+/// dropped.
+fn fold_into(out: &mut String, raw: impl Iterator<Item = char>) {
+    for c in raw {
+        match lower(c) {
+            Some(l) => {
+                if is_letter(l) {
+                    out.push(if l == 'ё' { 'е' } else { l });
+                }
+            }
+            None => out.extend(
+                c.to_lowercase()
+                    .filter(|&c| is_letter(c))
+                    .map(|c| if c == 'ё' { 'е' } else { c }),
+            ),
+        }
+    }
+}
+
+/// `char::to_lowercase` for ASCII and the Russian alphabet, where it is
+/// one letter, without Unicode's tables (they were the largest single
+/// cost of folding Cyrillic copy); `None` for any other character.
+pub(super) fn lower(c: char) -> Option<char> {
+    match c {
+        'A'..='Z' | 'А'..='Я' => char::from_u32(c as u32 + 32),
+        'Ё' => Some('ё'),
+        'a'..='z' | 'а'..='я' | 'ё' => Some(c),
+        c if c.is_ascii() => Some(c),
+        _ => None,
+    }
+}
+
+/// `char::is_uppercase`, ASCII and Russian answered first.
+fn is_upper(c: char) -> bool {
+    match c {
+        'A'..='Z' | 'А'..='Я' | 'Ё' => true,
+        'a'..='z' | 'а'..='я' | 'ё' => false,
+        c if c.is_ascii() => false,
+        c => c.is_uppercase(),
+    }
+}
+
+/// `char::is_lowercase`, ASCII and Russian answered first.
+fn is_lower(c: char) -> bool {
+    match c {
+        'a'..='z' | 'а'..='я' | 'ё' => true,
+        'A'..='Z' | 'А'..='Я' | 'Ё' => false,
+        c if c.is_ascii() => false,
+        c => c.is_lowercase(),
+    }
 }
 
 /// Reads a number starting at `i`: digits, a decimal part after «,» or
@@ -181,9 +224,11 @@ fn number(chars: &[char], mut i: usize) -> (Token, usize) {
 fn fold_dates(tokens: Vec<Token>) -> Vec<Token> {
     let mut out: Vec<Token> = Vec::with_capacity(tokens.len());
     for token in tokens {
+        // The number first: most words follow none, and month() reads a
+        // list.
         if let Token::Word { text, .. } = &token
-            && let Some(month) = lexicon::month(text)
             && let Some(Token::Number(n)) = out.last()
+            && let Some(month) = lexicon::month(text)
             && let Ok(day) = n.parse::<u8>()
             && (1..=31).contains(&day)
         {
@@ -263,6 +308,26 @@ mod tests {
         }
         let long = "Курс 1,7 маната на 22 ноября. ".repeat(2_000);
         assert!(tokenize(&long).len() > 2_000);
+    }
+
+    #[test]
+    fn fast_case_answers_as_unicode_does() {
+        for c in (0..=0x2_FFFF).filter_map(char::from_u32) {
+            assert_eq!(is_upper(c), c.is_uppercase(), "{c:?}");
+            assert_eq!(is_lower(c), c.is_lowercase(), "{c:?}");
+            if let Some(l) = lower(c) {
+                assert_eq!(c.to_lowercase().collect::<Vec<_>>(), vec![l], "{c:?}");
+            }
+        }
+        let mut folded = String::new();
+        fold_into(&mut folded, "ЁЛКА Qarabağ'ın İstanbul ǅ".chars());
+        let slow: String = "ЁЛКА Qarabağ'ın İstanbul ǅ"
+            .chars()
+            .flat_map(char::to_lowercase)
+            .filter(|&c| is_letter(c))
+            .map(|c| if c == 'ё' { 'е' } else { c })
+            .collect();
+        assert_eq!(folded, slow);
     }
 
     #[test]

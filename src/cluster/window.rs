@@ -12,7 +12,8 @@
 
 use super::{Decision, Key, Rule, Signature, decide_signatures};
 use chrono::{DateTime, Utc};
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// A key in more first reports than this is too common to find candidates.
@@ -49,8 +50,11 @@ pub struct Window {
     /// How long a first report keeps its cluster open: the window, or
     /// less when retention purges stories sooner.
     reach: Duration,
-    clusters: HashMap<i64, Cluster>,
-    postings: HashMap<Key, Vec<i64>>,
+    // Fx, not SipHash: ids and keys (already hashes) are not chosen by an
+    // attacker who could aim at collisions, and SipHash was most of the
+    // time spent placing a report.
+    clusters: FxHashMap<i64, Cluster>,
+    postings: FxHashMap<Key, Vec<i64>>,
     /// First reports by time, oldest first, for eviction.
     order: VecDeque<(DateTime<Utc>, i64)>,
 }
@@ -61,8 +65,8 @@ impl Window {
         Window {
             window,
             reach: window,
-            clusters: HashMap::new(),
-            postings: HashMap::new(),
+            clusters: FxHashMap::default(),
+            postings: FxHashMap::default(),
             order: VecDeque::new(),
         }
     }
@@ -122,7 +126,7 @@ impl Window {
 
     /// The best agreeing cluster for `sig`, if any.
     fn best(&self, sig: &Signature) -> Option<(i64, Decision)> {
-        let mut shared: HashMap<i64, u32> = HashMap::new();
+        let mut shared: FxHashMap<i64, u32> = FxHashMap::default();
         for key in &sig.keys {
             let Some(ids) = self.postings.get(key) else {
                 continue;

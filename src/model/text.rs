@@ -164,7 +164,14 @@ pub fn html_to_text(html: &str) -> String {
         rest = rest[i..].find('>').map_or("", |end| &rest[i + end + 1..]);
     }
     text.push_str(&decode_entities(rest));
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// A BCP 47-shaped language tag from whatever a source declared (`en_US`
