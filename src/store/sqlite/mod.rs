@@ -22,6 +22,7 @@ mod lock;
 mod purge;
 mod read;
 mod schema;
+mod search;
 mod write;
 mod writer;
 
