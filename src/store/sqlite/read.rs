@@ -94,10 +94,16 @@ fn keyword_walk_sql(q: &StoryQuery, phrase: String) -> (String, Vec<Value>) {
         params.push(Value::Integer(search::bound(since.timestamp(), 0)));
     }
     if !q.section_keys.is_empty() {
+        // On the key's own parts (exact: every key packs, or this plan is
+        // not used), so SQLite checks the section in the walk's loop,
+        // through the section index, and reads a story's row only when
+        // it is in the section.
         conds.push(format!(
             "EXISTS (SELECT 1 FROM story_sections x WHERE x.section_key IN ({})
-                     AND x.published = s.published AND x.story_id = s.id)",
-            placeholders(q.section_keys.len())
+                     AND x.published = {} AND x.story_id = {})",
+            placeholders(q.section_keys.len()),
+            search::published_of_key_sql("t.rowid"),
+            search::story_of_key_sql("t.rowid"),
         ));
         params.extend(q.section_keys.iter().cloned().map(Value::Text));
     }

@@ -71,6 +71,12 @@ pub(super) fn story_of_key_sql(k: &str) -> String {
     )
 }
 
+/// The `published` of key column `k`, in SQL: exact for packed keys
+/// (`>>` is arithmetic in SQLite, so negative dates floor as they should).
+pub(super) fn published_of_key_sql(k: &str) -> String {
+    format!("({k} >> {ID_BITS})")
+}
+
 /// The smallest key of a story at (`published`, `id`) or after, for
 /// bounds: keys of stories before it are smaller.
 pub(super) fn bound(published: i64, id: i64) -> i64 {
@@ -215,6 +221,14 @@ mod tests {
                 .unwrap();
             assert_eq!((k, back), (key(p, i), i), "({p}, {i})");
             if (MIN_PUBLISHED..=MAX_PUBLISHED).contains(&p) && i < MAX_ID {
+                let published: i64 = conn
+                    .query_row(
+                        &format!("SELECT {}", published_of_key_sql(&k.to_string())),
+                        [],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                assert_eq!(published, p);
                 assert!(bound(p, i) == key(p, i) && bound(p, i + 1) > key(p, i));
             }
         }
