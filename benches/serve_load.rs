@@ -353,7 +353,8 @@ async fn bench() {
 }
 
 /// wrk requests built in Lua: a random filter of the section, its page
-/// size and, for a tenth, a cursor into the middle.
+/// size and, for a third, a cursor (`before`) into the two years of
+/// stories; a sixth of the others add a `since` to their filter.
 fn filtered_script(dir: &Path, sources: usize) -> PathBuf {
     let words: Vec<String> = site::WORDS.iter().map(|w| urlencode(w)).collect();
     let lua = format!(
@@ -367,7 +368,8 @@ fn filtered_script(dir: &Path, sources: usize) -> PathBuf {
            elseif k == 2 then p = p .. \"&source=f\" .. math.random(0, {last})\n\
            elseif k == 3 then p = p .. \"&lang=\" .. langs[math.random(3)]\n\
            else p = p .. string.format(\"&since=20%02d-%02d-%02dT00:00:00Z\", math.random(23, 24), math.random(1, 12), math.random(1, 28)) end\n\
-           if math.random(3) == 1 then p = p .. string.format(\"&since=2024-%02d-%02dT00:00:00Z\", math.random(1, 12), math.random(1, 28)) end\n\
+           if math.random(3) == 1 then p = p .. \"&before=\" .. (1733000000 - math.random(0, 700) * 86400) .. \".9223372036854775807\"\n\
+           elseif k ~= 4 and math.random(2) == 1 then p = p .. string.format(\"&since=2024-%02d-%02dT00:00:00Z\", math.random(1, 12), math.random(1, 28)) end\n\
            return wrk.format(nil, p)\n\
          end\n",
         words = words

@@ -118,7 +118,7 @@ impl Config {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServingLimits {
     /// Bytes of rendered answers kept, every representation counted
-    /// (`cache_bytes`, default 64 MiB); least recently used go first.
+    /// (`cache_bytes`, default 32 MiB); least recently used go first.
     pub cache_bytes: usize,
     /// Connections open at once (`max_connections`); `None` derives it
     /// from the process's file limit when the server starts.

@@ -33,7 +33,7 @@ const DEFAULT_FEED_LIMIT: u64 = 50;
 pub(super) const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
 pub(super) const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
 const DEFAULT_PER_HOST: u64 = 2;
-pub(super) const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
+pub(super) const DEFAULT_CACHE_BYTES: usize = 32 * 1024 * 1024;
 pub(super) const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The whole config, or every problem found in it, in file order.

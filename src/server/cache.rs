@@ -25,8 +25,9 @@ use std::time::Duration;
 /// this bounds their memory too.
 const CAPACITY: usize = 4096;
 
-/// The budget when none is configured.
-pub const DEFAULT_BUDGET: usize = 64 * 1024 * 1024;
+/// The budget when none is configured: with it, a million stories and a
+/// full cache stay under the 100 MiB the daemon is allowed (issue #14).
+pub const DEFAULT_BUDGET: usize = 32 * 1024 * 1024;
 
 /// Eviction frees down to this share of the budget, so a full cache evicts
 /// once per several inserts rather than on every one.

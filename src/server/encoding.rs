@@ -95,9 +95,15 @@ fn gzip(body: &[u8]) -> Option<Vec<u8>> {
 
 fn brotli(body: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(body.len() / 4);
+    // A window no larger than the body (at least 64 KiB, at most 4 MiB):
+    // the same output as a 4 MiB window for bodies that fit, and the
+    // encoder's ring buffer sized to the body rather than 4 MiB per
+    // render in flight.
+    let fits = usize::BITS - body.len().max(1).leading_zeros();
     let params = brotli::enc::BrotliEncoderParams {
         quality: BROTLI_QUALITY as i32,
-        lgwin: 22,
+        lgwin: fits.clamp(16, 22) as i32,
+        size_hint: body.len(),
         ..Default::default()
     };
     brotli::BrotliCompress(&mut &body[..], &mut out, &params).ok()?;

@@ -13,6 +13,7 @@ pub mod limits;
 mod listen;
 mod metrics;
 mod pages;
+pub mod render_pool;
 pub mod status;
 pub mod status_page;
 
@@ -41,6 +42,8 @@ pub struct AppState {
     /// Uncached renders at once, fewer than the store's readers so
     /// `/healthz` always finds one.
     pub renders: limits::RenderSlots,
+    /// The low-priority threads renders and compression run on.
+    pub render_pool: render_pool::RenderPool,
     /// The status page's per-day counts, shared by its views.
     pub charts: Arc<status_page::Charts>,
 }
@@ -65,6 +68,7 @@ impl AppState {
             store,
             cache: Arc::new(FeedCache::with_budget(limits.cache_bytes)),
             renders: limits::RenderSlots::new(renders),
+            render_pool: render_pool::RenderPool::new(renders),
             charts: Arc::default(),
         }
     }

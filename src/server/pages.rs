@@ -135,20 +135,20 @@ async fn serve_target(
         .map(|s| s.updated)
         .max()
         .unwrap_or(DateTime::UNIX_EPOCH);
-    let (body, content_type) = match format {
-        Some(f) => (export::render(&sel.to_doc(&config, f), f), f.content_type()),
-        None => (html::feed_page(&config, &sel), HTML),
-    };
-    let rendered = Arc::new(st.cache.settle(
-        &key,
-        Rendered::new(body, content_type, modified, max_age(&config, &sel)),
-    ));
-    st.cache.insert(
-        key,
-        generation,
-        Arc::clone(&rendered),
-        sel.section_keys.clone(),
-    );
+    let section_keys = sel.section_keys.clone();
+    let rendered = st
+        .render_pool
+        .run(move || {
+            let (body, content_type) = match format {
+                Some(f) => (export::render(&sel.to_doc(&config, f), f), f.content_type()),
+                None => (html::feed_page(&config, &sel), HTML),
+            };
+            Rendered::new(body, content_type, modified, max_age(&config, &sel))
+        })
+        .await;
+    let rendered = Arc::new(st.cache.settle(&key, rendered));
+    st.cache
+        .insert(key, generation, Arc::clone(&rendered), section_keys);
     respond(&headers, &rendered)
 }
 
@@ -171,11 +171,14 @@ pub(super) async fn index(State(st): State<AppState>, headers: HeaderMap) -> Res
     match html::index::collect(&config, st.store.as_ref()).await {
         Ok(listing) => {
             let modified = listing.updated().unwrap_or(DateTime::UNIX_EPOCH);
-            let body = html::index::render(&config, &listing);
-            let rendered = Arc::new(st.cache.settle(
-                KEY,
-                Rendered::new(body, HTML, modified, shortest_interval(&config, |_| true)),
-            ));
+            let rendered = st
+                .render_pool
+                .run(move || {
+                    let body = html::index::render(&config, &listing);
+                    Rendered::new(body, HTML, modified, shortest_interval(&config, |_| true))
+                })
+                .await;
+            let rendered = Arc::new(st.cache.settle(KEY, rendered));
             // Keyed on no section: any change may move a count.
             st.cache.insert(
                 KEY.to_string(),

@@ -35,24 +35,23 @@ fn index_copied_stories(
     rows: &[Vec<Cell>],
 ) -> Result<(), StoreError> {
     let at = |name: &str| t.columns.iter().position(|c| *c == name);
-    let (Some(id), Some(title)) = (at("id"), at("title")) else {
+    let (Some(id), Some(title), Some(published)) = (at("id"), at("title"), at("published")) else {
         return Ok(());
     };
     let summary = at("summary");
-    let mut insert =
-        conn.prepare_cached("INSERT OR REPLACE INTO story_text (rowid, text) VALUES (?1, ?2)")?;
     let text_of = |c: Option<&Cell>| match c {
         Some(Cell::Text(s)) => Some(s.clone()),
         _ => None,
     };
     for row in rows {
-        let Some(Cell::Int(story)) = row.get(id) else {
+        let (Some(Cell::Int(story)), Some(Cell::Int(at))) = (row.get(id), row.get(published))
+        else {
             continue;
         };
         let title = text_of(row.get(title)).unwrap_or_default();
         let summary = summary.and_then(|i| text_of(row.get(i)));
         let text = crate::model::text::search_text(&title, summary.as_deref());
-        insert.execute(rusqlite::params![story, text])?;
+        super::search::index(conn, *story, *at, &text)?;
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Reads, on pooled read-only connections.
 
 use super::super::{Cursor, FeedStats, PollState, SourceStatus, StoreError, StoryQuery};
+use super::search::{self, Phrase};
 use crate::model::Validators;
 use crate::model::{SourceRef, Story};
 use chrono::{DateTime, Utc};
@@ -40,7 +41,9 @@ pub(super) fn story_page(
     conn: &Connection,
     q: &StoryQuery,
 ) -> Result<Vec<(Cursor, Story)>, StoreError> {
-    let (sql, params) = page_sql(q);
+    let Some((sql, params)) = page_sql(conn, q)? else {
+        return Ok(Vec::new());
+    };
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(params), |r| {
         let story = story_from_row(r)?;
@@ -53,8 +56,73 @@ pub(super) fn story_page(
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// The statement of [`story_page`] and its parameters.
-fn page_sql(q: &StoryQuery) -> (String, Vec<Value>) {
+/// The statement of [`story_page`] and its parameters; `None` when the
+/// keyword matches no stored word (so no story).
+///
+/// A keyword without a source filter walks the keyword index itself,
+/// newest first (its rowids are in feed order, see `search`), checking
+/// each hit's sections and other filters, and stops at `limit`: no match
+/// list is built or sorted. With a source filter the source's own stories
+/// (fewer) are walked instead and checked against the keyword's matches.
+fn page_sql(conn: &Connection, q: &StoryQuery) -> Result<Option<(String, Vec<Value>)>, StoreError> {
+    let phrase = match q.q.as_deref() {
+        Some(k) => match search::phrase(conn, k)? {
+            Some(Phrase::Nothing) => return Ok(None),
+            Some(Phrase::Match(p)) => Some(p),
+            None => None,
+        },
+        None => None,
+    };
+    Ok(Some(match phrase {
+        Some(p) if q.sources.is_empty() && search::ordered(conn)? => keyword_walk_sql(q, p),
+        phrase => scan_sql(q, phrase),
+    }))
+}
+
+/// A page found by walking the keyword index newest first.
+fn keyword_walk_sql(q: &StoryQuery, phrase: String) -> (String, Vec<Value>) {
+    let mut params = vec![Value::Text(phrase)];
+    let mut conds = vec!["t.story_text MATCH ?".to_string()];
+    // Bounds on the walk itself (the index's rowid range), beside the
+    // exact conditions on the story's columns below.
+    if let Some(c) = q.before {
+        conds.push("t.rowid < ?".into());
+        params.push(Value::Integer(search::bound(c.published, c.seq)));
+    }
+    if let Some(since) = q.since {
+        conds.push("t.rowid >= ?".into());
+        params.push(Value::Integer(search::bound(since.timestamp(), 0)));
+    }
+    if !q.section_keys.is_empty() {
+        // On the key's own parts (exact: every key packs, or this plan is
+        // not used), so SQLite checks the section in the walk's loop,
+        // through the section index, and reads a story's row only when
+        // it is in the section.
+        conds.push(format!(
+            "EXISTS (SELECT 1 FROM story_sections x WHERE x.section_key IN ({})
+                     AND x.published = {} AND x.story_id = {})",
+            placeholders(q.section_keys.len()),
+            search::published_of_key_sql("t.rowid"),
+            search::story_of_key_sql("t.rowid"),
+        ));
+        params.extend(q.section_keys.iter().cloned().map(Value::Text));
+    }
+    story_conds(q, ("s.published", "s.id"), &mut conds, &mut params);
+    params.push(Value::Integer(q.limit.try_into().unwrap_or(i64::MAX)));
+    let sql = format!(
+        "SELECT {STORY_COLUMNS}, s.published, s.id
+         FROM story_text t CROSS JOIN stories s ON s.id = {story}
+         JOIN sources src ON src.id = s.source_id
+         WHERE {filter}
+         ORDER BY t.rowid DESC LIMIT ?",
+        story = search::story_of_key_sql("t.rowid"),
+        filter = conds.join(" AND ")
+    );
+    (sql, params)
+}
+
+/// A page found by walking a section's, a source's or the date index.
+fn scan_sql(q: &StoryQuery, phrase: Option<String>) -> (String, Vec<Value>) {
     let mut params: Vec<Value> = Vec::new();
     let stories_first = "stories s JOIN sources src ON src.id = s.source_id".to_string();
     let (from, pos, mut conds) = match q.section_keys.len() {
@@ -98,6 +166,37 @@ fn page_sql(q: &StoryQuery) -> (String, Vec<Value>) {
             )
         }
     };
+    story_conds(q, pos, &mut conds, &mut params);
+    if let Some(phrase) = phrase {
+        conds.push(format!(
+            "s.id IN (SELECT {} FROM story_text WHERE story_text MATCH ?)",
+            search::story_of_key_sql("rowid")
+        ));
+        params.push(Value::Text(phrase));
+    }
+    let filter = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    params.push(Value::Integer(q.limit.try_into().unwrap_or(i64::MAX)));
+    let sql = format!(
+        "SELECT {STORY_COLUMNS}, {p}, {i} FROM {from} {filter}
+         ORDER BY {p} DESC, {i} DESC LIMIT ?",
+        p = pos.0,
+        i = pos.1
+    );
+    (sql, params)
+}
+
+/// The source, cursor, `since` and language conditions, on the position
+/// columns `pos` (`published`, id) that order the scan.
+fn story_conds(
+    q: &StoryQuery,
+    pos: (&str, &str),
+    conds: &mut Vec<String>,
+    params: &mut Vec<Value>,
+) {
     if !q.sources.is_empty() {
         // On the index's leading column, so SQLite walks each source's
         // stories in feed order.
@@ -129,40 +228,6 @@ fn page_sql(q: &StoryQuery) -> (String, Vec<Value>) {
         params.push(Value::Text(want.clone()));
         params.push(Value::Text(format!("{want}-%")));
     }
-    if let Some(phrase) = q.q.as_deref().and_then(search_phrase) {
-        conds.push("s.id IN (SELECT rowid FROM story_text WHERE story_text MATCH ?)".to_string());
-        params.push(Value::Text(phrase));
-    }
-    let filter = if conds.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conds.join(" AND "))
-    };
-    params.push(Value::Integer(q.limit.try_into().unwrap_or(i64::MAX)));
-    let sql = format!(
-        "SELECT {STORY_COLUMNS}, {p}, {i} FROM {from} {filter}
-         ORDER BY {p} DESC, {i} DESC LIMIT ?",
-        p = pos.0,
-        i = pos.1
-    );
-    (sql, params)
-}
-
-/// The FTS5 query for keyword `q`: each of its words as a prefix (`"бюдж"*`),
-/// all required; stories holding them all are a superset of those whose
-/// title or summary holds `q` from the start of a word, which the caller's
-/// filter narrows to `q` itself. `None` when `q` has no letters or digits
-/// (the caller's filter then does all the work).
-fn search_phrase(q: &str) -> Option<String> {
-    let folded = crate::model::text::search_fold(q);
-    let mut words: Vec<String> = folded
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
-        .collect();
-    words.sort();
-    words.dedup();
-    (!words.is_empty()).then(|| words.join(" AND "))
 }
 
 fn placeholders(n: usize) -> String {
@@ -354,7 +419,7 @@ mod tests {
     }
 
     fn plan(conn: &Connection, q: &StoryQuery) -> String {
-        let (sql, params) = page_sql(q);
+        let (sql, params) = page_sql(conn, q).unwrap().expect("a statement");
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let steps: Vec<String> = stmt
             .query_map(params_from_iter(params), |r| r.get::<_, String>(3))
@@ -404,9 +469,12 @@ mod tests {
             (1, "Бюджет на 2025 год", None),
             (2, "Спорт", Some("<p>Bakı İdman</p>")),
         ] {
-            conn.execute(
-                "INSERT INTO story_text (rowid, text) VALUES (?1, ?2)",
-                rusqlite::params![id, crate::model::text::search_text(title, summary)],
+            let published = 3 - id;
+            search::index(
+                &conn,
+                id,
+                published,
+                &crate::model::text::search_text(title, summary),
             )
             .unwrap();
         }
@@ -440,7 +508,7 @@ mod tests {
         assert_eq!(in_lang("ru"), [1]);
         assert!(in_lang("a").is_empty(), "a tag, not a prefix");
         let plan = plan(&conn, &query(&[], &[], Some("бюджет")));
-        assert!(plan.contains("story_text"), "{plan}");
+        assert!(plan.starts_with("SCAN t VIRTUAL TABLE"), "{plan}");
         // A purged story leaves the index with it.
         conn.execute("DELETE FROM stories WHERE id = 1", [])
             .unwrap();
@@ -533,5 +601,145 @@ mod daily_tests {
             steps.iter().any(|s| s.contains("stories_by_published")),
             "{steps:#?}"
         );
+    }
+}
+
+/// The keyword walk against the plan it replaced (the scan checked
+/// against every match), on a seeded store: the same stories in the same
+/// order for every mix of filters.
+#[cfg(test)]
+mod walk_tests {
+    use super::*;
+
+    const WORDS: [&str; 6] = ["бюджет", "бюджетный", "газ", "нефть", "İdman", "суд"];
+
+    fn seeded() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO sources (id, name, url) VALUES (1, 'a', 'https://e.org/a'), (2, 'b', 'https://e.org/b');",
+        )
+        .unwrap();
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n) as i64
+        };
+        for id in 1..=600i64 {
+            // Few distinct dates, so ties are ordered by id.
+            let published = 1_700_000_000 + next(40) * 3600;
+            let title = format!("{} и {}", WORDS[next(6) as usize], WORDS[next(6) as usize]);
+            let lang = ["ru", "az-AZ", "en"][next(3) as usize];
+            conn.execute(
+                "INSERT INTO stories (id, story_key, uid, source_id, title, language, published, updated, first_seen)
+                 VALUES (?1, ?1, ?1, ?2, ?3, ?4, ?5, ?5, ?5)",
+                rusqlite::params![id, 1 + next(2), title, lang, published],
+            )
+            .unwrap();
+            for key in ["политика", "спорт", "экономика"] {
+                if next(2) == 0 {
+                    conn.execute(
+                        "INSERT INTO story_sections (section_key, published, story_id, name) VALUES (?1, ?2, ?3, ?1)",
+                        rusqlite::params![key, published, id],
+                    )
+                    .unwrap();
+                }
+            }
+            let text = crate::model::text::search_text(&title, None);
+            search::index(&conn, id, published, &text).unwrap();
+        }
+        conn
+    }
+
+    fn ids(conn: &Connection, sql: &str, params: Vec<Value>) -> Vec<(i64, i64)> {
+        conn.prepare(sql)
+            .unwrap()
+            .query_map(params_from_iter(params), |r| Ok((r.get(15)?, r.get(16)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_keyword_walk_finds_what_the_scan_found_in_the_same_order() {
+        let conn = seeded();
+        assert!(search::ordered(&conn).unwrap());
+        let mut compared = 0;
+        for q in ["бюджет", "бюдж", "газ нефть", "idman", "İDMAN", "суд", "г"]
+        {
+            for sections in [&[][..], &["политика"][..], &["спорт", "экономика"][..]]
+            {
+                for (before, since, lang) in [
+                    (None, None, None),
+                    (Some((1_700_000_000 + 20 * 3600, 300)), None, None),
+                    (None, Some(1_700_000_000 + 10 * 3600), Some("az")),
+                    (
+                        Some((1_700_000_000 + 30 * 3600, i64::MAX)),
+                        Some(1_700_000_000 + 5 * 3600),
+                        None,
+                    ),
+                ] {
+                    let query = StoryQuery {
+                        section_keys: sections.iter().map(|s| s.to_string()).collect(),
+                        limit: 17,
+                        before: before.map(|(published, seq)| Cursor { published, seq }),
+                        since: since.and_then(|t| DateTime::from_timestamp(t, 0)),
+                        sources: Vec::new(),
+                        q: Some(q.into()),
+                        lang: lang.map(str::to_string),
+                    };
+                    let Some(Phrase::Match(phrase)) = search::phrase(&conn, q).unwrap() else {
+                        panic!("{q} matches stored words");
+                    };
+                    let (walk, walk_params) = page_sql(&conn, &query).unwrap().unwrap();
+                    assert!(walk.contains("t.rowid DESC"), "{walk}");
+                    let (scan, scan_params) = scan_sql(&query, Some(phrase));
+                    let found = ids(&conn, &walk, walk_params);
+                    assert_eq!(found, ids(&conn, &scan, scan_params), "{query:?}");
+                    compared += usize::from(!found.is_empty());
+                }
+            }
+        }
+        assert!(compared > 40, "most comparisons had rows: {compared}");
+        assert_eq!(
+            search::phrase(&conn, "парламент").unwrap(),
+            Some(Phrase::Nothing)
+        );
+    }
+
+    #[test]
+    fn the_keyword_walk_stops_at_the_page_without_sorting() {
+        let conn = seeded();
+        let query = StoryQuery {
+            section_keys: vec!["политика".into()],
+            limit: 10,
+            before: None,
+            since: None,
+            sources: Vec::new(),
+            q: Some("бюджет".into()),
+            lang: None,
+        };
+        let (sql, params) = page_sql(&conn, &query).unwrap().unwrap();
+        let steps: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map(params_from_iter(params), |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let plan = steps.join("\n");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        assert!(plan.starts_with("SCAN t VIRTUAL TABLE"), "{plan}");
+        // Stories out of the packable range fall back to the scan.
+        conn.execute(
+            "UPDATE stories SET published = -9000000000 WHERE id = 5",
+            [],
+        )
+        .unwrap();
+        assert!(!search::ordered(&conn).unwrap());
+        let (sql, _) = page_sql(&conn, &query).unwrap().unwrap();
+        assert!(!sql.contains("t.rowid DESC"), "{sql}");
     }
 }

@@ -145,37 +145,75 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX cluster_members_by_cluster ON cluster_members(cluster_id);
     ",
+    // 8: the keyword index keyed in feed order, so `q=` walks it newest
+    // first and stops at the page (see `search`): a row's rowid is the
+    // story's feed key (`published` and id packed; the trigger computes
+    // the same as `search::key`), its text the story's words under the
+    // `ascii` tokenizer, and `story_words` every word indexed, to expand a
+    // keyword's prefix into words FTS5 reads lazily. Refilled right after
+    // this step (`backfill_search`).
+    "
+    DROP TRIGGER story_text_on_delete;
+    DROP TABLE story_text;
+    CREATE VIRTUAL TABLE story_text USING fts5(
+        text, content = '', contentless_delete = 1, detail = 'none', tokenize = 'ascii'
+    );
+    CREATE TABLE story_words (word TEXT PRIMARY KEY) WITHOUT ROWID;
+    CREATE TRIGGER story_text_on_delete AFTER DELETE ON stories BEGIN
+        DELETE FROM story_text WHERE rowid = @KEY_OF_OLD@;
+    END;
+    ",
 ];
 
-/// The version whose step creates `story_text`, which Rust then fills.
-const SEARCH_VERSION: usize = 6;
+/// Migration `i`'s statements, with the feed key of a deleted story
+/// spelled out where step 8 names it (one definition, in `search`).
+fn step(i: usize) -> String {
+    let sql = MIGRATIONS[i];
+    if sql.contains("@KEY_OF_OLD@") {
+        sql.replace(
+            "@KEY_OF_OLD@",
+            &super::search::key_sql("old.published", "old.id"),
+        )
+    } else {
+        sql.to_string()
+    }
+}
+
+/// The versions whose steps create `story_text`, which Rust then fills.
+const SEARCH_VERSIONS: [usize; 2] = [6, 8];
 
 /// Stories indexed per statement batch while backfilling.
 const BACKFILL_BATCH: i64 = 2_000;
 
-/// Fills `story_text` for stories stored before it existed, saying how far
-/// it got every second when that takes longer than one.
-fn backfill_search(conn: &Connection) -> Result<(), StoreError> {
+/// Fills `story_text` for stories stored before it existed (or before it
+/// was keyed in feed order), as it is at `version`, saying how far it got
+/// every second when that takes longer than one.
+fn backfill_search(conn: &Connection, version: usize) -> Result<(), StoreError> {
     let total: i64 = conn.query_row("SELECT COUNT(*) FROM stories", [], |r| r.get(0))?;
     let started = std::time::Instant::now();
     let mut last_report = started;
     let mut done = 0i64;
     let mut after = i64::MIN;
-    let mut insert = conn.prepare_cached("INSERT INTO story_text (rowid, text) VALUES (?1, ?2)")?;
     let mut read = conn.prepare_cached(
-        "SELECT id, title, summary FROM stories WHERE id > ?1 ORDER BY id LIMIT ?2",
+        "SELECT id, published, title, summary FROM stories WHERE id > ?1 ORDER BY id LIMIT ?2",
     )?;
     loop {
-        let rows: Vec<(i64, String, Option<String>)> = read
+        let rows: Vec<(i64, i64, String, Option<String>)> = read
             .query_map(rusqlite::params![after, BACKFILL_BATCH], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?
             .collect::<Result<_, _>>()?;
         let Some(last) = rows.last() else { break };
         after = last.0;
-        for (id, title, summary) in &rows {
+        for (id, published, title, summary) in &rows {
             let text = crate::model::text::search_text(title, summary.as_deref());
-            insert.execute(rusqlite::params![id, text])?;
+            if version == 6 {
+                // As version 6 laid the index out: story ids, unsplit text.
+                conn.prepare_cached("INSERT INTO story_text (rowid, text) VALUES (?1, ?2)")?
+                    .execute(rusqlite::params![id, text])?;
+            } else {
+                super::search::index(conn, *id, *published, &text)?;
+            }
         }
         done += rows.len() as i64;
         if last_report.elapsed() >= std::time::Duration::from_secs(1) {
@@ -217,10 +255,10 @@ pub fn migrate(conn: &Connection) -> Result<(), StoreError> {
             supported: latest(),
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        conn.execute_batch(sql)?;
-        if i + 1 == SEARCH_VERSION {
-            backfill_search(conn)?;
+    for i in current as usize..MIGRATIONS.len() {
+        conn.execute_batch(&step(i))?;
+        if SEARCH_VERSIONS.contains(&(i + 1)) {
+            backfill_search(conn, i + 1)?;
         }
         conn.pragma_update(None, "user_version", (i + 1) as i64)?;
     }
@@ -370,15 +408,28 @@ mod tests {
         migrate(&tx).unwrap();
         tx.commit().unwrap();
         let found = |phrase: &str| -> Vec<i64> {
-            conn.prepare("SELECT rowid FROM story_text WHERE story_text MATCH ?1")
-                .unwrap()
-                .query_map([phrase], |r| r.get(0))
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap()
+            conn.prepare(&format!(
+                "SELECT {} FROM story_text WHERE story_text MATCH ?1",
+                super::super::search::story_of_key_sql("rowid")
+            ))
+            .unwrap()
+            .query_map([phrase], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
         };
         assert_eq!(found("\"бюд\"* AND \"приня\"*"), [7]);
         assert_eq!(found("\"третьем\"*"), [7]);
         assert_eq!(found("\"спо\"*"), [8]);
+        let words: i64 = conn
+            .query_row("SELECT COUNT(*) FROM story_words", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(words, 6, "every word indexed is listed");
+        conn.execute("DELETE FROM stories WHERE id = 7", [])
+            .unwrap();
+        assert!(
+            found("\"бюд\"*").is_empty(),
+            "the trigger drops a purged story's row"
+        );
     }
 }

@@ -197,13 +197,13 @@ fn update_story(
         now,
         row.enclosures
     ])?;
-    index_text(tx, story_id, row)?;
+    let published: i64 = tx
+        .prepare_cached("SELECT published FROM stories WHERE id = ?1")?
+        .query_row([story_id], |r| r.get(0))?;
+    index_text(tx, story_id, published, row)?;
     tx.prepare_cached("UPDATE items SET content_hash = ?3 WHERE source_id = ?1 AND item_key = ?2")?
         .execute(params![source_id, item.key, item.content_hash])?;
     if !item.sections.is_empty() {
-        let published: i64 = tx
-            .prepare_cached("SELECT published FROM stories WHERE id = ?1")?
-            .query_row([story_id], |r| r.get(0))?;
         add_sections(tx, story_id, published, &row.sections)?;
     }
     Ok(())
@@ -257,7 +257,7 @@ fn insert_item(
     let is_new = changed == 1;
     let (story_id, published): (i64, i64) = if is_new {
         let id = tx.last_insert_rowid();
-        index_text(tx, id, row)?;
+        index_text(tx, id, published, row)?;
         (id, published)
     } else {
         // The same story from another source (or another identity in
@@ -372,8 +372,11 @@ pub(super) fn claim_due(
 
 /// Keeps the story's row in the keyword index (`story_text`) in step with
 /// its title and summary.
-fn index_text(tx: &Connection, story_id: i64, row: &ItemRow) -> Result<(), StoreError> {
-    tx.prepare_cached("INSERT OR REPLACE INTO story_text (rowid, text) VALUES (?1, ?2)")?
-        .execute(params![story_id, row.search_text])?;
-    Ok(())
+fn index_text(
+    tx: &Connection,
+    story_id: i64,
+    published: i64,
+    row: &ItemRow,
+) -> Result<(), StoreError> {
+    super::search::index(tx, story_id, published, &row.search_text)
 }

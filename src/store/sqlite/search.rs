@@ -1,0 +1,245 @@
+//! The keyword index (`story_text`, FTS5) laid out so that `q=` stops early.
+//!
+//! Two things made a keyword query at a million stories cost tens to
+//! hundreds of milliseconds: FTS5 answers a prefix query (`"бюдж"*`) by
+//! merging the posting lists of every word with that prefix over the whole
+//! index before the first row comes out, and its rows came in story-id
+//! order, which is not the feed's, so every match was read and sorted.
+//!
+//! So since migration 8:
+//! - a row's rowid is the story's *feed key* ([`key`]): its `published`
+//!   and id packed so that rowid order is feed order (`published`, then
+//!   id). FTS5 walks a posting list newest first from a cursor and SQLite
+//!   stops at `LIMIT`;
+//! - the text is the story's words separated by spaces under the `ascii`
+//!   tokenizer (every non-ASCII character and ASCII letters and digits are
+//!   word characters, anything else separates), so FTS5's terms are
+//!   exactly the words Rust split ([`words`]), and `story_words` can list
+//!   every term: a keyword's prefix is expanded to the words that start
+//!   with it (`"бюджет" OR "бюджета"`), which FTS5 reads lazily.
+//!
+//! The packing is exact while every story's `published` lies within
+//! [`MIN_PUBLISHED`]..=[`MAX_PUBLISHED`] (1834–2106) and its id below
+//! [`MAX_ID`]; [`ordered`] checks that (three index seeks) and the reader
+//! falls back to ordering by the stories' own columns when it does not
+//! hold.
+
+use super::super::StoreError;
+use rusqlite::{Connection, params};
+
+/// Bits of the key that hold the story id.
+const ID_BITS: u32 = 30;
+/// Story ids below this pack exactly.
+pub(super) const MAX_ID: i64 = 1 << ID_BITS;
+/// Earliest `published` that packs exactly (1833-12-15).
+pub(super) const MIN_PUBLISHED: i64 = -(1 << 32);
+/// Latest `published` that packs exactly (2106-02-07).
+pub(super) const MAX_PUBLISHED: i64 = (1 << 32) - 1;
+/// Keys of stories whose id does not pack start here, above every packed
+/// key.
+const OUT_OF_BAND: i64 = 1 << 62;
+
+/// A prefix matching more words than this is left to FTS5's own prefix
+/// query (slow, but such short prefixes are not what readers search for).
+const MAX_EXPANSION: usize = 64;
+
+/// The feed key of a story: `published * 2^30 + id`, so that keys order as
+/// (`published`, id) do. `published` outside the exact range is clamped
+/// (the key stays unique; only the order among such stories is lost, which
+/// [`ordered`] detects). Ids from 2^30 on get keys above every packed one.
+pub(super) fn key(published: i64, id: i64) -> i64 {
+    if !(0..MAX_ID).contains(&id) {
+        return OUT_OF_BAND.wrapping_add(id.clamp(0, OUT_OF_BAND - 1));
+    }
+    published.clamp(MIN_PUBLISHED, MAX_PUBLISHED) * MAX_ID + id
+}
+
+/// [`key`] in SQL, of the columns `p` and `i`.
+pub(super) fn key_sql(p: &str, i: &str) -> String {
+    format!(
+        "(CASE WHEN {i} < 0 OR {i} >= {MAX_ID} THEN {OUT_OF_BAND} + max(0, min({i}, {last})) \
+         ELSE max({MIN_PUBLISHED}, min({p}, {MAX_PUBLISHED})) * {MAX_ID} + {i} END)",
+        last = OUT_OF_BAND - 1
+    )
+}
+
+/// The story id of key column `k` (the inverse of [`key`]), in SQL.
+pub(super) fn story_of_key_sql(k: &str) -> String {
+    format!(
+        "(CASE WHEN {k} >= {OUT_OF_BAND} THEN {k} - {OUT_OF_BAND} ELSE {k} & {} END)",
+        MAX_ID - 1
+    )
+}
+
+/// The `published` of key column `k`, in SQL: exact for packed keys
+/// (`>>` is arithmetic in SQLite, so negative dates floor as they should).
+pub(super) fn published_of_key_sql(k: &str) -> String {
+    format!("({k} >> {ID_BITS})")
+}
+
+/// The smallest key of a story at (`published`, `id`) or after, for
+/// bounds: keys of stories before it are smaller.
+pub(super) fn bound(published: i64, id: i64) -> i64 {
+    if published < MIN_PUBLISHED {
+        return i64::MIN;
+    }
+    if published > MAX_PUBLISHED {
+        return OUT_OF_BAND;
+    }
+    published * MAX_ID + id.clamp(0, MAX_ID)
+}
+
+/// Whether every stored story packs exactly, so key order is feed order.
+pub(super) fn ordered(conn: &Connection) -> Result<bool, StoreError> {
+    let (lo, hi, id): (Option<i64>, Option<i64>, Option<i64>) = conn
+        .prepare_cached(
+            "SELECT (SELECT MIN(published) FROM stories), (SELECT MAX(published) FROM stories),
+                    (SELECT MAX(id) FROM stories)",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(lo.is_none_or(|p| p >= MIN_PUBLISHED)
+        && hi.is_none_or(|p| p <= MAX_PUBLISHED)
+        && id.is_none_or(|i| i < MAX_ID))
+}
+
+/// The words of a folded text, each once, in order: runs of letters and
+/// digits, as the keyword filter and the `ascii` tokenizer both see them.
+pub(super) fn words(text: &str) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for w in text.split(|c: char| !c.is_alphanumeric()) {
+        if !w.is_empty() && !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out
+}
+
+/// Writes (or rewrites) the index row of story `id`, published at
+/// `published`, from its `search_text`, and remembers its words.
+pub(super) fn index(
+    conn: &Connection,
+    id: i64,
+    published: i64,
+    search_text: &str,
+) -> Result<(), StoreError> {
+    let words = words(search_text);
+    conn.prepare_cached("INSERT OR REPLACE INTO story_text (rowid, text) VALUES (?1, ?2)")?
+        .execute(params![key(published, id), words.join(" ")])?;
+    let mut remember =
+        conn.prepare_cached("INSERT OR IGNORE INTO story_words (word) VALUES (?1)")?;
+    for w in words {
+        remember.execute([w])?;
+    }
+    Ok(())
+}
+
+/// What a keyword asks of the index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Phrase {
+    /// Some word of the keyword starts no stored word: nothing matches.
+    Nothing,
+    /// The FTS5 query for the stories holding, for each of the keyword's
+    /// words, a word starting with it.
+    Match(String),
+}
+
+/// The FTS5 query for keyword `q`: each of its words expanded to the
+/// stored words it begins, all required. Stories holding them all are a
+/// superset of those whose title or summary holds `q` from the start of a
+/// word, which the caller's filter narrows to `q` itself. `None` when `q`
+/// has no letters or digits (the caller's filter then does all the work).
+pub(super) fn phrase(conn: &Connection, q: &str) -> Result<Option<Phrase>, StoreError> {
+    let folded = crate::model::text::search_fold(q);
+    let mut asked = words(&folded);
+    if asked.is_empty() {
+        return Ok(None);
+    }
+    asked.sort_unstable();
+    let mut groups = Vec::with_capacity(asked.len());
+    let mut expand = conn.prepare_cached(
+        "SELECT word FROM story_words WHERE word >= ?1 AND word < ?1 || char(1114111) LIMIT ?2",
+    )?;
+    for w in asked {
+        let found: Vec<String> = expand
+            .query_map(params![w, MAX_EXPANSION as i64 + 1], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let group = match found.len() {
+            0 => return Ok(Some(Phrase::Nothing)),
+            n if n > MAX_EXPANSION => format!("\"{}\"*", quoted(w)),
+            _ => {
+                let terms: Vec<String> =
+                    found.iter().map(|t| format!("\"{}\"", quoted(t))).collect();
+                format!("({})", terms.join(" OR "))
+            }
+        };
+        groups.push(group);
+    }
+    Ok(Some(Phrase::Match(groups.join(" AND "))))
+}
+
+fn quoted(w: &str) -> String {
+    w.replace('"', "\"\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_order_as_published_then_id() {
+        let points = [
+            (MIN_PUBLISHED, 1),
+            (-1, MAX_ID - 1),
+            (0, 0),
+            (0, 1),
+            (1, 0),
+            (1_733_000_000, 5),
+            (1_733_000_000, 6),
+            (1_733_000_001, 1),
+            (MAX_PUBLISHED, MAX_ID - 1),
+        ];
+        for w in points.windows(2) {
+            assert!(key(w[0].0, w[0].1) < key(w[1].0, w[1].1), "{w:?}");
+        }
+        assert!(
+            key(MAX_PUBLISHED, MAX_ID - 1) < key(0, MAX_ID),
+            "ids out of band above"
+        );
+        assert!(key(i64::MAX, i64::MAX) > 0 && key(i64::MIN, 7) < key(MIN_PUBLISHED, 8));
+        let conn = Connection::open_in_memory().unwrap();
+        for (p, i) in points.iter().copied().chain([(7, MAX_ID), (7, 1 << 40)]) {
+            let (k, back): (i64, i64) = conn
+                .query_row(
+                    &format!(
+                        "SELECT {k}, {b} FROM (SELECT {k} AS k)",
+                        k = key_sql(&p.to_string(), &i.to_string()),
+                        b = story_of_key_sql("k")
+                    ),
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            assert_eq!((k, back), (key(p, i), i), "({p}, {i})");
+            if (MIN_PUBLISHED..=MAX_PUBLISHED).contains(&p) && i < MAX_ID {
+                let published: i64 = conn
+                    .query_row(
+                        &format!("SELECT {}", published_of_key_sql(&k.to_string())),
+                        [],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                assert_eq!(published, p);
+                assert!(bound(p, i) == key(p, i) && bound(p, i + 1) > key(p, i));
+            }
+        }
+    }
+
+    #[test]
+    fn words_are_runs_of_letters_and_digits_once_each() {
+        assert_eq!(
+            words("бюджет-2025: «бюджет» принят, bakı"),
+            ["бюджет", "2025", "принят", "bakı"]
+        );
+        assert!(words(" ,.!").is_empty());
+    }
+}
