@@ -257,7 +257,7 @@ fn insert_item(
     let is_new = changed == 1;
     let (story_id, published): (i64, i64) = if is_new {
         let id = tx.last_insert_rowid();
-        index_text(tx, id, published, row)?;
+        super::search::index_new(tx, id, published, &row.search_text)?;
         (id, published)
     } else {
         // The same story from another source (or another identity in

@@ -17,6 +17,7 @@
 
 use super::super::StoreError;
 use super::health::{Fault, Health, classify};
+use super::search::Transactions;
 use rusqlite::Connection;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -216,6 +217,19 @@ fn in_transaction(conn: &Connection, health: &Health, jobs: &mut [Box<dyn Job>])
         rollback(conn);
         return Ended::Fault(fault_of(&e));
     }
+    Transactions::begin();
+    let ended = apply_and_commit(conn, jobs, fault_of, health);
+    Transactions::ended();
+    ended
+}
+
+/// The jobs of the transaction `in_transaction` began, then its end.
+fn apply_and_commit(
+    conn: &Connection,
+    jobs: &mut [Box<dyn Job>],
+    fault_of: impl Fn(&rusqlite::Error) -> Fault,
+    health: &Health,
+) -> Ended {
     // Every job runs, even after a failure, so each has a result to report
     // if this was its own transaction; but not after a storage fault, and
     // not once SQLite has ended the transaction by itself (it does on a
@@ -240,6 +254,12 @@ fn in_transaction(conn: &Connection, health: &Health, jobs: &mut [Box<dyn Job>])
     if !all_ok {
         rollback(conn);
         return Ended::RolledBack;
+    }
+    // The keyword index's rows of this transaction, in key order (see
+    // `search::Transactions`); failing, they take the transaction down.
+    if let Err(e) = Transactions::flush(conn) {
+        rollback(conn);
+        return Ended::Fault(fault_of(&e));
     }
     match conn.execute_batch("COMMIT") {
         Ok(()) => Ended::Committed,
