@@ -310,6 +310,14 @@ mod tests {
                 .map(Result::unwrap)
                 .collect()
         };
+        let hits = |conn: &Connection, word: &str| -> i64 {
+            conn.query_row(
+                "SELECT COUNT(*) FROM story_text WHERE story_text MATCH ?1",
+                [format!("\"{word}\"")],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
         conn.execute_batch("BEGIN").unwrap();
         Transactions::begin();
         // Newest first, as a feed lists them.
@@ -323,25 +331,11 @@ mod tests {
         Transactions::ended();
         conn.execute_batch("COMMIT").unwrap();
         assert_eq!(rows(&conn), vec![key(20, 2), key(30, 1)]);
-        let hits: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM story_text WHERE story_text MATCH '\"бюджет\"'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(hits, 2);
+        assert_eq!(hits(&conn, "бюджет"), 2);
         // Outside a writer transaction a row is written at once.
         index(&conn, 1, 30, "выборы").unwrap();
         assert_eq!(rows(&conn), vec![key(20, 2), key(30, 1)]);
-        let hits: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM story_text WHERE story_text MATCH '\"выборы\"'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(hits, 1);
+        assert_eq!(hits(&conn, "выборы"), 1);
     }
 
     #[test]
