@@ -161,15 +161,21 @@ impl Transactions {
         let Some(rows) = PENDING.with(|p| p.borrow_mut().as_mut().map(std::mem::take)) else {
             return Ok(());
         };
+        // One statement per row, each a single-row `VALUES`: a statement
+        // that needs a statement journal (`INSERT … SELECT`, a trigger, a
+        // multi-row write) opens a savepoint, and FTS5 writes out all it
+        // holds in memory at every savepoint, a segment per row.
+        let mut exists = conn.prepare_cached("SELECT 1 FROM stories WHERE id = ?1")?;
         for (key, (id, text, new)) in rows {
+            if !exists.exists([id])? {
+                continue;
+            }
             let sql = if new {
-                "INSERT INTO story_text (rowid, text)
-                 SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM stories WHERE id = ?3)"
+                "INSERT INTO story_text (rowid, text) VALUES (?1, ?2)"
             } else {
-                "INSERT OR REPLACE INTO story_text (rowid, text)
-                 SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM stories WHERE id = ?3)"
+                "INSERT OR REPLACE INTO story_text (rowid, text) VALUES (?1, ?2)"
             };
-            conn.prepare_cached(sql)?.execute(params![key, text, id])?;
+            conn.prepare_cached(sql)?.execute(params![key, text])?;
         }
         Ok(())
     }
