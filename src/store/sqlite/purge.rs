@@ -295,6 +295,41 @@ pub(super) fn store_stats(conn: &Connection, path: &Path) -> Result<StoreStats, 
 mod tests {
     use super::*;
 
+    /// A purge drops the keyword-index rows of the stories it deletes (the
+    /// trigger on `stories`), and only theirs.
+    #[test]
+    fn a_purge_drops_the_keyword_rows_of_its_stories_only() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        super::super::schema::migrate(&tx).unwrap();
+        tx.commit().unwrap();
+        conn.execute_batch(
+            "INSERT INTO sources (id, name, url) VALUES (1, 'a', 'https://e.org/a');
+             INSERT INTO stories (id, story_key, uid, source_id, title, published, updated, first_seen)
+                 VALUES (1, 'k1', 'u1', 1, 't', 10, 10, 10), (2, 'k2', 'u2', 1, 't', 20, 20, 20),
+                        (3, 'k3', 'u3', 1, 't', 30, 30, 30);",
+        )
+        .unwrap();
+        for (id, published) in [(1, 10), (2, 20), (3, 30)] {
+            super::super::search::index(&conn, id, published, "бюджет год").unwrap();
+        }
+        let hits = |conn: &Connection| -> Vec<i64> {
+            let mut s = conn
+                .prepare("SELECT rowid FROM story_text WHERE story_text MATCH '\"бюджет\"'")
+                .unwrap();
+            s.query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        assert_eq!(hits(&conn).len(), 3);
+        let tx = conn.transaction().unwrap();
+        let batch = purge_stories(&tx, 25, 100, 10).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(batch.stories, 2);
+        assert_eq!(hits(&conn), [super::super::search::key(30, 3)]);
+    }
+
     /// Every statement of a purge reaches its rows through an index: a
     /// full scan of a table of millions of rows would hold the writer for
     /// seconds per batch.
