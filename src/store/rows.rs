@@ -7,7 +7,7 @@
 use super::{PollRecord, PollResult};
 use crate::model::ids::story_uid;
 use crate::model::sections;
-use crate::model::text::search_text;
+use crate::model::text::index_text;
 
 /// The derived columns of one item.
 pub(crate) struct ItemRow {
@@ -17,9 +17,9 @@ pub(crate) struct ItemRow {
     pub(crate) enclosures: String,
     /// (folded key, name as configured) per section.
     pub(crate) sections: Vec<(String, String)>,
-    /// What the keyword index holds of the story
-    /// ([`crate::model::text::search_text`]).
-    pub(crate) search_text: String,
+    /// What the keyword index holds of the story, its terms
+    /// ([`crate::model::text::index_text`]).
+    pub(crate) index_text: String,
 }
 
 /// One [`ItemRow`] per item of a fetched poll (none for other results).
@@ -39,7 +39,7 @@ pub(crate) fn prepare(record: &PollRecord) -> Vec<ItemRow> {
                 .iter()
                 .map(|name| (sections::fold(name), name.clone()))
                 .collect(),
-            search_text: search_text(&item.title, item.summary.as_deref()),
+            index_text: index_text(&item.title, item.summary.as_deref()),
         })
         .collect()
 }

@@ -50,7 +50,7 @@ fn index_copied_stories(
         };
         let title = text_of(row.get(title)).unwrap_or_default();
         let summary = summary.and_then(|i| text_of(row.get(i)));
-        let text = crate::model::text::search_text(&title, summary.as_deref());
+        let text = crate::model::text::index_text(&title, summary.as_deref());
         super::search::index(conn, *story, *at, &text)?;
     }
     Ok(())

@@ -474,7 +474,7 @@ mod tests {
                 &conn,
                 id,
                 published,
-                &crate::model::text::search_text(title, summary),
+                &crate::model::text::index_text(title, summary),
             )
             .unwrap();
         }
@@ -647,7 +647,7 @@ mod walk_tests {
                     .unwrap();
                 }
             }
-            let text = crate::model::text::search_text(&title, None);
+            let text = crate::model::text::index_text(&title, None);
             search::index(&conn, id, published, &text).unwrap();
         }
         conn

@@ -206,13 +206,14 @@ fn backfill_search(conn: &Connection, version: usize) -> Result<(), StoreError> 
         let Some(last) = rows.last() else { break };
         after = last.0;
         for (id, published, title, summary) in &rows {
-            let text = crate::model::text::search_text(title, summary.as_deref());
             if version == 6 {
                 // As version 6 laid the index out: story ids, unsplit text.
+                let text = crate::model::text::search_text(title, summary.as_deref());
                 conn.prepare_cached("INSERT INTO story_text (rowid, text) VALUES (?1, ?2)")?
                     .execute(rusqlite::params![id, text])?;
             } else {
-                super::search::index(conn, *id, *published, &text)?;
+                let terms = crate::model::text::index_text(title, summary.as_deref());
+                super::search::index(conn, *id, *published, &terms)?;
             }
         }
         done += rows.len() as i64;

@@ -102,26 +102,10 @@ pub(super) fn ordered(conn: &Connection) -> Result<bool, StoreError> {
         && id.is_none_or(|i| i < MAX_ID))
 }
 
-/// The words of a folded text, each once, in order: runs of letters and
-/// digits, as the keyword filter and the `ascii` tokenizer both see them.
+/// The words of a folded text, each once, in order
+/// ([`crate::model::text::keyword_words`]).
 pub(super) fn words(text: &str) -> Vec<&str> {
-    // A set, not a scan of `out`: a 2 KB summary holds a few hundred words,
-    // and the quadratic scan ran on the writer thread.
-    let mut seen = std::collections::HashSet::new();
-    text.split(|c: char| !is_word_char(c))
-        .filter(|w| !w.is_empty() && seen.insert(*w))
-        .collect()
-}
-
-/// `char::is_alphanumeric`, answering ASCII and the Russian alphabet
-/// before Unicode's tables (a binary search per letter, which was a sixth
-/// of the writer's time on Russian text).
-fn is_word_char(c: char) -> bool {
-    if c.is_ascii() {
-        c.is_ascii_alphanumeric()
-    } else {
-        matches!(c, '\u{0410}'..='\u{044F}' | 'ё' | 'Ё') || c.is_alphanumeric()
-    }
+    crate::model::text::keyword_words(text)
 }
 
 /// The writer thread's keyword-index rows of the open transaction, by
@@ -161,6 +145,9 @@ impl Transactions {
         let Some(rows) = PENDING.with(|p| p.borrow_mut().as_mut().map(std::mem::take)) else {
             return Ok(());
         };
+        if rows.is_empty() {
+            return Ok(());
+        }
         // One statement per row, each a single-row `VALUES`: a statement
         // that needs a statement journal (`INSERT … SELECT`, a trigger, a
         // multi-row write) opens a savepoint, and FTS5 writes out all it
@@ -188,14 +175,15 @@ impl Transactions {
 }
 
 /// Writes (or rewrites) the index row of story `id`, published at
-/// `published`, from its `search_text`, and remembers its words.
+/// `published`, from its terms (`index_text`: [`crate::model::text::index_text`]),
+/// and remembers its words.
 pub(super) fn index(
     conn: &Connection,
     id: i64,
     published: i64,
-    search_text: &str,
+    index_text: &str,
 ) -> Result<(), StoreError> {
-    write_row(conn, id, published, search_text, false)
+    write_row(conn, id, published, index_text, false)
 }
 
 /// [`index`] for a story stored in this transaction, which has no row yet.
@@ -203,37 +191,37 @@ pub(super) fn index_new(
     conn: &Connection,
     id: i64,
     published: i64,
-    search_text: &str,
+    index_text: &str,
 ) -> Result<(), StoreError> {
-    write_row(conn, id, published, search_text, true)
+    write_row(conn, id, published, index_text, true)
 }
 
 fn write_row(
     conn: &Connection,
     id: i64,
     published: i64,
-    search_text: &str,
+    index_text: &str,
     new: bool,
 ) -> Result<(), StoreError> {
-    let words = words(search_text);
     let key = key(published, id);
     // On the writer thread the row waits for the transaction's end.
     let now = PENDING.with(|p| match p.borrow_mut().as_mut() {
         Some(rows) => {
             // A story stored and edited in one transaction stays new.
             let new = new || rows.get(&key).is_some_and(|r| r.2);
-            rows.insert(key, (id, words.join(" "), new));
-            None
+            rows.insert(key, (id, index_text.to_string(), new));
+            false
         }
-        None => Some(words.join(" ")),
+        None => true,
     });
-    if let Some(text) = now {
+    if now {
         conn.prepare_cached("INSERT OR REPLACE INTO story_text (rowid, text) VALUES (?1, ?2)")?
-            .execute(params![key, text])?;
+            .execute(params![key, index_text])?;
     }
     let mut remember =
         conn.prepare_cached("INSERT OR IGNORE INTO story_words (word) VALUES (?1)")?;
-    for w in words {
+    // Already split and each once: single spaces between words.
+    for w in index_text.split(' ').filter(|w| !w.is_empty()) {
         remember.execute([w])?;
     }
     Ok(())

@@ -257,7 +257,7 @@ fn insert_item(
     let is_new = changed == 1;
     let (story_id, published): (i64, i64) = if is_new {
         let id = tx.last_insert_rowid();
-        super::search::index_new(tx, id, published, &row.search_text)?;
+        super::search::index_new(tx, id, published, &row.index_text)?;
         (id, published)
     } else {
         // The same story from another source (or another identity in
@@ -378,5 +378,5 @@ fn index_text(
     published: i64,
     row: &ItemRow,
 ) -> Result<(), StoreError> {
-    super::search::index(tx, story_id, published, &row.search_text)
+    super::search::index(tx, story_id, published, &row.index_text)
 }
