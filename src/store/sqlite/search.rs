@@ -129,6 +129,26 @@ thread_local! {
     static PENDING: std::cell::RefCell<Option<Pending>> = const { std::cell::RefCell::new(None) };
 }
 
+/// Most words the writer thread remembers as stored in `story_words`
+/// (about a megabyte); the set starts over when full. News text is
+/// Zipfian: the common words come back at once, and they are most of
+/// every story's words.
+const KNOWN_WORDS: usize = 20_000;
+
+/// The writer thread's memory of `story_words`, so a word already stored
+/// costs no statement: `known` holds words of committed transactions only
+/// (words are never deleted), `pending` those the open transaction stored,
+/// which a rollback forgets.
+#[derive(Default)]
+struct Words {
+    known: std::collections::HashSet<Box<str>>,
+    pending: std::collections::HashSet<Box<str>>,
+}
+
+thread_local! {
+    static WORDS: std::cell::RefCell<Words> = std::cell::RefCell::new(Words::default());
+}
+
 /// What the writer thread tells the keyword index about its transactions.
 pub(super) struct Transactions;
 
@@ -167,10 +187,21 @@ impl Transactions {
         Ok(())
     }
 
-    /// The transaction ended (committed after [`Self::flush`], or rolled
-    /// back): rows are written at once again until the next one begins.
-    pub(super) fn ended() {
+    /// The transaction ended, `committed` after [`Self::flush`] or rolled
+    /// back: rows are written at once again until the next one begins, and
+    /// the words it stored are known from now on only if it committed.
+    pub(super) fn ended(committed: bool) {
         PENDING.with(|p| *p.borrow_mut() = None);
+        WORDS.with(|w| {
+            let mut w = w.borrow_mut();
+            let pending = std::mem::take(&mut w.pending);
+            if committed {
+                if w.known.len() + pending.len() > KNOWN_WORDS {
+                    w.known.clear();
+                }
+                w.known.extend(pending);
+            }
+        });
     }
 }
 
@@ -221,10 +252,25 @@ fn write_row(
     let mut remember =
         conn.prepare_cached("INSERT OR IGNORE INTO story_words (word) VALUES (?1)")?;
     // Already split and each once: single spaces between words.
-    for w in index_text.split(' ').filter(|w| !w.is_empty()) {
-        remember.execute([w])?;
+    let words = index_text.split(' ').filter(|w| !w.is_empty());
+    if now {
+        // Not in a writer transaction: nothing to remember them by.
+        for w in words {
+            remember.execute([w])?;
+        }
+        return Ok(());
     }
-    Ok(())
+    WORDS.with(|known| {
+        let mut known = known.borrow_mut();
+        for w in words {
+            if known.known.contains(w) || known.pending.contains(w) {
+                continue;
+            }
+            remember.execute([w])?;
+            known.pending.insert(w.into());
+        }
+        Ok(())
+    })
 }
 
 /// What a keyword asks of the index.
@@ -322,7 +368,7 @@ mod tests {
         conn.execute("DELETE FROM stories WHERE id = 3", [])
             .unwrap();
         Transactions::flush(&conn).unwrap();
-        Transactions::ended();
+        Transactions::ended(true);
         conn.execute_batch("COMMIT").unwrap();
         assert_eq!(rows(&conn), vec![key(20, 2), key(30, 1)]);
         assert_eq!(hits(&conn, "бюджет"), 2);
@@ -330,6 +376,53 @@ mod tests {
         index(&conn, 1, 30, "выборы").unwrap();
         assert_eq!(rows(&conn), vec![key(20, 2), key(30, 1)]);
         assert_eq!(hits(&conn, "выборы"), 1);
+    }
+
+    /// A word the writer stored in a transaction that rolled back is not
+    /// taken for stored: the job's rerun stores it, and a keyword prefix
+    /// finds it.
+    #[test]
+    fn words_of_a_rolled_back_transaction_are_stored_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("db")).unwrap();
+        let tx = conn.transaction().unwrap();
+        super::super::schema::migrate(&tx).unwrap();
+        tx.commit().unwrap();
+        conn.execute_batch(
+            "INSERT INTO sources (id, name, url) VALUES (1, 'a', 'https://e.org/a');
+             INSERT INTO stories (id, story_key, uid, source_id, title, published, updated, first_seen)
+                 VALUES (1, 'k1', 'u1', 1, 't', 30, 30, 30);",
+        )
+        .unwrap();
+        let stored = |conn: &Connection| -> i64 {
+            conn.query_row(
+                "SELECT COUNT(*) FROM story_words WHERE word = 'альфа'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        let run = |conn: &Connection, commit: bool| {
+            conn.execute_batch("BEGIN").unwrap();
+            Transactions::begin();
+            index(conn, 1, 30, "альфа").unwrap();
+            Transactions::flush(conn).unwrap();
+            conn.execute_batch(if commit { "COMMIT" } else { "ROLLBACK" })
+                .unwrap();
+            Transactions::ended(commit);
+        };
+        run(&conn, false);
+        assert_eq!(stored(&conn), 0);
+        run(&conn, true);
+        assert_eq!(stored(&conn), 1, "stored by the rerun");
+        assert_eq!(
+            phrase(&conn, "альф").unwrap(),
+            Some(Phrase::Match("(\"альфа\")".into()))
+        );
+        // Known now: a later transaction needs no statement for it, and
+        // the word stays stored.
+        run(&conn, true);
+        assert_eq!(stored(&conn), 1);
     }
 
     #[test]

@@ -219,7 +219,7 @@ fn in_transaction(conn: &Connection, health: &Health, jobs: &mut [Box<dyn Job>])
     }
     Transactions::begin();
     let ended = apply_and_commit(conn, jobs, fault_of, health);
-    Transactions::ended();
+    Transactions::ended(matches!(ended, Ended::Committed));
     ended
 }
 
