@@ -299,17 +299,7 @@ mod tests {
     /// trigger on `stories`), and only theirs.
     #[test]
     fn a_purge_drops_the_keyword_rows_of_its_stories_only() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        let tx = conn.transaction().unwrap();
-        super::super::schema::migrate(&tx).unwrap();
-        tx.commit().unwrap();
-        conn.execute_batch(
-            "INSERT INTO sources (id, name, url) VALUES (1, 'a', 'https://e.org/a');
-             INSERT INTO stories (id, story_key, uid, source_id, title, published, updated, first_seen)
-                 VALUES (1, 'k1', 'u1', 1, 't', 10, 10, 10), (2, 'k2', 'u2', 1, 't', 20, 20, 20),
-                        (3, 'k3', 'u3', 1, 't', 30, 30, 30);",
-        )
-        .unwrap();
+        let mut conn = super::super::search::test_store(&[(1, 10), (2, 20), (3, 30)]);
         for (id, published) in [(1, 10), (2, 20), (3, 30)] {
             super::super::search::index(&conn, id, published, "бюджет год").unwrap();
         }

@@ -321,6 +321,30 @@ fn quoted(w: &str) -> String {
     w.replace('"', "\"\"")
 }
 
+/// A migrated in-memory store with one source and a story per
+/// (id, published), for the keyword index's tests and the purge's.
+#[cfg(test)]
+pub(super) fn test_store(stories: &[(i64, i64)]) -> Connection {
+    let mut conn = Connection::open_in_memory().unwrap();
+    let tx = conn.transaction().unwrap();
+    super::schema::migrate(&tx).unwrap();
+    tx.commit().unwrap();
+    conn.execute(
+        "INSERT INTO sources (id, name, url) VALUES (1, 'a', 'https://e.org/a')",
+        [],
+    )
+    .unwrap();
+    for (id, published) in stories {
+        conn.execute(
+            "INSERT INTO stories (id, story_key, uid, source_id, title, published, updated, first_seen)
+             VALUES (?1, 'k' || ?1, 'u' || ?1, 1, 't', ?2, ?2, ?2)",
+            params![id, published],
+        )
+        .unwrap();
+    }
+    conn
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,18 +353,7 @@ mod tests {
     /// whatever order they came in, and skip a story deleted meanwhile.
     #[test]
     fn a_transactions_rows_are_written_at_flush_and_only_for_stories_still_there() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut conn = Connection::open(dir.path().join("db")).unwrap();
-        let tx = conn.transaction().unwrap();
-        super::super::schema::migrate(&tx).unwrap();
-        tx.commit().unwrap();
-        conn.execute_batch(
-            "INSERT INTO sources (id, name, url) VALUES (1, 'a', 'https://e.org/a');
-             INSERT INTO stories (id, story_key, uid, source_id, title, published, updated, first_seen)
-                 VALUES (1, 'k1', 'u1', 1, 't', 30, 30, 30), (2, 'k2', 'u2', 1, 't', 20, 20, 20),
-                        (3, 'k3', 'u3', 1, 't', 10, 10, 10);",
-        )
-        .unwrap();
+        let conn = test_store(&[(1, 30), (2, 20), (3, 10)]);
         let rows = |conn: &Connection| -> Vec<i64> {
             let mut s = conn
                 .prepare("SELECT rowid FROM story_text ORDER BY rowid")
@@ -383,17 +396,7 @@ mod tests {
     /// finds it.
     #[test]
     fn words_of_a_rolled_back_transaction_are_stored_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut conn = Connection::open(dir.path().join("db")).unwrap();
-        let tx = conn.transaction().unwrap();
-        super::super::schema::migrate(&tx).unwrap();
-        tx.commit().unwrap();
-        conn.execute_batch(
-            "INSERT INTO sources (id, name, url) VALUES (1, 'a', 'https://e.org/a');
-             INSERT INTO stories (id, story_key, uid, source_id, title, published, updated, first_seen)
-                 VALUES (1, 'k1', 'u1', 1, 't', 30, 30, 30);",
-        )
-        .unwrap();
+        let conn = test_store(&[(1, 30)]);
         let stored = |conn: &Connection| -> i64 {
             conn.query_row(
                 "SELECT COUNT(*) FROM story_words WHERE word = 'альфа'",
