@@ -20,6 +20,7 @@ mod text;
 mod window;
 
 pub use signature::{Key, Signature, fold_source};
+pub use text::LEAD_CHARS;
 pub use window::{MAX_MEMBERS, Placement, Window, rule_of};
 
 use chrono::{DateTime, Utc};

@@ -88,15 +88,16 @@ pub(super) const NAME_LETTERS: usize = 5;
 impl Signature {
     /// Prepares `report`.
     pub fn new(report: &Report) -> Signature {
+        let lead_text = super::text::lead_of(&report.lead);
         let lang = report
             .lang
             .as_deref()
             .and_then(|l| l.split(['-', '_']).next())
             .map(str::to_ascii_lowercase)
             .filter(|l| !l.is_empty())
-            .unwrap_or_else(|| guess_lang(&report.title, &report.lead));
+            .unwrap_or_else(|| guess_lang(&report.title, lead_text));
         let title = Part::read(&report.title, &lang, false);
-        let lead = Part::read(&report.lead, &lang, true);
+        let lead = Part::read(lead_text, &lang, true);
         let mut entities: BTreeSet<String> =
             title.entities.union(&lead.entities).cloned().collect();
         // A name that opens a sentence is still a name when the report
@@ -128,7 +129,7 @@ impl Signature {
             .filter(|q| q.exact)
             .map(|q| q.value)
             .collect();
-        let folded = format!("{} {}", fold_text(&report.title), fold_text(&report.lead));
+        let folded = format!("{} {}", fold_text(&report.title), fold_text(lead_text));
         Signature {
             source: fold_source(&report.source),
             published: report.published,

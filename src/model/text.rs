@@ -155,22 +155,37 @@ fn numeric_reference(s: &str, out: &mut String) -> Option<usize> {
 /// stored HTML spells it `«` (ammonia's output) or `&laquo;` (the fast
 /// path's, which republishes references as written).
 pub fn html_to_text(html: &str) -> String {
-    let mut text = String::with_capacity(html.len());
+    html_to_text_prefix(html, usize::MAX)
+}
+
+/// The first words of [`html_to_text`]`(html)`: at least `min_chars`
+/// characters of them when it has that many, else all of it. Stops
+/// reading `html` there, so a reader of the opening (the clustering
+/// lead) pays for the opening of a long article only.
+pub fn html_to_text_prefix(html: &str, min_chars: usize) -> String {
+    let mut out = String::with_capacity(html.len().min(min_chars.saturating_mul(4)));
+    let mut chars = 0usize;
+    // Words never span a tag (a tag separates words: `<p>a</p><p>b</p>`),
+    // so each run of text between tags is collapsed on its own.
+    let mut push_words = |out: &mut String, text: &str| {
+        for word in decode_entities(text).split_whitespace() {
+            if !out.is_empty() {
+                out.push(' ');
+                chars += 1;
+            }
+            out.push_str(word);
+            chars += word.chars().count();
+        }
+        chars >= min_chars
+    };
     let mut rest = html;
     while let Some(i) = memchr::memchr(b'<', rest.as_bytes()) {
-        text.push_str(&decode_entities(&rest[..i]));
-        // A tag separates words (`<p>a</p><p>b</p>`), so leave a space.
-        text.push(' ');
+        if push_words(&mut out, &rest[..i]) {
+            return out;
+        }
         rest = rest[i..].find('>').map_or("", |end| &rest[i + end + 1..]);
     }
-    text.push_str(&decode_entities(rest));
-    let mut out = String::with_capacity(text.len());
-    for word in text.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
+    push_words(&mut out, rest);
     out
 }
 
@@ -289,6 +304,33 @@ pub fn is_word_char(c: char) -> bool {
         c.is_ascii_alphanumeric()
     } else {
         matches!(c, '\u{0410}'..='\u{044F}' | 'ё' | 'Ё') || c.is_alphanumeric()
+    }
+}
+
+#[cfg(test)]
+mod prefix_tests {
+    use super::*;
+
+    /// The prefix is the whole text's opening, cut only between words,
+    /// and long enough, for markup of every shape around the cut.
+    #[test]
+    fn a_prefix_is_the_opening_of_the_whole_text() {
+        let html = "<p>Баку, 22 ноября &laquo;Trend&raquo;.</p><p>Президент <b>принял</b> \
+                    министра&nbsp;иностранных дел.</p>  <br/>Далее&amp;ещё <a href=\"x\">текст</a> конец"
+            .repeat(5);
+        let whole = html_to_text(&html);
+        for n in 0..whole.chars().count() + 3 {
+            let p = html_to_text_prefix(&html, n);
+            assert!(whole.starts_with(&p), "{n}: {p}");
+            assert!(
+                p.chars().count() >= n.min(whole.chars().count()),
+                "{n}: {p}"
+            );
+            let at_a_word =
+                p.is_empty() || p.len() == whole.len() || whole[p.len()..].starts_with(' ');
+            assert!(at_a_word, "{n}: cut inside a word");
+        }
+        assert_eq!(html_to_text_prefix(&html, usize::MAX), whole);
     }
 }
 

@@ -54,12 +54,21 @@ pub enum ClusterView {
 }
 
 impl WindowStory {
-    /// The story as the decision reads it: its lead as plain text.
+    /// The story as the decision reads it: its lead as plain text. The
+    /// stores read the first 6,000 characters of the summary (or
+    /// content), markup included: far more than the lead the decision
+    /// keeps ([`crate::cluster::LEAD_CHARS`]), and a bound on what a
+    /// full-text feed costs to read back.
     pub fn report(&self) -> crate::cluster::Report {
         crate::cluster::Report {
             source: self.source.clone(),
             title: self.title.clone(),
-            lead: crate::model::text::html_to_text(&self.lead),
+            // One character past the lead tells the lead's cut that more
+            // follows: the same lead as from the whole text.
+            lead: crate::model::text::html_to_text_prefix(
+                &self.lead,
+                crate::cluster::LEAD_CHARS + 1,
+            ),
             published: Some(self.published),
             lang: self.lang.clone(),
         }

@@ -38,7 +38,7 @@ impl PgStore {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(
-                "SELECT s.id, src.name, s.title, COALESCE(s.summary, s.content, ''), s.published,
+                "SELECT s.id, src.name, s.title, substr(COALESCE(s.summary, s.content, ''), 1, 6000), s.published,
                         s.language, m.cluster_id, m.rule, m.score
                  FROM stories s
                  JOIN sources src ON src.id = s.source_id
@@ -67,7 +67,7 @@ impl PgStore {
         let client = self.client().await?;
         let from = "FROM stories s JOIN sources src ON src.id = s.source_id
                     LEFT JOIN cluster_members m ON m.story_id = s.id";
-        let cols = "s.id, src.name, s.title, COALESCE(s.summary, s.content, ''), s.published,
+        let cols = "s.id, src.name, s.title, substr(COALESCE(s.summary, s.content, ''), 1, 6000), s.published,
                     s.language, m.cluster_id, m.rule, m.score";
         let row = client
             .query_opt(

@@ -55,7 +55,8 @@ const WINDOW_FROM_BY_ID: &str = "FROM stories s NOT INDEXED
      LEFT JOIN cluster_members m ON m.story_id = s.id";
 
 /// The columns `SELECT`ed by [`window`] and [`cluster_of`], in that order.
-const WINDOW_COLUMNS: &str = "s.id, src.name, s.title, COALESCE(s.summary, s.content, ''),
+const WINDOW_COLUMNS: &str =
+    "s.id, src.name, s.title, substr(COALESCE(s.summary, s.content, ''), 1, 6000),
      s.published, s.language, m.cluster_id, m.rule, m.score";
 
 fn window_story(r: &rusqlite::Row<'_>) -> rusqlite::Result<WindowStory> {
