@@ -12,6 +12,8 @@
 
 pub mod model;
 
+pub mod background;
+
 pub mod cluster;
 
 pub mod cli;

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 /// but `main.rs`.
 const LAYERS: &[&str] = &[
     "model",
+    "background",
     "cluster",
     "config",
     "telemetry",

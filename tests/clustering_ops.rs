@@ -347,3 +347,51 @@ async fn a_feeds_sources_and_exclude_decide_what_it_shows_of_a_cluster() {
     assert_eq!(related(items.first()), [link("trend"), link("azertac")]);
     daemon.stop().await;
 }
+
+/// Polls place their stories in the background, and a poll's change is
+/// told (caches dropped) only once they are placed: a one-off poller that
+/// waits for `clusters_settled` leaves one entry per event, and every
+/// change it announced already shows the clusters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stories_placed_in_the_background_are_placed_before_their_change_is_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("feedmerge.db");
+    let server = FeedServer::start().await;
+    let now = Utc::now();
+    let outlets = ["apa", "trend", "azertac", "tass"];
+    for (i, name) in outlets.iter().enumerate() {
+        reprint(&server, name, now - Span::hours(4 - i as i64));
+    }
+    let listen = "127.0.0.1:0".parse().unwrap();
+    let text = config(&server, listen, &db, &outlets, ON, "");
+    let path = dir.path().join("feedmerge.toml");
+    std::fs::write(&path, &text).unwrap();
+    let config = std::sync::Arc::new(feedmerge::config::Config::load(&path).unwrap());
+    let store = feedmerge::daemon::open_store(&config).await.unwrap();
+    let dyn_store: std::sync::Arc<dyn feedmerge::store::Store> = store.clone();
+    let pipeline =
+        feedmerge::pipeline::Pipeline::new(std::sync::Arc::clone(&config), dyn_store).unwrap();
+    let mut told = pipeline.changes.subscribe();
+    // The first outlet alone first, so it is the cluster's first report.
+    let first = pipeline.poll(&config.sources[0]).await;
+    let stored = matches!(
+        first.outcome,
+        feedmerge::pipeline::PollOutcome::Stored { .. }
+    );
+    assert!(stored, "{:?}", first.outcome);
+    pipeline.clusters_settled().await;
+    told.recv().await.unwrap();
+    let rest = config.sources[1..].iter().map(|s| pipeline.poll(s));
+    futures_util::future::join_all(rest).await;
+    pipeline.clusters_settled().await;
+    // Each of the three later polls told its change, after placing.
+    for _ in 1..outlets.len() {
+        told.try_recv()
+            .expect("a change told for every poll once placed");
+    }
+    let others: Vec<String> = outlets[1..].iter().map(|s| link(s)).collect();
+    let stories = shown(dir.path()).await;
+    assert_eq!(links(&stories), [(link("apa"), others)]);
+    drop(pipeline);
+    let _ = tokio::task::spawn_blocking(move || store.close()).await;
+}

@@ -397,6 +397,9 @@ async fn poll(config: Config) -> ExitCode {
             reports.push(r);
         }
     }
+    // Clustering places stories in the background: done before the
+    // store closes, so a one-off poll leaves every story placed.
+    pipeline.clusters_settled().await;
     reports.sort_by_key(|(i, _)| *i);
     let failed = reports
         .iter()

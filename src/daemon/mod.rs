@@ -278,10 +278,17 @@ async fn shut_down(
     tracing::info!("shutting down");
     crate::daemon::notify::stopping();
     shared.cancel.cancel();
+    let pipeline = running.pipeline.clone();
     running.stop().await;
     shared.tracker.close();
+    // Polls, then the clustering of what they stored (placed in the
+    // background; what is left unplaced is placed at the next start).
+    let polls_and_clusters = async {
+        shared.tracker.wait().await;
+        pipeline.clusters_settled().await;
+    };
     let (drained, served) = tokio::join!(
-        tokio::time::timeout(DRAIN_TIMEOUT, shared.tracker.wait()),
+        tokio::time::timeout(DRAIN_TIMEOUT, polls_and_clusters),
         tokio::time::timeout(SERVER_DRAIN, &mut server),
     );
     if drained.is_err() {

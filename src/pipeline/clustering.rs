@@ -1,6 +1,16 @@
 //! Places new stories in near-duplicate clusters after a poll's write
 //! committed, and records where they went.
 //!
+//! Placing runs beside the polls, not in them: a poll hands its write to
+//! [`Clusterer::place_in_background`] and goes on, runs coalesce over
+//! every write committed meanwhile, and the signatures are computed on a
+//! thread of the lowest priority ([`crate::background`]). So in a first
+//! round of 1,000 sources the polls keep the cores and placing takes
+//! what they leave; in steady state (a poll or two a second) it follows
+//! each write within milliseconds. A poll's change is told to caches and
+//! WebSub once its stories are placed, so a cached feed never shows a
+//! report that is about to fold into its cluster.
+//!
 //! The clusters live in a [`Window`] in memory, built on first use from the
 //! stories of the last `[clustering] window` and their stored membership,
 //! so a restart keeps them. One clusterer lives across reloads
@@ -18,13 +28,30 @@ use crate::config::ClusteringSettings;
 use crate::store::cluster::{ClusterMember, FIRST, WindowStory};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify};
 
 /// The clustering of one pipeline (and of the pipelines reloads put in
 /// its place); one run at a time.
+///
+/// Runs coalesce: every call takes a ticket, and a call whose ticket a
+/// run already covered returns at once. With many polls committing at
+/// once (a first round, 1,000 sources due together) one run places the
+/// stories of every poll that committed while the run before it was
+/// busy, instead of each poll queueing for a run (a read and a write
+/// transaction) of its own.
 pub struct Clusterer {
     state: Mutex<State>,
+    /// Tickets handed out: a caller takes one after its write committed.
+    tickets: AtomicU64,
+    /// Background placements not yet done ([`Clusterer::place_in_background`]).
+    pending: AtomicUsize,
+    /// Told when `pending` falls to zero.
+    idle: Notify,
+    /// Where signatures are computed (see [`crate::background`]).
+    thread: std::sync::OnceLock<crate::background::Pool>,
 }
 
 /// The settings in force and the window built under them.
@@ -41,6 +68,8 @@ struct State {
     /// size (a scan of the whole window per poll made a first round of
     /// 1,000 polls 28 times slower).
     through: i64,
+    /// The highest ticket whose stories a successful run has placed.
+    covered: u64,
     /// When the whole window was last searched for stories without a
     /// cluster: ids are not always handed out in commit order (a
     /// PostgreSQL sequence across workers; SQLite reusing the id of a
@@ -61,8 +90,13 @@ impl Clusterer {
                 keep,
                 window: None,
                 through: 0,
+                covered: 0,
                 swept_at: None,
             }),
+            tickets: AtomicU64::new(0),
+            pending: AtomicUsize::new(0),
+            idle: Notify::new(),
+            thread: std::sync::OnceLock::new(),
         }
     }
 
@@ -84,14 +118,72 @@ impl Clusterer {
         state.keep = keep;
     }
 
-    /// Clusters every committed story of the window not yet in a cluster.
+    /// Places the stories of a write that just committed in a task of its
+    /// own, then calls `then` with the run's result; the poll goes on at
+    /// once. Placing is CPU work (a signature per story) that a first round
+    /// of 1,000 sources would otherwise queue every poll behind: done
+    /// beside the polls, it runs where the cores are free, and its runs
+    /// coalesce over all the polls that committed meanwhile. The caller
+    /// publishes the poll's change in `then`, so cached answers keep
+    /// showing the feeds as they were until the new stories are placed.
+    pub fn place_in_background(
+        self: &Arc<Self>,
+        store: Arc<dyn Store>,
+        then: impl FnOnce(Result<usize, StoreError>) + Send + 'static,
+    ) {
+        // Taken here, after the commit, not when the task starts.
+        let ticket = self.ticket();
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        let me = Arc::clone(self);
+        tokio::spawn(async move {
+            let result = me.run_for(ticket, store.as_ref(), Utc::now()).await;
+            then(result);
+            if me.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+                me.idle.notify_waiters();
+            }
+        });
+    }
+
+    /// Waits until every background placement started so far has ended
+    /// (placed its stories, or failed and said so).
+    pub async fn settled(&self) {
+        loop {
+            let idle = self.idle.notified();
+            tokio::pin!(idle);
+            // Registered before the count is read: a placement ending in
+            // between still wakes this wait.
+            idle.as_mut().enable();
+            if self.pending.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+
+    /// A ticket: taken after the caller's write committed, so any run that
+    /// reads the ticket count at or past it reads the store after that
+    /// commit.
+    fn ticket(&self) -> u64 {
+        self.tickets.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Clusters every committed story of the window not yet in a cluster,
+    /// unless a run that started after `ticket` was taken already did.
     /// Returns how many joined another report's cluster. Does nothing
     /// unless `[clustering] enabled`.
-    pub async fn run(&self, store: &dyn Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    async fn run_for(
+        &self,
+        ticket: u64,
+        store: &dyn Store,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
         let mut state = self.state.lock().await;
-        if !state.settings.enabled {
+        if !state.settings.enabled || state.covered >= ticket {
             return Ok(0);
         }
+        // Read before the store is: every ticket up to here belongs to a
+        // write this run's reads see.
+        let covers = self.tickets.load(Ordering::SeqCst);
         let span = state.settings.window;
         let reach = state.keep.map_or(span, |keep| keep.min(span));
         let since = horizon(now, reach);
@@ -102,7 +194,8 @@ impl Clusterer {
                 (w, store.cluster_window(since, Some(after)).await?)
             }
             None => {
-                let (window, fresh, through) = restore(store, since, span, reach).await?;
+                let (window, fresh, through) =
+                    restore(self.thread(), store, since, span, reach).await?;
                 state.through = state.through.max(through);
                 (window, fresh)
             }
@@ -113,45 +206,69 @@ impl Clusterer {
         if let Some(newest) = fresh.iter().map(|s| s.id).max() {
             state.through = state.through.max(newest);
         }
-        let mut members = Vec::with_capacity(fresh.len());
-        let mut joined = 0;
-        for story in &fresh {
-            let p = window.place(story.id, signature(story), story.published);
-            members.push(match p.joined {
-                Some(d) => {
-                    joined += 1;
-                    ClusterMember {
-                        story_id: story.id,
-                        cluster_id: p.cluster,
-                        rule: d.rule.as_str().to_string(),
-                        score: d.score,
-                    }
-                }
-                None => ClusterMember {
-                    story_id: story.id,
-                    cluster_id: story.id,
-                    rule: FIRST.to_string(),
-                    score: 1.0,
-                },
-            });
-        }
+        // Signatures and placing are the CPU work: on the clustering
+        // thread, at the lowest priority, the window going there and back.
+        let (mut window, members, joined) = self
+            .thread()
+            .run(move || {
+                let (members, joined) = place_all(&mut window, &fresh);
+                (window, members, joined)
+            })
+            .await;
         window.evict(now);
         // On failure the window is left out (`take` above), so the next
         // run rebuilds it from the store instead of trusting placements
         // that were never recorded.
         store.record_cluster_members(&members).await?;
         state.window = Some(window);
+        state.covered = covers;
         if joined > 0 {
-            tracing::debug!(stories = fresh.len(), joined, "clustered new stories");
+            tracing::debug!(stories = members.len(), joined, "clustered new stories");
         }
         Ok(joined)
     }
+
+    /// The clustering thread, started on first use.
+    fn thread(&self) -> &crate::background::Pool {
+        self.thread.get_or_init(|| {
+            crate::background::Pool::new("feedmerge-cluster", 1, crate::background::CLUSTER_NICE)
+        })
+    }
+}
+
+/// Places `fresh` in `window`: each story's membership, and how many
+/// joined another report's cluster.
+fn place_all(window: &mut Window, fresh: &[WindowStory]) -> (Vec<ClusterMember>, usize) {
+    let mut members = Vec::with_capacity(fresh.len());
+    let mut joined = 0;
+    for story in fresh {
+        let p = window.place(story.id, signature(story), story.published);
+        members.push(match p.joined {
+            Some(d) => {
+                joined += 1;
+                ClusterMember {
+                    story_id: story.id,
+                    cluster_id: p.cluster,
+                    rule: d.rule.as_str().to_string(),
+                    score: d.score,
+                }
+            }
+            None => ClusterMember {
+                story_id: story.id,
+                cluster_id: story.id,
+                rule: FIRST.to_string(),
+                score: 1.0,
+            },
+        });
+    }
+    (members, joined)
 }
 
 /// The window rebuilt from the store: first reports reopen their clusters,
 /// members rejoin them, and stories without membership come back to be
 /// placed. Also returns the highest story id read.
 async fn restore(
+    thread: &crate::background::Pool,
     store: &dyn Store,
     since: DateTime<Utc>,
     span: Duration,
@@ -159,24 +276,31 @@ async fn restore(
 ) -> Result<(Window, Vec<WindowStory>, i64), StoreError> {
     let stories = store.cluster_window(since, None).await?;
     let through = stories.iter().map(|s| s.id).max().unwrap_or(0);
-    let mut window = Window::new(span).closing_after(reach);
-    let mut fresh = Vec::new();
-    let mut joined = Vec::new();
-    for story in stories {
-        match &story.member {
-            Some(m) if m.cluster_id == story.id => {
-                window.restore_seed(story.id, signature(&story), story.published)
+    // A signature per first report of the window (20,000 stories: most of
+    // a second of CPU) on the clustering thread, off the tokio workers.
+    let (window, fresh) = thread
+        .run(move || {
+            let mut window = Window::new(span).closing_after(reach);
+            let mut fresh = Vec::new();
+            let mut joined = Vec::new();
+            for story in stories {
+                match &story.member {
+                    Some(m) if m.cluster_id == story.id => {
+                        window.restore_seed(story.id, signature(&story), story.published)
+                    }
+                    Some(m) => joined.push((m.cluster_id, story.source)),
+                    None => fresh.push(story),
+                }
             }
-            Some(m) => joined.push((m.cluster_id, story.source)),
-            None => fresh.push(story),
-        }
-    }
-    // Members after all seeds: a member restored before its seed would be
-    // lost. A member whose seed is gone (purged, or older than the window)
-    // rejoins nothing; it stays as it was recorded.
-    for (cluster, source) in joined {
-        window.restore_member(cluster, &source);
-    }
+            // Members after all seeds: a member restored before its seed
+            // would be lost. A member whose seed is gone (purged, or older
+            // than the window) rejoins nothing; it stays as it was recorded.
+            for (cluster, source) in joined {
+                window.restore_member(cluster, &source);
+            }
+            (window, fresh)
+        })
+        .await;
     tracing::info!(clusters = window.len(), "clustering window restored");
     Ok((window, fresh, through))
 }

@@ -188,6 +188,20 @@ pub struct Pipeline {
     clusterer: Arc<clustering::Clusterer>,
 }
 
+/// Tells subscribers (caches, WebSub) about a write that changed stories.
+fn publish_changes(
+    changes: &crate::store::changes::Changes,
+    summary: &WriteSummary,
+    touched: Vec<String>,
+) {
+    if summary.new_stories + summary.merged + summary.updated == 0 {
+        return;
+    }
+    // An edit can change a story in sections other sources gave it.
+    let sections = (summary.updated == 0).then_some(touched);
+    changes.publish(sections);
+}
+
 /// Parses that run at once: one per core. More only time-slice the same
 /// cores, each with its document and allocator cache in memory (measured
 /// on the ingest benchmark, 2 cores: 16 parses at once peaked 6 MiB higher
@@ -366,17 +380,22 @@ impl Pipeline {
         // for the writer, but only once a write slot is held: every parsed
         // feed in memory holds one of the two, so memory stays bounded
         // while the writer gets whole batches to commit together.
-        let _write = self.write_slots.acquire().await;
+        let write = self.write_slots.acquire().await;
         drop(global);
         let written = match lease {
             Some(lease) => self.store.record_claimed_poll(lease, record).await,
             None => self.store.record_poll(&source.name, record).await,
         };
+        // Written: the slot goes to the next parsed feed before this poll
+        // waits for clustering, or every slot would sit idle behind one
+        // clustering run while the writer starves.
+        drop(write);
         if let Ok(summary) = &written {
-            if summary.new_stories > 0 {
-                self.cluster_new(&source.name).await;
+            if summary.new_stories > 0 && self.config.clustering.enabled {
+                self.cluster_new(&source.name, summary, touched);
+            } else {
+                publish_changes(&self.changes, summary, touched);
             }
-            self.publish_changes(summary, touched);
         }
         (self.outcome(source, written, shown, now), next_check)
     }
@@ -609,22 +628,25 @@ impl Pipeline {
         (outcomes, pending)
     }
 
-    /// Tells subscribers (caches, WebSub) about a write that changed stories.
-    /// Clusters the stories this write added. A failure costs only the
+    /// Clusters the stories this write added, in the background, then
+    /// tells subscribers about the write. A failure costs only the
     /// clustering (the stories are stored; the next run retries them).
-    async fn cluster_new(&self, source: &str) {
-        if let Err(e) = self.clusterer.run(self.store.as_ref(), Utc::now()).await {
-            tracing::warn!(source, error = %e, "stories stored but not clustered; retried after the next poll");
-        }
+    fn cluster_new(&self, source: &str, summary: &WriteSummary, touched: Vec<String>) {
+        let (changes, summary, source) = (self.changes.clone(), *summary, source.to_string());
+        self.clusterer
+            .place_in_background(Arc::clone(&self.store), move |placed| {
+                if let Err(e) = placed {
+                    tracing::warn!(source, error = %e, "stories stored but not clustered; retried after the next poll");
+                }
+                publish_changes(&changes, &summary, touched);
+            });
     }
 
-    fn publish_changes(&self, summary: &WriteSummary, touched: Vec<String>) {
-        if summary.new_stories + summary.merged + summary.updated == 0 {
-            return;
-        }
-        // An edit can change a story in sections other sources gave it.
-        let sections = (summary.updated == 0).then_some(touched);
-        self.changes.publish(sections);
+    /// Waits until the stories of every poll so far are placed in their
+    /// clusters (a no-op unless `[clustering] enabled`): what a one-off
+    /// `feedmerge poll` does before it exits.
+    pub async fn clusters_settled(&self) {
+        self.clusterer.settled().await;
     }
 
     /// How the poll ended, once written; reports a source stale for long,

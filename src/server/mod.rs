@@ -13,7 +13,6 @@ pub mod limits;
 mod listen;
 mod metrics;
 mod pages;
-pub mod render_pool;
 pub mod status;
 pub mod status_page;
 
@@ -43,7 +42,7 @@ pub struct AppState {
     /// `/healthz` always finds one.
     pub renders: limits::RenderSlots,
     /// The low-priority threads renders and compression run on.
-    pub render_pool: render_pool::RenderPool,
+    pub render_pool: crate::background::Pool,
     /// The status page's per-day counts, shared by its views.
     pub charts: Arc<status_page::Charts>,
 }
@@ -68,7 +67,11 @@ impl AppState {
             store,
             cache: Arc::new(FeedCache::with_budget(limits.cache_bytes)),
             renders: limits::RenderSlots::new(renders),
-            render_pool: render_pool::RenderPool::new(renders),
+            render_pool: crate::background::Pool::new(
+                "feedmerge-render",
+                renders,
+                crate::background::RENDER_NICE,
+            ),
             charts: Arc::default(),
         }
     }
