@@ -181,6 +181,7 @@ impl Clusterer {
         if !state.settings.enabled || state.covered >= ticket {
             return Ok(0);
         }
+        yield_to_writes(store).await;
         // Read before the store is: every ticket up to here belongs to a
         // write this run's reads see.
         let covers = self.tickets.load(Ordering::SeqCst);
@@ -233,6 +234,24 @@ impl Clusterer {
         self.thread.get_or_init(|| {
             crate::background::Pool::new("feedmerge-cluster", 1, crate::background::CLUSTER_NICE)
         })
+    }
+}
+
+/// How long a run waits at most for the writer to be free of polls.
+const YIELD_AT_MOST: Duration = Duration::from_secs(2);
+
+/// Waits while polls' writes are queued for the writer, for at most
+/// [`YIELD_AT_MOST`]. The writer is ingest's one serial stage, and a run
+/// adds a read of its new stories and a membership row per story to it:
+/// in a first round of 1,000 sources, placing beside the polls still took
+/// 9–20 % off their pace. So in a flood of polls a run waits for a gap
+/// (and then places everything that arrived meanwhile at once), and in
+/// steady state, where the queue is empty by the time a poll's run
+/// starts, it does not wait at all.
+async fn yield_to_writes(store: &dyn Store) {
+    let started = tokio::time::Instant::now();
+    while store.write_queue_depth() > 0 && started.elapsed() < YIELD_AT_MOST {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
