@@ -54,6 +54,19 @@ pub struct Clusterer {
     thread: std::sync::OnceLock<crate::background::Pool>,
 }
 
+/// One background placement, counted in `pending` until dropped: also
+/// when its task ends early (a panic, the runtime shutting down), so
+/// [`Clusterer::settled`] never waits for a placement that cannot end.
+struct Pending(Arc<Clusterer>);
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if self.0.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
 /// The settings in force and the window built under them.
 struct State {
     settings: ClusteringSettings,
@@ -134,13 +147,11 @@ impl Clusterer {
         // Taken here, after the commit, not when the task starts.
         let ticket = self.ticket();
         self.pending.fetch_add(1, Ordering::SeqCst);
-        let me = Arc::clone(self);
+        let done = Pending(Arc::clone(self));
         tokio::spawn(async move {
-            let result = me.run_for(ticket, store.as_ref(), Utc::now()).await;
+            let result = done.0.run_for(ticket, store.as_ref(), Utc::now()).await;
             then(result);
-            if me.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
-                me.idle.notify_waiters();
-            }
+            drop(done);
         });
     }
 
