@@ -327,6 +327,34 @@ mod tests {
         assert_eq!(hits(&conn), [super::super::search::key(30, 3)]);
     }
 
+    /// A story whose key was tombstoned before gets no second tombstone;
+    /// the old one is listed at the purge's time (the others are new).
+    #[test]
+    fn a_story_tombstoned_before_keeps_its_one_tombstone_relisted() {
+        let mut conn = super::super::search::test_store(&[(1, 10), (2, 20)]);
+        let key: String = conn
+            .query_row("SELECT story_key FROM stories WHERE id = 1", [], |r| r.get(0))
+            .unwrap();
+        conn.execute(
+            "INSERT INTO tombstones (story_key, last_listed) VALUES (?1, 5)",
+            [&key],
+        )
+        .unwrap();
+        let tx = conn.transaction().unwrap();
+        let batch = purge_stories(&tx, 25, 100, 10).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(batch.stories, 2);
+        let mut s = conn
+            .prepare("SELECT story_key = ?1, last_listed FROM tombstones ORDER BY id")
+            .unwrap();
+        let rows: Vec<(bool, i64)> = s
+            .query_map([&key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(rows, [(true, 100), (false, 100)]);
+    }
+
     /// Every statement of a purge reaches its rows through an index: a
     /// full scan of a table of millions of rows would hold the writer for
     /// seconds per batch.
