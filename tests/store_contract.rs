@@ -194,6 +194,64 @@ async fn pages_follow_one_order_without_gaps_or_repeats() {
     .await;
 }
 
+/// `q` and `lang` narrow the scan in the store, so a page of a rare
+/// keyword is filled from the stories that hold it (a store that left the
+/// keyword to its caller would hand back the newest stories, none of them
+/// matching), with the keyword's words matched as word prefixes after
+/// Unicode folding (Cyrillic case, Azerbaijani `İ`), in title or summary.
+#[tokio::test]
+async fn keyword_and_language_filters_narrow_the_scan_in_the_store() {
+    contract("keyword", |store| async move {
+        let mut log = Vec::new();
+        store.register_sources(&[spec("a")]).await.unwrap();
+        let mut items: Vec<Item> = (0..40).map(|n| item("a", n, &["World"])).collect();
+        // The oldest stories carry the rare words.
+        items[39].title = "Парламент принял БЮДЖЕТ на 2027 год".into();
+        items[38].summary = Some("<p>В İstanbul обсудили <b>бюджетный</b> процесс</p>".into());
+        items[37].language = Some("az_AZ".into());
+        items[36].language = Some("AZ".into());
+        let s = poll(&*store, "a", t0(), items).await;
+        assert_eq!(s.new_stories, 40);
+        let titles = |page: Vec<feedmerge::model::Story>| -> Vec<String> {
+            page.into_iter().map(|s| s.title).collect()
+        };
+        for keyword in [
+            "бюджет",
+            "Бюдж",
+            "istanbul",
+            "İSTANBUL",
+            "бюджет 2027",
+            "нет такого",
+        ] {
+            let q = StoryQuery {
+                q: Some(keyword.into()),
+                ..query(&["world"], 2)
+            };
+            let found = titles(store.stories(&q).await.unwrap());
+            log.push(format!("q={keyword}: {found:?}"));
+        }
+        assert_eq!(
+            log[0],
+            "q=бюджет: [\"Story 38\", \"Парламент принял БЮДЖЕТ на 2027 год\"]"
+        );
+        assert_eq!(log[2], "q=istanbul: [\"Story 38\"]");
+        assert_eq!(log[5], "q=нет такого: []");
+        let in_az = StoryQuery {
+            lang: Some("az".into()),
+            ..query(&[], 5)
+        };
+        let found = titles(store.stories(&in_az).await.unwrap());
+        assert_eq!(
+            found,
+            ["Story 37", "Story 36"],
+            "az and AZ, az_AZ; a tie goes to the later stored"
+        );
+        log.push(format!("lang=az: {found:?}"));
+        log
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn one_story_from_two_sources_is_one_story_in_both_sections() {
     contract("merge", |store| async move {
@@ -715,4 +773,50 @@ async fn a_purged_first_report_frees_its_members() {
         rows
     })
     .await;
+}
+
+/// A PostgreSQL store from before the keyword column (schema version 2)
+/// gets its stories' words at the next start, so `q` finds what it held.
+#[tokio::test]
+async fn an_older_postgres_store_gets_its_stories_words_at_start() {
+    let Some(url) = backends::pg_url("words_migration") else {
+        return;
+    };
+    let (store, base, schema) = backends::pg_store(&url, "words_migration").await;
+    store.register_sources(&[spec("a")]).await.unwrap();
+    let mut items: Vec<Item> = (0..10).map(|n| item("a", n, &["World"])).collect();
+    items[9].title = "Парламент принял бюджет".into();
+    poll(&*store, "a", t0(), items).await;
+    drop(store);
+    let scoped = backends::url_in_schema(&base, &schema);
+    let client = backends::connect(&scoped).await.unwrap();
+    client
+        .batch_execute(
+            "ALTER TABLE stories DROP COLUMN words; UPDATE schema_version SET version = 2;",
+        )
+        .await
+        .unwrap();
+    let store = feedmerge::store::postgres::PgStore::connect(&scoped, 2)
+        .await
+        .unwrap();
+    let q = StoryQuery {
+        q: Some("Бюджет".into()),
+        ..query(&["world"], 2)
+    };
+    let found: Vec<String> = store
+        .stories(&q)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.title)
+        .collect();
+    assert_eq!(found, ["Парламент принял бюджет"]);
+    let unfilled: i64 = client
+        .query_one("SELECT COUNT(*) FROM stories WHERE words IS NULL", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(unfilled, 0);
+    drop(store);
+    backends::drop_schema(&base, &schema).await;
 }

@@ -123,7 +123,8 @@ impl PgStore {
     }
 
     /// After a copy: id sequences moved past the copied ids (new rows must
-    /// not collide), hosts filled in for the per-host cap of claims.
+    /// not collide), hosts filled in for the per-host cap of claims, keyword
+    /// vectors computed (derived, so not copied).
     pub async fn after_import(&self) -> Result<(), StoreError> {
         let client = self.client().await?;
         for table in ["sources", "stories", "tombstones"] {
@@ -146,6 +147,8 @@ impl PgStore {
             )
             .await
             .map_err(pg_error)?;
+        // The keyword vector is derived, so not copied.
+        super::words::fill_missing(&client).await?;
         Ok(())
     }
 }

@@ -21,6 +21,7 @@ mod notify;
 mod purge;
 mod read;
 pub mod schema;
+mod words;
 mod write;
 
 use super::{

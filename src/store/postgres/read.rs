@@ -87,6 +87,20 @@ pub(super) async fn story_page(
         let p = next(&mut params, Box::new(q.sources.clone()));
         conds.push(format!("src.name = ANY({p})"));
     }
+    if let Some(keyword) = q.q.as_deref().and_then(super::words::keyword_query) {
+        let p = next(&mut params, Box::new(keyword));
+        conds.push(format!("s.words @@ {p}::text::tsquery"));
+    }
+    if let Some(lang) = &q.lang {
+        // As SQLite's reader and `feeds::filter`: `_` read as `-`, ASCII
+        // case ignored, the tag itself or one of its subtags.
+        let want = lang.to_ascii_lowercase();
+        let a = next(&mut params, Box::new(want.clone()));
+        let b = next(&mut params, Box::new(format!("{want}-%")));
+        conds.push(format!(
+            "(lower(replace(s.language, '_', '-')) = {a} OR lower(replace(s.language, '_', '-')) LIKE {b})"
+        ));
+    }
     let filter = if conds.is_empty() {
         String::new()
     } else {

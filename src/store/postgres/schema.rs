@@ -115,7 +115,18 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX cluster_members_by_cluster ON cluster_members (cluster_id);
     "#,
+    // 3: the keyword filter through an index, as SQLite's migrations 6 and
+    // 8: each story's words as Rust splits and folds them (`words`, see
+    // `postgres::words`), under GIN. Filled for existing stories right
+    // after this step (`words::fill_missing`).
+    r#"
+    ALTER TABLE stories ADD COLUMN words tsvector;
+    CREATE INDEX stories_by_word ON stories USING gin (words);
+    "#,
 ];
+
+/// The version whose step adds `stories.words`, which Rust then fills.
+const WORDS_VERSION: usize = 3;
 
 /// The newest schema version this binary knows.
 pub fn latest() -> i64 {
@@ -163,8 +174,11 @@ pub(super) async fn migrate(client: &mut Client) -> Result<(), StoreError> {
             supported: latest(),
         });
     }
-    for sql in MIGRATIONS.iter().skip(current as usize) {
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         tx.batch_execute(sql).await.map_err(pg_error)?;
+        if i + 1 == WORDS_VERSION {
+            super::words::fill_missing(&tx).await?;
+        }
     }
     if current < latest() {
         tx.execute("DELETE FROM schema_version", &[])

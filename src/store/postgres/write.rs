@@ -5,11 +5,12 @@
 
 use super::super::{ArticleOutcome, PollRecord, PollResult, SourceSpec, StoreError, WriteSummary};
 use super::known::Known;
-use super::{pg_error, retryable};
+use super::{pg_error, retryable, words};
 use crate::model::Item;
 use crate::store::rows::ItemRow;
 pub(super) use crate::store::rows::prepare;
 use deadpool_postgres::{Client, Transaction};
+use std::sync::LazyLock;
 
 /// Why a write did not commit: a transaction PostgreSQL aborted that may
 /// succeed from the start, or a failure to report.
@@ -292,16 +293,19 @@ async fn update_story(
     // RSS carries no modification date: a date that does not move forward
     // means "edited now" (as on SQLite).
     let claimed = item.updated.map(|d| d.timestamp()).unwrap_or(0);
-    let stmt = tx
-        .prepare_cached(
+    static UPDATE: LazyLock<String> = LazyLock::new(|| {
+        format!(
             "UPDATE stories SET title = $2, link = COALESCE($3, link), summary = $4, content = $5,
                  authors = $6, categories = $7, language = COALESCE($8, language),
                  updated = CASE WHEN $9 > updated THEN $9 ELSE GREATEST(updated, $10) END,
-                 enclosures = $11
+                 enclosures = $11, words = {}
              WHERE id = $1
              RETURNING published",
+            words::vector_sql("$12")
         )
-        .await?;
+    });
+    let stmt = tx.prepare_cached(&UPDATE).await?;
+    let vector = words::vector_text(&row.index_text);
     let published: i64 = tx
         .query_one(
             &stmt,
@@ -317,6 +321,7 @@ async fn update_story(
                 &claimed,
                 &now,
                 &row.enclosures,
+                &vector.as_ref(),
             ],
         )
         .await?
@@ -346,15 +351,18 @@ async fn insert_item(
         .map(|d| d.timestamp())
         .unwrap_or(published)
         .max(published);
-    let stmt = tx
-        .prepare_cached(
+    static INSERT: LazyLock<String> = LazyLock::new(|| {
+        format!(
             "INSERT INTO stories (story_key, uid, source_id, title, link, summary, content,
-                 authors, categories, language, published, updated, first_seen, enclosures)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                 authors, categories, language, published, updated, first_seen, enclosures, words)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, {})
              ON CONFLICT (story_key) DO NOTHING
              RETURNING id",
+            words::vector_sql("$15")
         )
-        .await?;
+    });
+    let stmt = tx.prepare_cached(&INSERT).await?;
+    let vector = words::vector_text(&row.index_text);
     let inserted = tx
         .query_opt(
             &stmt,
@@ -373,6 +381,7 @@ async fn insert_item(
                 &updated,
                 &now,
                 &row.enclosures,
+                &vector.as_ref(),
             ],
         )
         .await?;

@@ -333,7 +333,9 @@ mod tests {
     fn a_story_tombstoned_before_keeps_its_one_tombstone_relisted() {
         let mut conn = super::super::search::test_store(&[(1, 10), (2, 20)]);
         let key: String = conn
-            .query_row("SELECT story_key FROM stories WHERE id = 1", [], |r| r.get(0))
+            .query_row("SELECT story_key FROM stories WHERE id = 1", [], |r| {
+                r.get(0)
+            })
             .unwrap();
         conn.execute(
             "INSERT INTO tombstones (story_key, last_listed) VALUES (?1, 5)",
