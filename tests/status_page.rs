@@ -7,14 +7,20 @@ mod common;
 
 use common::*;
 
-/// An RSS feed whose three items were published an hour, two hours and a
-/// day and two hours ago, so they fall inside the chart's 30 days.
+/// An RSS feed whose three items were published on two UTC days inside
+/// the chart's 30: two yesterday, one the day before. Counted from the
+/// start of today, not from now, so the days are the same at any hour
+/// (from now, an hour and two hours ago straddle midnight after 01:00).
 fn fresh_feed() -> Vec<u8> {
-    let now = chrono::Utc::now();
-    let items: String = [1, 2, 26]
+    let today = chrono::Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    let items: String = [-23, -22, -47]
         .iter()
         .map(|h| {
-            let at = now - chrono::Duration::hours(*h);
+            let at = today + chrono::Duration::hours(*h);
             format!(
                 "<item><title>Story {h}</title><link>https://fresh.example/{h}</link>\
                  <guid>fresh-{h}</guid><pubDate>{}</pubDate></item>",
